@@ -1,0 +1,92 @@
+// Element-wise kernels: plain loops the compiler vectorises, threaded in
+// chunks large enough to amortise the fork.
+#include "activation.h"
+
+#include <cmath>
+
+#include "parallel.h"
+
+namespace cnnfast {
+
+namespace {
+constexpr index_t kElementwiseGrain = index_t{1} << 16;
+
+template <class F>
+void elementwise(index_t n, F&& f) {
+  parallel_for(n, kElementwiseGrain, [&](index_t lo, index_t hi) {
+    for (index_t i = lo; i < hi; ++i) f(i);
+  });
+}
+}  // namespace
+
+template <class T>
+void bias_add_forward(index_t N, index_t C, index_t L, const T* x, const T* b, T* y) {
+  parallel_for(N * C, std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(L, 1)),
+               [&](index_t lo, index_t hi) {
+                 for (index_t nc = lo; nc < hi; ++nc) {
+                   const T bc = b[nc % C];
+                   for (index_t i = nc * L; i < (nc + 1) * L; ++i) y[i] = x[i] + bc;
+                 }
+               });
+}
+
+template <class T>
+void bias_add_backward(index_t N, index_t C, index_t L, const T* dy, T* db) {
+  parallel_for(C, std::max<index_t>(1, kElementwiseGrain / std::max<index_t>(N * L, 1)),
+               [&](index_t lo, index_t hi) {
+                 for (index_t c = lo; c < hi; ++c) {
+                   double acc = 0;  // wide accumulator: N*L terms
+                   for (index_t n = 0; n < N; ++n) {
+                     const T* d = dy + (n * C + c) * L;
+                     for (index_t i = 0; i < L; ++i) acc += d[i];
+                   }
+                   db[c] = static_cast<T>(acc);
+                 }
+               });
+}
+
+template <class T>
+void relu_forward(index_t n, const T* x, T* y) {
+  elementwise(n, [&](index_t i) { y[i] = x[i] < T(0) ? T(0) : x[i]; });
+}
+
+template <class T>
+void relu_backward(index_t n, const T* x, const T* dy, T* dx) {
+  elementwise(n, [&](index_t i) { dx[i] = x[i] <= T(0) ? T(0) : dy[i]; });
+}
+
+template <class T>
+void tanh_forward(index_t n, const T* x, T* y) {
+  elementwise(n, [&](index_t i) { y[i] = std::tanh(x[i]); });
+}
+
+template <class T>
+void tanh_backward(index_t n, const T* y, const T* dy, T* dx) {
+  elementwise(n, [&](index_t i) { dx[i] = dy[i] * (T(1) - y[i] * y[i]); });
+}
+
+template <class T>
+void sigmoid_forward(index_t n, const T* x, T* y) {
+  // exp(-x) overflows to inf for very negative x, giving exactly 0: no NaN.
+  elementwise(n, [&](index_t i) { y[i] = T(1) / (T(1) + std::exp(-x[i])); });
+}
+
+template <class T>
+void sigmoid_backward(index_t n, const T* y, const T* dy, T* dx) {
+  elementwise(n, [&](index_t i) { dx[i] = dy[i] * y[i] * (T(1) - y[i]); });
+}
+
+#define CNNFAST_INSTANTIATE(T)                                                          \
+  template void bias_add_forward<T>(index_t, index_t, index_t, const T*, const T*, T*); \
+  template void bias_add_backward<T>(index_t, index_t, index_t, const T*, T*);          \
+  template void relu_forward<T>(index_t, const T*, T*);                                 \
+  template void relu_backward<T>(index_t, const T*, const T*, T*);                      \
+  template void tanh_forward<T>(index_t, const T*, T*);                                 \
+  template void tanh_backward<T>(index_t, const T*, const T*, T*);                      \
+  template void sigmoid_forward<T>(index_t, const T*, T*);                              \
+  template void sigmoid_backward<T>(index_t, const T*, const T*, T*);
+CNNFAST_INSTANTIATE(float)
+CNNFAST_INSTANTIATE(double)
+#undef CNNFAST_INSTANTIATE
+
+}  // namespace cnnfast

@@ -1,0 +1,51 @@
+// cnnfast._C: the pybind11 module. Each op family binds itself in its own
+// file; this one adds the runtime controls (threads, ISA) and build facts.
+#include <pybind11/pybind11.h>
+
+#include "bindings/util.h"
+#include "cpu_features.h"
+#include "gemm/gemm_ukernel.h"
+#include "parallel.h"
+
+#ifndef CNNFAST_VERSION
+#define CNNFAST_VERSION "0.0.0"
+#endif
+
+namespace py = pybind11;
+using namespace cnnfast;
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "cnnfast kernels (C++/OpenMP). Use cnnfast.ops, which validates arguments.";
+  m.attr("__version__") = CNNFAST_VERSION;
+
+  m.def("get_num_threads", &get_num_threads, "Threads the kernels use.");
+  m.def("set_num_threads", &set_num_threads, py::arg("n"), "Set the threads the kernels use (n >= 1).");
+  m.def("openmp_enabled", &openmp_enabled, "Whether this build uses OpenMP.");
+
+  m.def("get_isa", [] { return std::string(isa_name(active_isa())); }, "The active SIMD path.");
+  m.def("set_isa", [](const std::string& name) { set_active_isa(parse_isa(name)); }, py::arg("name"),
+        "Force a SIMD path ('generic' or 'avx2'); raises ValueError if the CPU lacks it.");
+  m.def("best_isa", [] { return std::string(isa_name(best_supported_isa())); },
+        "The best SIMD path this CPU and build support.");
+  m.def("supported_isas", [] {
+    std::vector<std::string> out;
+    for (Isa isa : {Isa::generic, Isa::avx2})
+      if (isa_supported(isa)) out.emplace_back(isa_name(isa));
+    return out;
+  }, "Every SIMD path usable here, generic first.");
+  m.def("gemm_ukernel_names", [] {
+    const Isa isa = active_isa();
+    return std::make_pair(std::string(select_gemm_ukernel<float>(isa).name),
+                          std::string(select_gemm_ukernel<double>(isa).name));
+  }, "The (float, double) GEMM microkernels the active ISA uses.");
+  m.attr("cuda_built") = false;
+
+  bind::bind_gemm(m);
+  bind::bind_conv2d(m);
+  bind::bind_pool2d(m);
+  bind::bind_activation(m);
+  bind::bind_softmax(m);
+  bind::bind_dropout(m);
+  bind::bind_batch_norm(m);
+  bind::bind_lrn(m);
+}

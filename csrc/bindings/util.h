@@ -1,0 +1,77 @@
+// Glue shared by the binding files: array types, output allocation, and the
+// shape checks that keep raw-pointer kernels in bounds whatever Python passes.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace cnnfast::bind {
+
+namespace py = pybind11;
+
+// Inputs arrive C-contiguous in the kernel's dtype (the `ops` layer has already
+// checked dtype and made them contiguous; forcecast only matters for direct _C calls).
+template <class T>
+using In = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+template <class T>
+py::array_t<T> empty(const std::vector<index_t>& shape) {
+  return py::array_t<T>(std::vector<py::ssize_t>(shape.begin(), shape.end()));
+}
+
+inline std::string shape_str(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) s += (i ? ", " : "") + std::to_string(a.shape(i));
+  return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+inline std::string shape_str(const std::vector<index_t>& v) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + (v.size() == 1 ? ",)" : ")");
+}
+
+inline void require_ndim(const char* what, const py::array& a, py::ssize_t ndim) {
+  require(a.ndim() == ndim, std::string(what) + " must be " + std::to_string(ndim) + "-D, got shape " +
+                                shape_str(a));
+}
+
+inline void require_shape(const char* what, const py::array& a, const std::vector<index_t>& shape) {
+  bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
+  for (std::size_t i = 0; ok && i < shape.size(); ++i) ok = a.shape(i) == shape[i];
+  require(ok, std::string(what) + " must have shape " + shape_str(shape) + ", got " + shape_str(a));
+}
+
+inline void require_same_shape(const char* what, const py::array& a, const py::array& ref) {
+  std::vector<index_t> shape(ref.shape(), ref.shape() + ref.ndim());
+  require_shape(what, a, shape);
+}
+
+inline std::vector<index_t> shape_of(const py::array& a) {
+  return std::vector<index_t>(a.shape(), a.shape() + a.ndim());
+}
+
+// Registers f<float> and f<double> under one name (pybind11 picks by dtype).
+#define CNNFAST_DEF_FLOATING(m, name, fn, ...)          \
+  do {                                                  \
+    (m).def(name, &fn<float>, __VA_ARGS__);             \
+    (m).def(name, &fn<double>, __VA_ARGS__);            \
+  } while (0)
+
+void bind_gemm(py::module_& m);
+void bind_conv2d(py::module_& m);
+void bind_pool2d(py::module_& m);
+void bind_activation(py::module_& m);
+void bind_softmax(py::module_& m);
+void bind_dropout(py::module_& m);
+void bind_batch_norm(py::module_& m);
+void bind_lrn(py::module_& m);
+
+}  // namespace cnnfast::bind

@@ -1,0 +1,195 @@
+// GEMM driver: BLIS's five loops around a microkernel.
+//
+//   for jc in N step NC:          B panel  (kc x nc) packed once, shared
+//     for pc in K step KC:
+//       pack B(pc:pc+kc, jc:jc+nc) into NR-wide micro-panels
+//       for ic in M step MC:      A block  (mc x kc) packed once, shared
+//         pack A(ic:ic+mc, pc:pc+kc) into MR-tall micro-panels
+//         for jr, ir over the block's MR x NR tiles (split across threads):
+//           microkernel
+//
+// Threads cooperate on each packing step and on the tile loop (OpenMP `for`
+// inside one parallel region, with its implicit barriers), which parallelises
+// well for the tall-skinny and short-wide shapes convolution produces.
+// Transposes are absorbed by the packing routines.
+#include "gemm/gemm.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "gemm/gemm_ukernel.h"
+#include "parallel.h"
+#include "workspace.h"
+
+namespace cnnfast {
+
+namespace {
+
+// Element (i, p) of op(A) and (p, j) of op(B).
+template <class T>
+inline T at_a(const T* A, index_t lda, bool trans, index_t i, index_t p) {
+  return trans ? A[p * lda + i] : A[i * lda + p];
+}
+template <class T>
+inline T at_b(const T* B, index_t ldb, bool trans, index_t p, index_t j) {
+  return trans ? B[j * ldb + p] : B[p * ldb + j];
+}
+
+// Packs rows [i0, i0+mr_eff) x cols [p0, p0+kc) of op(A) into an MR-row
+// micro-panel: out[p*MR + i], zero-padded to MR rows.
+template <class T>
+void pack_a_panel(const T* A, index_t lda, bool trans, index_t i0, index_t mr_eff, index_t p0,
+                  index_t kc, int MR, T* out) {
+  for (index_t p = 0; p < kc; ++p) {
+    T* o = out + p * MR;
+    index_t i = 0;
+    for (; i < mr_eff; ++i) o[i] = at_a(A, lda, trans, i0 + i, p0 + p);
+    for (; i < MR; ++i) o[i] = T(0);
+  }
+}
+
+// Packs rows [p0, p0+kc) x cols [j0, j0+nr_eff) of op(B) into an NR-column
+// micro-panel: out[p*NR + j], zero-padded to NR columns.
+template <class T>
+void pack_b_panel(const T* B, index_t ldb, bool trans, index_t p0, index_t kc, index_t j0,
+                  index_t nr_eff, int NR, T* out) {
+  for (index_t p = 0; p < kc; ++p) {
+    T* o = out + p * NR;
+    if (!trans && nr_eff == NR) {
+      std::memcpy(o, B + (p0 + p) * ldb + j0, sizeof(T) * NR);
+      continue;
+    }
+    index_t j = 0;
+    for (; j < nr_eff; ++j) o[j] = at_b(B, ldb, trans, p0 + p, j0 + j);
+    for (; j < NR; ++j) o[j] = T(0);
+  }
+}
+
+// C = beta * C, with beta == 0 writing zeros without reading C.
+template <class T>
+void scale_c(index_t M, index_t N, T beta, T* C, index_t ldc) {
+  for (index_t i = 0; i < M; ++i) {
+    T* ci = C + i * ldc;
+    if (beta == T(0)) {
+      std::fill(ci, ci + N, T(0));
+    } else if (beta != T(1)) {
+      for (index_t j = 0; j < N; ++j) ci[j] *= beta;
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A,
+          index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == T(0)) {
+    scale_c(M, N, beta, C, ldc);
+    return;
+  }
+  const GemmUkernel<T>& uk = select_gemm_ukernel<T>(active_isa());
+  const int MR = uk.mr, NR = uk.nr;
+  const index_t MC = uk.mc, KC = uk.kc, NC = uk.nc;
+
+  const index_t kc_max = std::min(KC, K);
+  T* bpack = workspace<T>(Slot::gemm_pack_b, round_up(std::min(NC, N), NR) * kc_max);
+  T* apack = workspace<T>(Slot::gemm_pack_a, round_up(std::min(MC, M), MR) * kc_max);
+
+  // A thread per ~1 MFLOP of work, so small products stay on one core.
+  const int nt = threads_for(M * N * K, index_t{1} << 19);
+
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+  {
+    alignas(64) T edge[kMaxUkernelTile];
+    for (index_t jc = 0; jc < N; jc += NC) {
+      const index_t nc = std::min(NC, N - jc);
+      const index_t n_panels = ceil_div(nc, NR);
+      for (index_t pc = 0; pc < K; pc += KC) {
+        const index_t kc = std::min(KC, K - pc);
+        const T beta_eff = pc == 0 ? beta : T(1);
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+        for (index_t jp = 0; jp < n_panels; ++jp) {
+          const index_t j0 = jp * NR;
+          pack_b_panel(B, ldb, trans_b, pc, kc, jc + j0, std::min<index_t>(NR, nc - j0), NR,
+                       bpack + jp * NR * kc);
+        }
+        for (index_t ic = 0; ic < M; ic += MC) {
+          const index_t mc = std::min(MC, M - ic);
+          const index_t m_panels = ceil_div(mc, MR);
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+          for (index_t ip = 0; ip < m_panels; ++ip) {
+            const index_t i0 = ip * MR;
+            pack_a_panel(A, lda, trans_a, ic + i0, std::min<index_t>(MR, mc - i0), pc, kc, MR,
+                         apack + ip * MR * kc);
+          }
+#ifdef _OPENMP
+#pragma omp for schedule(static)
+#endif
+          for (index_t t = 0; t < n_panels * m_panels; ++t) {
+            const index_t jp = t / m_panels, ip = t % m_panels;
+            const index_t j0 = jp * NR, i0 = ip * MR;
+            const index_t nr_eff = std::min<index_t>(NR, nc - j0), mr_eff = std::min<index_t>(MR, mc - i0);
+            T* c = C + (ic + i0) * ldc + (jc + j0);
+            const T* a = apack + ip * MR * kc;
+            const T* b = bpack + jp * NR * kc;
+            if (mr_eff == MR && nr_eff == NR) {
+              uk.fn(kc, a, b, c, ldc, alpha, beta_eff);
+              continue;
+            }
+            // Partial tile: compute the full tile into scratch, copy the valid part.
+            uk.fn(kc, a, b, edge, NR, alpha, T(0));
+            for (index_t i = 0; i < mr_eff; ++i) {
+              T* ci = c + i * ldc;
+              const T* ei = edge + i * NR;
+              if (beta_eff == T(0)) {
+                for (index_t j = 0; j < nr_eff; ++j) ci[j] = ei[j];
+              } else {
+                for (index_t j = 0; j < nr_eff; ++j) ci[j] = ei[j] + beta_eff * ci[j];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <>
+const GemmUkernel<float>& select_gemm_ukernel<float>(Isa isa) {
+  static const GemmUkernel<float> generic{&gemm_ukernel_generic<float, 4, 8>, 4, 8, 128, 256, 4096,
+                                          "sgemm_ukernel_4x8_generic"};
+#ifdef CNNFAST_HAVE_AVX2_KERNELS
+  static const GemmUkernel<float> avx2{&sgemm_ukernel_6x16_avx2, 6, 16, 168, 256, 4080,
+                                       "sgemm_ukernel_6x16_avx2"};
+  if (isa == Isa::avx2) return avx2;
+#endif
+  (void)isa;
+  return generic;
+}
+
+template <>
+const GemmUkernel<double>& select_gemm_ukernel<double>(Isa isa) {
+  static const GemmUkernel<double> generic{&gemm_ukernel_generic<double, 4, 4>, 4, 4, 128, 256, 4096,
+                                           "dgemm_ukernel_4x4_generic"};
+#ifdef CNNFAST_HAVE_AVX2_KERNELS
+  static const GemmUkernel<double> avx2{&dgemm_ukernel_6x8_avx2, 6, 8, 72, 256, 4080,
+                                        "dgemm_ukernel_6x8_avx2"};
+  if (isa == Isa::avx2) return avx2;
+#endif
+  (void)isa;
+  return generic;
+}
+
+template void gemm<float>(bool, bool, index_t, index_t, index_t, float, const float*, index_t,
+                          const float*, index_t, float, float*, index_t);
+template void gemm<double>(bool, bool, index_t, index_t, index_t, double, const double*, index_t,
+                           const double*, index_t, double, double*, index_t);
+
+}  // namespace cnnfast

@@ -1,0 +1,88 @@
+// Threading: one process-wide thread count, static partitions, no nesting.
+//
+// Every parallel region passes num_threads() explicitly instead of relying on
+// omp_set_num_threads, whose setting is per calling thread (a Python thread
+// other than the one that called set_num_threads would not see it).
+// Partitions are static and contiguous, so a reduction that sums per-thread
+// partials in thread order gives the same bits on every run with the same
+// thread count.
+#pragma once
+
+#include <algorithm>
+
+#include "common.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace cnnfast {
+
+int get_num_threads();
+void set_num_threads(int n);  // n >= 1
+bool openmp_enabled();
+
+inline bool in_parallel_region() {
+#ifdef _OPENMP
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
+
+// How many threads to use for `work` units when each thread should get at
+// least `grain` of them: small problems stay on one thread, nested calls too.
+inline int threads_for(index_t work, index_t grain) {
+  if (in_parallel_region() || work <= grain) return 1;
+  const index_t by_work = work / std::max<index_t>(grain, 1);
+  return static_cast<int>(std::max<index_t>(1, std::min<index_t>(get_num_threads(), by_work)));
+}
+
+// Calls f(lo, hi) on contiguous, disjoint chunks covering [0, n).
+template <class F>
+void parallel_for(index_t n, index_t grain, F&& f) {
+  if (n <= 0) return;
+  const int nt = threads_for(n, grain);
+  if (nt <= 1) {
+    f(index_t{0}, n);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+  {
+    const index_t t = omp_get_thread_num(), T = omp_get_num_threads();
+    const index_t lo = n * t / T, hi = n * (t + 1) / T;
+    if (lo < hi) f(lo, hi);
+  }
+#else
+  f(index_t{0}, n);
+#endif
+}
+
+// Like parallel_for, but also tells f which chunk (0..chunks-1) it got, for
+// per-thread partial results. Returns the number of chunks used.
+template <class F>
+int parallel_chunks(index_t n, index_t grain, F&& f) {
+  if (n <= 0) return 0;
+  const int nt = threads_for(n, grain);
+  if (nt <= 1) {
+    f(0, index_t{0}, n);
+    return 1;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+  {
+    const index_t t = omp_get_thread_num(), T = omp_get_num_threads();
+    // T may be smaller than nt if the runtime refuses threads; chunks stay disjoint.
+    for (index_t c = t; c < nt; c += T) {
+      const index_t lo = n * c / nt, hi = n * (c + 1) / nt;
+      f(static_cast<int>(c), lo, hi);
+    }
+  }
+#else
+  for (int c = 0; c < nt; ++c) f(c, n * c / nt, n * (c + 1) / nt);
+#endif
+  return nt;
+}
+
+}  // namespace cnnfast

@@ -1,0 +1,22 @@
+// Reusable scratch memory: one grow-only, 64-byte aligned buffer per thread and
+// slot, so hot loops never pay for malloc + page faults on every call.
+#pragma once
+
+#include <cstddef>
+
+#include "common.h"
+
+namespace cnnfast {
+
+enum class Slot : int { gemm_pack_a = 0, gemm_pack_b, conv_columns, conv_partial, count };
+
+// Returns at least `bytes` bytes for the calling thread's `slot`. The pointer
+// stays valid until the same thread asks for the same slot again.
+void* workspace_bytes(Slot slot, std::size_t bytes);
+
+template <class T>
+T* workspace(Slot slot, index_t count) {
+  return static_cast<T*>(workspace_bytes(slot, static_cast<std::size_t>(count) * sizeof(T)));
+}
+
+}  // namespace cnnfast

@@ -1,0 +1,47 @@
+"""cnnfast: fast CPU kernels for convolution, pooling and GEMM, with NumPy twins.
+
+import cnnfast as cf
+y = cf.ops.conv2d(x, w, padding="same")      # C++ kernel
+r = cf.reference.conv2d(x, w, padding="same")  # the plain-NumPy twin that checks it
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _C, ops, reference
+
+__version__: str = _C.__version__
+
+__all__ = ["__version__", "get_num_threads", "info", "ops", "reference", "set_num_threads"]
+
+
+def set_num_threads(n: int) -> None:
+    """Set how many threads the kernels use (n >= 1; affects every Python thread)."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"set_num_threads: n must be an int, got {n!r}")
+    if n < 1:
+        raise ValueError(f"set_num_threads: n must be >= 1, got {n}")
+    _C.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """How many threads the kernels use."""
+    return int(_C.get_num_threads())
+
+
+def info() -> dict[str, Any]:
+    """What this build and machine give: version, SIMD path, threads, CUDA."""
+    sgemm, dgemm = _C.gemm_ukernel_names()
+    return {
+        "version": __version__,
+        "isa": _C.get_isa(),
+        "best_isa": _C.best_isa(),
+        "supported_isas": list(_C.supported_isas()),
+        "gemm_ukernels": {"float32": sgemm, "float64": dgemm},
+        "threads": get_num_threads(),
+        "openmp": bool(_C.openmp_enabled()),
+        "cuda_built": bool(_C.cuda_built),
+        "cuda_available": False,
+        "cuda_devices": [],
+    }

@@ -1,0 +1,239 @@
+"""Argument checks and normalisation shared by `cnnfast.ops` and `cnnfast.reference`.
+
+Everything a user can pass wrong is caught here, once, with a message that names
+the op, the argument and the shapes involved. Kernels below trust what comes out.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+
+Padding = Union[int, Sequence[int], str]
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def as_float_array(op: str, name: str, value: Any) -> np.ndarray:
+    """`value` as a C-contiguous float32/float64 array; anything else is a TypeError."""
+    arr = np.asarray(value)
+    if arr.dtype not in FLOAT_DTYPES:
+        raise TypeError(
+            f"{op}: {name} must be float32 or float64, got dtype {arr.dtype} with shape {arr.shape}"
+        )
+    # (np.ascontiguousarray would turn a 0-d array into a 1-d one)
+    return arr if arr.flags.c_contiguous else np.array(arr, order="C")
+
+
+def require_ndim(op: str, name: str, arr: np.ndarray, ndim: int, layout: str = "") -> None:
+    if arr.ndim != ndim:
+        what = f" {layout}" if layout else ""
+        raise ValueError(f"{op}: {name} must be {ndim}-D{what}, got shape {arr.shape}")
+
+
+def require_same_dtype(op: str, **arrays: np.ndarray | None) -> None:
+    named = [(k, a) for k, a in arrays.items() if a is not None]
+    first_name, first = named[0]
+    for name, arr in named[1:]:
+        if arr.dtype != first.dtype:
+            raise TypeError(
+                f"{op}: {first_name} is {first.dtype} but {name} is {arr.dtype}; "
+                "cast them to one dtype"
+            )
+
+
+def require_shape(
+    op: str, name: str, arr: np.ndarray, shape: tuple[int, ...], why: str = ""
+) -> None:
+    if tuple(arr.shape) != tuple(shape):
+        extra = f" ({why})" if why else ""
+        raise ValueError(f"{op}: {name} must have shape {tuple(shape)}{extra}, got {arr.shape}")
+
+
+def _as_int(op: str, name: str, v: Any) -> int:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{op}: {name} must be an int or a tuple of ints, got {v!r}")
+    return int(v)
+
+
+def int_pair(op: str, name: str, value: Any, minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints, each >= minimum."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if len(value) != 2:
+            raise ValueError(f"{op}: {name} must be an int or a pair, got {value!r}")
+        out = (_as_int(op, name, value[0]), _as_int(op, name, value[1]))
+    else:
+        v = _as_int(op, name, value)
+        out = (v, v)
+    if min(out) < minimum:
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return out
+
+
+def positive_int(op: str, name: str, value: Any) -> int:
+    v = _as_int(op, name, value)
+    if v < 1:
+        raise ValueError(f"{op}: {name} must be >= 1, got {value!r}")
+    return v
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TensorFlow's SAME: output ceil(size/stride); odd total padding puts the extra at the end."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def resolve_padding(
+    op: str,
+    padding: Padding,
+    in_hw: tuple[int, int],
+    kernel_hw: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int] = (1, 1),
+) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) from an int, a pair, a 4-tuple, 'valid' or 'same'."""
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return (0, 0, 0, 0)
+        if mode == "same":
+            t, b = same_padding(in_hw[0], kernel_hw[0], stride[0], dilation[0])
+            l, r = same_padding(in_hw[1], kernel_hw[1], stride[1], dilation[1])
+            return (t, b, l, r)
+        raise ValueError(f"{op}: padding must be 'valid', 'same' or ints, got {padding!r}")
+    if isinstance(padding, Sequence):
+        vals = tuple(_as_int(op, "padding", v) for v in padding)
+        if len(vals) == 2:
+            vals = (vals[0], vals[0], vals[1], vals[1])
+        elif len(vals) != 4:
+            raise ValueError(
+                f"{op}: padding must be an int, a pair (h, w) or a 4-tuple "
+                f"(top, bottom, left, right), got {padding!r}"
+            )
+    else:
+        p = _as_int(op, "padding", padding)
+        vals = (p, p, p, p)
+    if min(vals) < 0:
+        raise ValueError(f"{op}: padding must be >= 0, got {padding!r}")
+    return vals  # type: ignore[return-value]
+
+
+def output_size(
+    size: int,
+    kernel: int,
+    stride: int,
+    dilation: int,
+    pad_before: int,
+    pad_after: int,
+    ceil_mode: bool = False,
+) -> int:
+    """Output length of a sliding window along one axis (DESIGN.md's formula)."""
+    span = size + pad_before + pad_after - dilation * (kernel - 1) - 1
+    if span < 0:
+        return 0
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + pad_before:
+        out -= 1  # the last window must start inside the input or the left padding
+    return out
+
+
+@dataclass(frozen=True)
+class ConvArgs:
+    """Validated conv2d arguments, in the form the kernels take."""
+
+    x: np.ndarray
+    w: np.ndarray
+    stride: tuple[int, int]
+    padding: tuple[int, int, int, int]
+    dilation: tuple[int, int]
+    groups: int
+    out_hw: tuple[int, int]
+
+    def kernel_args(self) -> tuple[Any, ...]:
+        return (self.stride, self.padding, self.dilation, self.groups)
+
+
+def conv_args(
+    op: str, x: Any, w: Any, stride: Any, padding: Padding, dilation: Any, groups: Any
+) -> ConvArgs:
+    x = as_float_array(op, "x", x)
+    w = as_float_array(op, "w", w)
+    require_ndim(op, "x", x, 4, "(N, C, H, W)")
+    require_ndim(op, "w", w, 4, "(K, C/groups, R, S)")
+    require_same_dtype(op, x=x, w=w)
+    groups = positive_int(op, "groups", groups)
+    stride = int_pair(op, "stride", stride, 1)
+    dilation = int_pair(op, "dilation", dilation, 1)
+    _, C, H, W = x.shape
+    K, Cg, R, S = w.shape
+    if C % groups or K % groups:
+        raise ValueError(
+            f"{op}: groups={groups} must divide the input channels ({C}, x {x.shape}) "
+            f"and the output channels ({K}, w {w.shape})"
+        )
+    if Cg * groups != C:
+        raise ValueError(
+            f"{op}: channel mismatch: x {x.shape} has C={C}, but w {w.shape} with "
+            f"groups={groups} expects C={Cg * groups}"
+        )
+    if R < 1 or S < 1:
+        raise ValueError(f"{op}: w has an empty kernel: {w.shape}")
+    pad = resolve_padding(op, padding, (H, W), (R, S), stride, dilation)
+    eff = (dilation[0] * (R - 1) + 1, dilation[1] * (S - 1) + 1)
+    padded = (H + pad[0] + pad[1], W + pad[2] + pad[3])
+    if eff[0] > padded[0] or eff[1] > padded[1]:
+        raise ValueError(
+            f"{op}: kernel {eff[0]}x{eff[1]} (w {w.shape}, dilation {dilation}) is larger than "
+            f"the padded input {padded[0]}x{padded[1]} (x {x.shape}, padding {pad})"
+        )
+    out_hw = (
+        output_size(H, R, stride[0], dilation[0], pad[0], pad[1]),
+        output_size(W, S, stride[1], dilation[1], pad[2], pad[3]),
+    )
+    return ConvArgs(x, w, stride, pad, dilation, groups, out_hw)
+
+
+@dataclass(frozen=True)
+class PoolArgs:
+    """Validated pooling arguments, in the form the kernels take."""
+
+    x: np.ndarray
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int, int, int]
+    ceil_mode: bool
+    out_hw: tuple[int, int]
+
+    def kernel_args(self) -> tuple[Any, ...]:
+        return (self.kernel, self.stride, self.padding, self.ceil_mode)
+
+
+def pool_args(
+    op: str, x: Any, kernel_size: Any, stride: Any, padding: Padding, ceil_mode: bool
+) -> PoolArgs:
+    x = as_float_array(op, "x", x)
+    require_ndim(op, "x", x, 4, "(N, C, H, W)")
+    kernel = int_pair(op, "kernel_size", kernel_size, 1)
+    stride = kernel if stride is None else int_pair(op, "stride", stride, 1)
+    H, W = x.shape[2:]
+    pad = resolve_padding(op, padding, (H, W), kernel, stride)
+    if 2 * max(pad[:2]) > kernel[0] or 2 * max(pad[2:]) > kernel[1]:
+        raise ValueError(
+            f"{op}: padding {pad} must be at most half the kernel {kernel} "
+            "(a window must not see only padding)"
+        )
+    padded = (H + pad[0] + pad[1], W + pad[2] + pad[3])
+    if kernel[0] > padded[0] or kernel[1] > padded[1]:
+        raise ValueError(
+            f"{op}: kernel {kernel} is larger than the padded input {padded} "
+            f"(x {x.shape}, padding {pad})"
+        )
+    out_hw = (
+        output_size(H, kernel[0], stride[0], 1, pad[0], pad[1], bool(ceil_mode)),
+        output_size(W, kernel[1], stride[1], 1, pad[2], pad[3], bool(ceil_mode)),
+    )
+    return PoolArgs(x, kernel, stride, pad, bool(ceil_mode), out_hw)

@@ -1,0 +1,40 @@
+"""cnnfast.ops: the validated, NumPy-facing kernels.
+
+Every function checks its arguments once (raising ValueError/TypeError that name
+the argument and the shapes), makes inputs contiguous, and calls the C++ kernel
+with the GIL released. `cnnfast.reference` has the same names in plain NumPy.
+"""
+
+from .activation import (
+    bias_add,
+    bias_add_backward,
+    relu,
+    relu_backward,
+    sigmoid,
+    sigmoid_backward,
+    tanh,
+    tanh_backward,
+)
+from .batch_norm import batch_norm, batch_norm_backward, batch_norm_inference, batch_norm_train
+from .conv2d import conv2d, conv2d_backward
+from .dropout import dropout, dropout_backward, dropout_mask
+from .gemm import matmul
+from .lrn import local_response_norm, local_response_norm_backward
+from .pool2d import (
+    avg_pool2d,
+    avg_pool2d_backward,
+    global_avg_pool2d,
+    global_avg_pool2d_backward,
+    max_pool2d,
+    max_pool2d_backward,
+)
+from .softmax import (
+    cross_entropy,
+    cross_entropy_backward,
+    log_softmax,
+    log_softmax_backward,
+    softmax,
+    softmax_backward,
+)
+
+__all__ = sorted(n for n, v in list(globals().items()) if callable(v) and not n.startswith("_"))

@@ -1,0 +1,110 @@
+"""Batch normalization over axis 1 of x (N, C, ...): images (N,C,H,W) or features (N,C).
+
+Kernel: csrc/batch_norm.cpp. Reference: cnnfast/reference/batch_norm.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _C
+from .._args import as_float_array, require_same_dtype, require_shape
+
+
+def _x(op: str, x: Any) -> np.ndarray:
+    x = as_float_array(op, "x", x)
+    if x.ndim < 2:
+        raise ValueError(f"{op}: x must be at least 2-D (N, C, ...), got shape {x.shape}")
+    return x
+
+
+def _per_channel(op: str, name: str, a: Any, x: np.ndarray) -> np.ndarray | None:
+    if a is None:
+        return None
+    a = as_float_array(op, name, a)
+    require_same_dtype(op, x=x, **{name: a})
+    require_shape(op, name, a, (x.shape[1],), f"one per channel of x {x.shape}")
+    return a
+
+
+def _eps(op: str, eps: float) -> float:
+    if not eps >= 0:
+        raise ValueError(f"{op}: eps must be >= 0, got {eps!r}")
+    return float(eps)
+
+
+def batch_norm_train(
+    x: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normalise with batch statistics: returns (y, mean, invstd), invstd = 1/sqrt(var + eps).
+
+    The statistics of an empty batch are undefined: mean and invstd are NaN then.
+    """
+    op = "batch_norm_train"
+    x = _x(op, x)
+    w, b = _per_channel(op, "weight", weight, x), _per_channel(op, "bias", bias, x)
+    return tuple(_C.batch_norm_train_forward(x, w, b, _eps(op, eps)))  # type: ignore[return-value]
+
+
+def batch_norm_inference(
+    x: Any, mean: Any, var: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5
+) -> np.ndarray:
+    """Normalise with given (running) statistics."""
+    op = "batch_norm_inference"
+    x = _x(op, x)
+    mean, var = _per_channel(op, "mean", mean, x), _per_channel(op, "var", var, x)
+    w, b = _per_channel(op, "weight", weight, x), _per_channel(op, "bias", bias, x)
+    return _C.batch_norm_inference_forward(x, mean, var, w, b, _eps(op, eps))
+
+
+def batch_norm_backward(
+    x: Any, dy: Any, mean: Any, invstd: Any, weight: Any = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dx, dweight, dbias) of batch_norm_train, from the mean and invstd it returned."""
+    op = "batch_norm_backward"
+    x = _x(op, x)
+    dy = as_float_array(op, "dy", dy)
+    require_same_dtype(op, x=x, dy=dy)
+    require_shape(op, "dy", dy, x.shape, "the shape of x")
+    mean, invstd = _per_channel(op, "mean", mean, x), _per_channel(op, "invstd", invstd, x)
+    w = _per_channel(op, "weight", weight, x)
+    return tuple(_C.batch_norm_backward(x, dy, mean, invstd, w))  # type: ignore[return-value]
+
+
+def batch_norm(
+    x: Any,
+    running_mean: np.ndarray | None,
+    running_var: np.ndarray | None,
+    weight: Any = None,
+    bias: Any = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> np.ndarray:
+    """torch.nn.functional.batch_norm: in training, normalise with batch statistics and
+    update running_mean / running_var in place (unbiased variance), like PyTorch."""
+    op = "batch_norm"
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"{op}: momentum must be in [0, 1], got {momentum!r}")
+    x = _x(op, x)
+    for name, r in (("running_mean", running_mean), ("running_var", running_var)):
+        if r is not None and not (isinstance(r, np.ndarray) and r.shape == (x.shape[1],)):
+            raise ValueError(f"{op}: {name} must be an ndarray of shape ({x.shape[1]},)")
+    if not training:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{op}: inference needs running_mean and running_var")
+        return batch_norm_inference(x, running_mean, running_var, weight, bias, eps)
+    y, mean, invstd = batch_norm_train(x, weight, bias, eps)
+    count = x.size // x.shape[1] if x.shape[1] else 0
+    if count > 0:  # an empty batch leaves the running statistics alone
+        var = 1.0 / invstd.astype(np.float64) ** 2 - eps
+        unbiased = var * count / max(count - 1, 1)
+        if running_mean is not None:
+            running_mean *= 1 - momentum
+            running_mean += momentum * mean
+        if running_var is not None:
+            running_var *= 1 - momentum
+            running_var += momentum * unbiased
+    return y

@@ -1,0 +1,60 @@
+"""2-D convolution on NumPy arrays: validated here, computed by the C++ kernels.
+
+x (N, C, H, W), w (K, C/groups, R, S), b (K,) -> y (N, K, P, Q); arguments as in
+`torch.nn.functional.conv2d`, plus TensorFlow's 'same'/'valid' padding.
+Kernel: csrc/conv2d.cpp. Reference: cnnfast/reference/conv2d.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _C
+from .._args import Padding, as_float_array, conv_args, require_same_dtype, require_shape
+
+
+def conv2d(
+    x: Any,
+    w: Any,
+    b: Any = None,
+    stride: Any = 1,
+    padding: Padding = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> np.ndarray:
+    """y = conv2d(x, w) + b.  x (N,C,H,W), w (K,C/groups,R,S), b (K,) -> (N,K,P,Q)."""
+    a = conv_args("conv2d", x, w, stride, padding, dilation, groups)
+    if b is not None:
+        b = as_float_array("conv2d", "b", b)
+        require_same_dtype("conv2d", x=a.x, b=b)
+        require_shape("conv2d", "b", b, (a.w.shape[0],), f"one per output channel of w {a.w.shape}")
+    return _C.conv2d_forward(a.x, a.w, b, *a.kernel_args())
+
+
+def conv2d_backward(
+    x: Any,
+    w: Any,
+    dy: Any,
+    stride: Any = 1,
+    padding: Padding = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    *,
+    need_input_grad: bool = True,
+    need_weight_grad: bool = True,
+    need_bias_grad: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Gradients (dx, dw, db) of conv2d given dy (N,K,P,Q); skipped ones are None."""
+    op = "conv2d_backward"
+    a = conv_args(op, x, w, stride, padding, dilation, groups)
+    dy = as_float_array(op, "dy", dy)
+    require_same_dtype(op, x=a.x, dy=dy)
+    expected = (a.x.shape[0], a.w.shape[0], *a.out_hw)
+    require_shape(op, "dy", dy, expected, f"the output of x {a.x.shape} and w {a.w.shape}")
+    kargs = a.kernel_args()
+    dx = _C.conv2d_backward_input(a.w, dy, a.x.shape, *kargs) if need_input_grad else None
+    dw = _C.conv2d_backward_weight(a.x, dy, a.w.shape, *kargs) if need_weight_grad else None
+    db = _C.bias_add_backward(dy) if need_bias_grad else None
+    return dx, dw, db

@@ -1,0 +1,32 @@
+"""Matrix multiply C = op(A) @ op(B) on 2-D float32/float64 arrays.
+
+Kernel: csrc/gemm/ (BLIS-style driver + runtime-chosen microkernels).
+Reference: cnnfast/reference/gemm.py (NumPy's own matmul).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _C
+from .._args import as_float_array, require_ndim, require_same_dtype
+
+
+def matmul(a: Any, b: Any, trans_a: bool = False, trans_b: bool = False) -> np.ndarray:
+    """op(a) @ op(b), where op transposes when asked: (M, K) @ (K, N) -> (M, N)."""
+    a = as_float_array("matmul", "a", a)
+    b = as_float_array("matmul", "b", b)
+    require_ndim("matmul", "a", a, 2)
+    require_ndim("matmul", "b", b, 2)
+    require_same_dtype("matmul", a=a, b=b)
+    ka = a.shape[0] if trans_a else a.shape[1]
+    kb = b.shape[1] if trans_b else b.shape[0]
+    if ka != kb:
+        raise ValueError(
+            f"matmul: inner dimensions differ: op(a) is {a.shape[::-1] if trans_a else a.shape}, "
+            f"op(b) is {b.shape[::-1] if trans_b else b.shape} "
+            f"(a {a.shape}, trans_a={trans_a}; b {b.shape}, trans_b={trans_b})"
+        )
+    return _C.matmul(a, b, bool(trans_a), bool(trans_b))

@@ -1,0 +1,43 @@
+"""Local response normalization across channels (AlexNet's NORM), PyTorch's convention:
+
+    y_c = x_c / (k + alpha/size * sum_{j in win(c)} x_j^2) ** beta,
+    win(c) = [c - size//2, c + (size-1)//2] clipped to the channels.
+
+AlexNet's paper (k=2, n=5, alpha=1e-4, beta=0.75) writes alpha without the 1/size:
+pass alpha=5e-4 for it. Kernel: csrc/lrn.cpp. Reference: cnnfast/reference/lrn.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _C
+from .._args import as_float_array, positive_int, require_ndim, require_same_dtype, require_shape
+
+
+def _args(op: str, x: Any, size: Any, k: float) -> tuple[np.ndarray, int]:
+    x = as_float_array(op, "x", x)
+    require_ndim(op, "x", x, 4, "(N, C, H, W)")
+    if not k > 0:
+        raise ValueError(f"{op}: k must be > 0, got {k!r}")
+    return x, positive_int(op, "size", size)
+
+
+def local_response_norm(
+    x: Any, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> np.ndarray:
+    x, size = _args("local_response_norm", x, size, k)
+    return _C.lrn_forward(x, size, float(alpha), float(beta), float(k))
+
+
+def local_response_norm_backward(
+    x: Any, dy: Any, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> np.ndarray:
+    op = "local_response_norm_backward"
+    x, size = _args(op, x, size, k)
+    dy = as_float_array(op, "dy", dy)
+    require_same_dtype(op, x=x, dy=dy)
+    require_shape(op, "dy", dy, x.shape, "the shape of x")
+    return _C.lrn_backward(x, dy, size, float(alpha), float(beta), float(k))

@@ -1,0 +1,108 @@
+"""2-D max and average pooling on NumPy arrays (NCHW), as in torch.nn.functional.
+
+Padding: int, pair, 4-tuple (top, bottom, left, right), 'valid' or 'same'
+(TensorFlow's). Padding never wins a max; explicit padding may be at most half
+the kernel. Kernel: csrc/pool2d.cpp. Reference: cnnfast/reference/pool2d.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _C
+from .._args import (
+    Padding,
+    PoolArgs,
+    as_float_array,
+    pool_args,
+    require_ndim,
+    require_same_dtype,
+    require_shape,
+)
+
+
+def _checked_dy(op: str, a: PoolArgs, dy: Any) -> np.ndarray:
+    dy = as_float_array(op, "dy", dy)
+    require_same_dtype(op, x=a.x, dy=dy)
+    require_shape(op, "dy", dy, (*a.x.shape[:2], *a.out_hw), f"the pooled shape of x {a.x.shape}")
+    return dy
+
+
+def max_pool2d(
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Padding = 0,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Max over windows. With return_indices, also the argmax as h*W + w in each plane."""
+    a = pool_args("max_pool2d", x, kernel_size, stride, padding, ceil_mode)
+    return _C.max_pool2d_forward(a.x, *a.kernel_args(), bool(return_indices))
+
+
+def max_pool2d_backward(
+    x: Any,
+    dy: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Padding = 0,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """dx: each dy goes to its window's (first) maximum."""
+    op = "max_pool2d_backward"
+    a = pool_args(op, x, kernel_size, stride, padding, ceil_mode)
+    return _C.max_pool2d_backward(a.x, _checked_dy(op, a, dy), *a.kernel_args())
+
+
+def avg_pool2d(
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Padding = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    """Mean over windows; count_include_pad counts padded cells in the divisor."""
+    a = pool_args("avg_pool2d", x, kernel_size, stride, padding, ceil_mode)
+    return _C.avg_pool2d_forward(a.x, *a.kernel_args(), bool(count_include_pad))
+
+
+def avg_pool2d_backward(
+    x: Any,
+    dy: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Padding = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    op = "avg_pool2d_backward"
+    a = pool_args(op, x, kernel_size, stride, padding, ceil_mode)
+    return _C.avg_pool2d_backward(
+        a.x, _checked_dy(op, a, dy), *a.kernel_args(), bool(count_include_pad)
+    )
+
+
+def _global_x(op: str, x: Any) -> np.ndarray:
+    x = as_float_array(op, "x", x)
+    require_ndim(op, "x", x, 4, "(N, C, H, W)")
+    if x.shape[2] == 0 or x.shape[3] == 0:
+        raise ValueError(f"{op}: x has no pixels to average: shape {x.shape}")
+    return x
+
+
+def global_avg_pool2d(x: Any) -> np.ndarray:
+    """Mean of each plane: (N, C, H, W) -> (N, C, 1, 1)."""
+    return _C.global_avg_pool2d_forward(_global_x("global_avg_pool2d", x))
+
+
+def global_avg_pool2d_backward(x: Any, dy: Any) -> np.ndarray:
+    op = "global_avg_pool2d_backward"
+    x = _global_x(op, x)
+    dy = as_float_array(op, "dy", dy)
+    require_same_dtype(op, x=x, dy=dy)
+    require_shape(op, "dy", dy, (*x.shape[:2], 1, 1))
+    return _C.global_avg_pool2d_backward(dy, x.shape)

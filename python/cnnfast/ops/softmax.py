@@ -1,0 +1,119 @@
+"""Softmax, log-softmax and cross-entropy with logits (numerically stable).
+
+Kernel: csrc/softmax.cpp. Reference: cnnfast/reference/softmax.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import _C
+from .._args import as_float_array, require_ndim, require_same_dtype, require_shape
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _axis(op: str, x: np.ndarray, axis: int) -> int:
+    if x.ndim == 0:
+        raise ValueError(f"{op}: x must be at least 1-D, got a scalar")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for x with shape {x.shape}")
+    return axis % x.ndim
+
+
+def _along_last(fn: Callable[..., np.ndarray], axis: int, *arrays: np.ndarray) -> np.ndarray:
+    """Apply a last-axis kernel along `axis` (moved to the end and back)."""
+    last = arrays[0].ndim - 1
+    if axis == last:
+        return fn(*arrays)
+    moved = [np.ascontiguousarray(np.moveaxis(a, axis, -1)) for a in arrays]
+    return np.moveaxis(fn(*moved), -1, axis)
+
+
+def softmax(x: Any, axis: int = -1) -> np.ndarray:
+    x = as_float_array("softmax", "x", x)
+    return _along_last(_C.softmax_forward, _axis("softmax", x, axis), x)
+
+
+def log_softmax(x: Any, axis: int = -1) -> np.ndarray:
+    x = as_float_array("log_softmax", "x", x)
+    return _along_last(_C.log_softmax_forward, _axis("log_softmax", x, axis), x)
+
+
+def _grad_args(op: str, y: Any, dy: Any, axis: int) -> tuple[np.ndarray, np.ndarray, int]:
+    y = as_float_array(op, "y", y)
+    dy = as_float_array(op, "dy", dy)
+    require_same_dtype(op, y=y, dy=dy)
+    require_shape(op, "dy", dy, y.shape, "the shape of y")
+    return y, dy, _axis(op, y, axis)
+
+
+def softmax_backward(y: Any, dy: Any, axis: int = -1) -> np.ndarray:
+    """From the forward output y = softmax(x): dx = y * (dy - sum(dy * y))."""
+    y, dy, axis = _grad_args("softmax_backward", y, dy, axis)
+    return _along_last(_C.softmax_backward, axis, y, dy)
+
+
+def log_softmax_backward(y: Any, dy: Any, axis: int = -1) -> np.ndarray:
+    """From the forward output y = log_softmax(x): dx = dy - exp(y) * sum(dy)."""
+    y, dy, axis = _grad_args("log_softmax_backward", y, dy, axis)
+    return _along_last(_C.log_softmax_backward, axis, y, dy)
+
+
+def _ce_args(
+    op: str, logits: Any, target: Any, reduction: str
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(logits, target, soft): target is class indices (N,) or probabilities (N, C)."""
+    logits = as_float_array(op, "logits", logits)
+    require_ndim(op, "logits", logits, 2, "(N, classes)")
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    t = np.asarray(target)
+    N, C = logits.shape
+    if t.dtype.kind in "iu":
+        require_shape(op, "target", t, (N,), f"one class index per row of logits {logits.shape}")
+        if t.size and (t.min() < 0 or t.max() >= C):
+            bad = int(t[(t < 0) | (t >= C)][0])
+            raise ValueError(
+                f"{op}: target holds class {bad}, outside [0, {C}) for logits {logits.shape}"
+            )
+        return logits, np.ascontiguousarray(t, dtype=np.int64), False
+    if t.dtype.kind == "f":
+        t = as_float_array(op, "target", t)
+        require_same_dtype(op, logits=logits, target=t)
+        require_shape(op, "target", t, logits.shape, "probabilities, like logits")
+        return logits, t, True
+    raise TypeError(
+        f"{op}: target must be integer class indices (N,) or float probabilities (N, C), "
+        f"got dtype {t.dtype} with shape {t.shape}"
+    )
+
+
+def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Any:
+    """Cross-entropy of softmax(logits) against target; 'mean' and 'sum' give a scalar."""
+    logits, t, soft = _ce_args("cross_entropy", logits, target, reduction)
+    losses = (_C.cross_entropy_soft_forward if soft else _C.cross_entropy_forward)(logits, t)
+    if reduction == "none":
+        return losses
+    total = losses.sum(dtype=np.float64)
+    if reduction == "mean":
+        total = total / losses.shape[0] if losses.shape[0] else np.nan
+    return logits.dtype.type(total)
+
+
+def cross_entropy_backward(
+    logits: Any, target: Any, reduction: str = "mean", dloss: Any = 1.0
+) -> np.ndarray:
+    """d(loss)/d(logits), scaled by the upstream gradient dloss (a scalar, or (N,) for 'none')."""
+    op = "cross_entropy_backward"
+    logits, t, soft = _ce_args(op, logits, target, reduction)
+    N = logits.shape[0]
+    if reduction == "none":
+        d = as_float_array(op, "dloss", dloss).astype(logits.dtype, copy=False)
+        require_shape(op, "dloss", d, (N,), "one per sample for reduction='none'")
+    else:
+        scale = float(np.asarray(dloss)) / (N if reduction == "mean" and N else 1)
+        d = np.full(N, scale, dtype=logits.dtype)
+    return (_C.cross_entropy_soft_backward if soft else _C.cross_entropy_backward)(logits, t, d)

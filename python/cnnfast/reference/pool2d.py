@@ -1,0 +1,130 @@
+"""Reference pooling: reductions over sliding windows of the padded input.
+
+Max pooling pads with -inf (padding never wins); average pooling divides by the
+window-sum of a mask of the cells that count (the padded input with
+count_include_pad, the input alone without). ceil_mode's overhang pads with
+cells that count for nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._args import Padding, PoolArgs, as_float_array, pool_args
+from ._windows import pad_hw, window_slice, windows
+
+
+def _overhang(a: PoolArgs) -> tuple[int, int]:
+    """Extra bottom/right cells ceil_mode's last windows reach past the padding."""
+    H, W = a.x.shape[2:]
+    t, b, l, r = a.padding
+    need_h = (a.out_hw[0] - 1) * a.stride[0] + a.kernel[0]
+    need_w = (a.out_hw[1] - 1) * a.stride[1] + a.kernel[1]
+    return max(0, need_h - (H + t + b)), max(0, need_w - (W + l + r))
+
+
+def _padded(a: PoolArgs, arr: np.ndarray, value: float, overhang_value: float) -> np.ndarray:
+    oh, ow = _overhang(a)
+    t, b, l, r = a.padding
+    inner = pad_hw(arr, (t, b, l, r), value)
+    return pad_hw(inner, (0, oh, 0, ow), overhang_value)
+
+
+def _windows(a: PoolArgs, xp: np.ndarray) -> np.ndarray:
+    return windows(xp, a.kernel, a.stride, (1, 1), a.out_hw)
+
+
+def _argmax(a: PoolArgs) -> np.ndarray:
+    """Flat index h*W + w in its plane of each window's first maximum (a NaN wins)."""
+    win = _windows(a, _padded(a, a.x, -np.inf, -np.inf))
+    N, C, P, Q, kh, kw = win.shape
+    k = np.argmax(win.reshape(N, C, P, Q, kh * kw), axis=-1)
+    h = np.arange(P).reshape(P, 1) * a.stride[0] - a.padding[0] + k // kw
+    w = np.arange(Q).reshape(1, Q) * a.stride[1] - a.padding[2] + k % kw
+    return (h * a.x.shape[3] + w).astype(np.int64)
+
+
+def max_pool2d(
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Padding = 0,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    a = pool_args("max_pool2d", x, kernel_size, stride, padding, ceil_mode)
+    y = _windows(a, _padded(a, a.x, -np.inf, -np.inf)).max(axis=(4, 5))
+    return (y, _argmax(a)) if return_indices else y
+
+
+def max_pool2d_backward(
+    x: Any,
+    dy: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Padding = 0,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    a = pool_args("max_pool2d_backward", x, kernel_size, stride, padding, ceil_mode)
+    dy = as_float_array("max_pool2d_backward", "dy", dy)
+    N, C, H, W = a.x.shape
+    P, Q = a.out_hw
+    idx = _argmax(a).reshape(N * C, P * Q) + (np.arange(N * C) * H * W).reshape(-1, 1)
+    dx = np.zeros(N * C * H * W, dtype=a.x.dtype)
+    np.add.at(dx, idx.ravel(), dy.reshape(-1))
+    return dx.reshape(a.x.shape)
+
+
+def _divisor(a: PoolArgs, count_include_pad: bool) -> np.ndarray:
+    """(P, Q) count of the cells each window averages over."""
+    H, W = a.x.shape[2:]
+    ones = np.ones((1, 1, H, W), dtype=np.float64)
+    counted = _padded(a, ones, 1.0 if count_include_pad else 0.0, 0.0)
+    return _windows(a, counted).sum(axis=(4, 5))[0, 0]
+
+
+def avg_pool2d(
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Padding = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    a = pool_args("avg_pool2d", x, kernel_size, stride, padding, ceil_mode)
+    sums = _windows(a, _padded(a, a.x, 0.0, 0.0)).sum(axis=(4, 5))
+    return (sums / _divisor(a, count_include_pad)).astype(a.x.dtype)
+
+
+def avg_pool2d_backward(
+    x: Any,
+    dy: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Padding = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    a = pool_args("avg_pool2d_backward", x, kernel_size, stride, padding, ceil_mode)
+    share = as_float_array("avg_pool2d_backward", "dy", dy) / _divisor(a, count_include_pad)
+    dxp = np.zeros_like(_padded(a, a.x, 0.0, 0.0))
+    P, Q = a.out_hw
+    for i in range(a.kernel[0]):
+        for j in range(a.kernel[1]):
+            dxp[:, :, window_slice(i, a.stride[0], P), window_slice(j, a.stride[1], Q)] += share
+    H, W = a.x.shape[2:]
+    t, l = a.padding[0], a.padding[2]
+    return np.ascontiguousarray(dxp[:, :, t : t + H, l : l + W]).astype(a.x.dtype)
+
+
+def global_avg_pool2d(x: Any) -> np.ndarray:
+    x = as_float_array("global_avg_pool2d", "x", x)
+    return x.mean(axis=(2, 3), keepdims=True)
+
+
+def global_avg_pool2d_backward(x: Any, dy: Any) -> np.ndarray:
+    x = as_float_array("global_avg_pool2d_backward", "x", x)
+    dy = as_float_array("global_avg_pool2d_backward", "dy", dy)
+    return np.broadcast_to(dy / (x.shape[2] * x.shape[3]), x.shape).copy()

@@ -1,0 +1,67 @@
+"""Reference softmax family, computed the textbook way with a max shift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._args import as_float_array
+
+
+def softmax(x: Any, axis: int = -1) -> np.ndarray:
+    x = as_float_array("softmax", "x", x)
+    with np.errstate(invalid="ignore"):
+        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(x: Any, axis: int = -1) -> np.ndarray:
+    x = as_float_array("log_softmax", "x", x)
+    with np.errstate(invalid="ignore"):
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def softmax_backward(y: Any, dy: Any, axis: int = -1) -> np.ndarray:
+    y, dy = np.asarray(y), np.asarray(dy)
+    return y * (dy - (dy * y).sum(axis=axis, keepdims=True))
+
+
+def log_softmax_backward(y: Any, dy: Any, axis: int = -1) -> np.ndarray:
+    y, dy = np.asarray(y), np.asarray(dy)
+    return dy - np.exp(y) * dy.sum(axis=axis, keepdims=True)
+
+
+def _per_sample(logits: np.ndarray, t: np.ndarray) -> np.ndarray:
+    logp = log_softmax(logits, axis=1)
+    if t.dtype.kind in "iu":
+        return -logp[np.arange(len(t)), t]
+    return -np.where(t != 0, t * logp, 0).sum(axis=1)
+
+
+def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Any:
+    logits, t = as_float_array("cross_entropy", "logits", logits), np.asarray(target)
+    losses = _per_sample(logits, t)
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return losses.sum()
+    return losses.mean() if len(losses) else logits.dtype.type(np.nan)
+
+
+def cross_entropy_backward(
+    logits: Any, target: Any, reduction: str = "mean", dloss: Any = 1.0
+) -> np.ndarray:
+    logits, t = as_float_array("cross_entropy_backward", "logits", logits), np.asarray(target)
+    N, C = logits.shape
+    p = softmax(logits, axis=1)
+    if t.dtype.kind in "iu":
+        grad = p - np.eye(C, dtype=logits.dtype)[t]
+    else:
+        grad = p * t.sum(axis=1, keepdims=True) - t
+    if reduction == "none":
+        scale = np.asarray(dloss, dtype=logits.dtype).reshape(N, 1)
+    else:
+        scale = np.asarray(dloss, dtype=logits.dtype) / (N if reduction == "mean" and N else 1)
+    return (grad * scale).astype(logits.dtype)

@@ -1,0 +1,30 @@
+"""Shared fixtures: every kernel test runs on every SIMD path this CPU supports."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from cnnfast import _C
+
+ISAS = list(_C.supported_isas())
+
+
+@pytest.fixture(params=ISAS)
+def isa(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Force one SIMD path for the test, then restore the previous one."""
+    before = _C.get_isa()
+    _C.set_isa(request.param)
+    try:
+        yield request.param
+    finally:
+        _C.set_isa(before)
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+    """A generator seeded from the test's name, so every test is reproducible alone."""
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))

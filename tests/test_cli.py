@@ -1,0 +1,49 @@
+"""The `cnnfast` command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from cnnfast.cli import main
+
+
+def test_info_prints_the_build(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "isa" in out and "threads" in out and "cuda_available" in out
+    assert main(["info", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["openmp"] in (True, False)
+
+
+@pytest.mark.kernels
+def test_check_passes_and_prints_a_table(capsys):
+    assert main(["check", "--cases", "2", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    for op in (
+        "conv2d_backward_weight",
+        "max_pool2d",
+        "matmul",
+        "cross_entropy",
+        "local_response_norm",
+    ):
+        assert op in out
+    assert "FAIL" not in out and " 0 failed" in out
+
+
+def test_check_exits_nonzero_on_a_failure(capsys, monkeypatch):
+    from cnnfast import ops
+
+    monkeypatch.setattr(ops, "relu", lambda x: x)  # a broken kernel
+    assert main(["check", "--cases", "1"]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_module_entry_point_runs():
+    out = subprocess.run(
+        [sys.executable, "-m", "cnnfast", "info"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "version" in out

@@ -1,0 +1,134 @@
+"""The runtime around the kernels: info, threads, SIMD paths, the GIL, the _C stub."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cnnfast as cf
+from cnnfast import _C
+
+
+def test_info_reports_the_build():
+    info = cf.info()
+    assert info["version"] == cf.__version__ != ""
+    assert info["isa"] in info["supported_isas"]
+    assert info["supported_isas"][0] == "generic"
+    assert info["threads"] == cf.get_num_threads() >= 1
+    assert info["cuda_built"] is False and info["cuda_available"] is False
+    assert set(info["gemm_ukernels"]) == {"float32", "float64"}
+
+
+def test_set_num_threads_round_trips():
+    before = cf.get_num_threads()
+    try:
+        cf.set_num_threads(1)
+        assert cf.get_num_threads() == 1
+        cf.set_num_threads(3)
+        assert cf.get_num_threads() == (3 if _C.openmp_enabled() else 1)
+    finally:
+        cf.set_num_threads(before)
+
+
+def test_thread_count_is_seen_from_other_python_threads():
+    before = cf.get_num_threads()
+    seen = []
+    try:
+        cf.set_num_threads(1)
+        t = threading.Thread(target=lambda: seen.append(cf.get_num_threads()))
+        t.start()
+        t.join()
+    finally:
+        cf.set_num_threads(before)
+    assert seen == [1]
+
+
+def test_environment_sets_threads_and_isa():
+    code = "import cnnfast; print(cnnfast.get_num_threads(), cnnfast.info()['isa'])"
+    env = {"CNNFAST_NUM_THREADS": "1", "CNNFAST_ISA": "generic", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[-2:] == ["1", "generic"]
+
+
+def test_every_isa_can_be_forced_and_reports_its_microkernel():
+    before = _C.get_isa()
+    try:
+        for isa in _C.supported_isas():
+            _C.set_isa(isa)
+            assert cf.info()["isa"] == isa
+            assert all(isa in name for name in _C.gemm_ukernel_names())
+    finally:
+        _C.set_isa(before)
+    with pytest.raises(ValueError, match="unknown ISA"):
+        _C.set_isa("sse9")
+
+
+@pytest.mark.kernels
+def test_kernels_release_the_gil_and_are_thread_safe(rng):
+    """Several Python threads run kernels at once (each needs the GIL released to
+    overlap) and each gets the right answer."""
+    x = rng.standard_normal((4, 8, 24, 24)).astype(np.float32)
+    w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    expected = cf.ops.conv2d(x, w, padding=1)
+    errors: list[str] = []
+
+    def work() -> None:
+        for _ in range(5):
+            if not np.array_equal(cf.ops.conv2d(x, w, padding=1), expected):
+                errors.append("mismatch")
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def _stub_functions() -> dict[str, list[str]]:
+    tree = ast.parse(Path(cf.__file__).with_name("_C.pyi").read_text())
+    return {
+        n.name: [a.arg for a in n.args.args] for n in tree.body if isinstance(n, ast.FunctionDef)
+    }
+
+
+def _param_names(params: str) -> tuple[str, ...]:
+    """Names in a pybind11 parameter list such as 'a: NDArray[float32], b: bool = False'."""
+    names, depth, start = [], 0, 0
+    for i, ch in enumerate(params + ","):
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            names.append(params[start:i].split(":")[0].strip())
+            start = i + 1
+    return tuple(n for n in names if n)
+
+
+def _module_signatures() -> dict[str, set[tuple[str, ...]]]:
+    """Parameter names of every signature pybind11 documents for each function."""
+    sigs: dict[str, set[tuple[str, ...]]] = {}
+    for name in dir(_C):
+        fn = getattr(_C, name)
+        if name.startswith("_") or not callable(fn):
+            continue
+        for m in re.finditer(rf"^(?:\d+\. )?{name}\((.*)\) ->", fn.__doc__ or "", re.MULTILINE):
+            sigs.setdefault(name, set()).add(_param_names(m.group(1)))
+    return sigs
+
+
+def test_stub_matches_the_module():
+    stub, module = _stub_functions(), _module_signatures()
+    assert set(stub) == set(module), set(stub) ^ set(module)
+    for name, params in stub.items():
+        assert module[name] == {tuple(params)}, (name, params, module[name])

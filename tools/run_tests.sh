@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The test command (README.md; .ci/run calls it). On a machine with only Python 3,
+# a C++ compiler and the package registries it:
+#   1. builds and installs cnnfast in a fresh venv (build isolation, as users get it),
+#      with PyTorch 2.13.0 for the cross-checks when that is installable;
+#   2. runs ruff and the whole test suite;
+#   3. builds cnnfast again with AddressSanitizer + UndefinedBehaviorSanitizer and
+#      runs the kernel tests (-m kernels) against that build.
+# Environment: PYTHON (default python3), CNNFAST_SKIP_SANITIZERS=1 to skip step 3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+py=${PYTHON:-python3}
+
+echo "== build and install (venv .venv-test)"
+"$py" -m venv .venv-test
+.venv-test/bin/python -m pip install -q --upgrade pip
+.venv-test/bin/python -m pip install -q ".[test]" ruff
+.venv-test/bin/python -m pip install -q torch==2.13.0 \
+  || echo "PyTorch 2.13.0 is not installable here: the PyTorch cross-checks will skip"
+
+echo "== ruff"
+.venv-test/bin/ruff check python tests benchmarks
+.venv-test/bin/ruff format --check python tests benchmarks
+
+echo "== tests"
+.venv-test/bin/cnnfast info
+# Run from outside the checkout so `import cnnfast` is the installed package.
+(cd /tmp && "$root/.venv-test/bin/python" -m pytest "$root/tests" -p no:cacheprovider)
+
+if [ "${CNNFAST_SKIP_SANITIZERS:-0}" = "1" ]; then
+  echo "== sanitizer run skipped (CNNFAST_SKIP_SANITIZERS=1)"
+  exit 0
+fi
+
+echo "== kernel tests under AddressSanitizer + UndefinedBehaviorSanitizer (venv .venv-asan)"
+"$py" -m venv .venv-asan
+.venv-asan/bin/python -m pip install -q --upgrade pip
+.venv-asan/bin/python -m pip install -q scikit-build-core pybind11 numpy pytest hypothesis
+.venv-asan/bin/python -m pip install -q --no-build-isolation -Cbuild-dir=build/asan \
+  -Ccmake.define.CNNFAST_SANITIZE=ON .
+# CPython is not built with ASan, so its runtime must be loaded first; Python's own
+# allocator would hide heap errors from it. Any report aborts the run (see CMakeLists.txt).
+# libstdc++ is preloaded too, or ASan cannot find the real __cxa_throw (CPython does not
+# link it) and aborts on the first C++ exception.
+preload="$(c++ -print-file-name=libasan.so) $(c++ -print-file-name=libstdc++.so)"
+(cd /tmp && LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 PYTHONMALLOC=malloc \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  "$root/.venv-asan/bin/python" -m pytest "$root/tests" -m kernels -p no:cacheprovider -q)
