@@ -9,6 +9,7 @@
 #pragma once
 
 #include <algorithm>
+#include <exception>
 
 #include "common.h"
 
@@ -38,6 +39,30 @@ inline int threads_for(index_t work, index_t grain) {
   return static_cast<int>(std::max<index_t>(1, std::min<index_t>(get_num_threads(), by_work)));
 }
 
+// An exception escaping an OpenMP region terminates the process, so work inside
+// one runs through run(), which keeps the first exception (e.g. std::bad_alloc for
+// a thread's scratch buffer) to be rethrown by the calling thread afterwards.
+class ExceptionCarrier {
+ public:
+  template <class G>
+  void run(G&& g) noexcept {
+    try {
+      g();
+    } catch (...) {
+#ifdef _OPENMP
+#pragma omp critical(cnnfast_exception_carrier)
+#endif
+      if (!error_) error_ = std::current_exception();
+    }
+  }
+  void rethrow() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  std::exception_ptr error_;
+};
+
 // Calls f(lo, hi) on contiguous, disjoint chunks covering [0, n).
 template <class F>
 void parallel_for(index_t n, index_t grain, F&& f) {
@@ -48,12 +73,14 @@ void parallel_for(index_t n, index_t grain, F&& f) {
     return;
   }
 #ifdef _OPENMP
+  ExceptionCarrier carrier;
 #pragma omp parallel num_threads(nt)
   {
     const index_t t = omp_get_thread_num(), T = omp_get_num_threads();
     const index_t lo = n * t / T, hi = n * (t + 1) / T;
-    if (lo < hi) f(lo, hi);
+    if (lo < hi) carrier.run([&] { f(lo, hi); });
   }
+  carrier.rethrow();
 #else
   f(index_t{0}, n);
 #endif
@@ -70,15 +97,17 @@ int parallel_chunks(index_t n, index_t grain, F&& f) {
     return 1;
   }
 #ifdef _OPENMP
+  ExceptionCarrier carrier;
 #pragma omp parallel num_threads(nt)
   {
     const index_t t = omp_get_thread_num(), T = omp_get_num_threads();
     // T may be smaller than nt if the runtime refuses threads; chunks stay disjoint.
     for (index_t c = t; c < nt; c += T) {
       const index_t lo = n * c / nt, hi = n * (c + 1) / nt;
-      f(static_cast<int>(c), lo, hi);
+      carrier.run([&] { f(static_cast<int>(c), lo, hi); });
     }
   }
+  carrier.rethrow();
 #else
   for (int c = 0; c < nt; ++c) f(c, n * c / nt, n * (c + 1) / nt);
 #endif

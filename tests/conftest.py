@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import zlib
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from cnnfast import _C
+
+settings.register_profile("default", max_examples=150)
+settings.register_profile("stress", max_examples=3000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ISAS = list(_C.supported_isas())
 

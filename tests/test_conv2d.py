@@ -166,3 +166,13 @@ def test_conv2d_agrees_across_thread_counts(threads, rng):
     np.testing.assert_allclose(y, cf.reference.conv2d(x, w, padding=1), rtol=1e-12, atol=1e-12)
     for g, r in zip(grads, cf.reference.conv2d_backward(x, w, np.ones_like(y), padding=1)):
         np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-11)
+
+
+@pytest.mark.kernels
+def test_conv2d_scratch_allocation_failure_is_a_memory_error():
+    """The unrolled patches here would need ~1 TB per thread: the allocation fails inside
+    the threaded region and must come back as MemoryError, not abort the interpreter."""
+    x = np.zeros((2, 10000, 1, 1), np.float32)
+    w = np.zeros((1, 10000, 1, 1), np.float32)
+    with pytest.raises(MemoryError):
+        cf.ops.conv2d(x, w, padding=2500)

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from cnnfast import checks
 from helpers import assert_all_ok
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Example counts come from the profile (tests/conftest.py): 150 by default,
+# HYPOTHESIS_PROFILE=stress for thousands.
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 dtypes = st.sampled_from([np.float32, np.float64])
 small = st.integers(1, 4)
 

@@ -5,8 +5,9 @@
 #      with PyTorch 2.13.0 for the cross-checks when that is installable;
 #   2. runs ruff and the whole test suite;
 #   3. builds cnnfast again with AddressSanitizer + UndefinedBehaviorSanitizer and
-#      runs the kernel tests (-m kernels) against that build.
-# Environment: PYTHON (default python3), CNNFAST_SKIP_SANITIZERS=1 to skip step 3.
+#      runs the kernel tests (-m kernels) against that build;
+#   4. builds it without OpenMP and runs the kernel tests again (the serial code paths).
+# Environment: PYTHON (default python3), CNNFAST_SKIP_SANITIZERS=1 to skip steps 3 and 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -38,12 +39,21 @@ echo "== kernel tests under AddressSanitizer + UndefinedBehaviorSanitizer (venv 
 .venv-asan/bin/python -m pip install -q --upgrade pip
 .venv-asan/bin/python -m pip install -q scikit-build-core pybind11 numpy pytest hypothesis
 .venv-asan/bin/python -m pip install -q --no-build-isolation -Cbuild-dir=build/asan \
+  -Ccmake.build-type=RelWithDebInfo \
   -Ccmake.define.CNNFAST_SANITIZE=ON .
 # CPython is not built with ASan, so its runtime must be loaded first; Python's own
-# allocator would hide heap errors from it. Any report aborts the run (see CMakeLists.txt).
+# allocator would hide heap errors from it. Any report aborts the run (see CMakeLists.txt);
+# --capture=sys leaves file descriptor 2 alone so the report reaches the log.
 # libstdc++ is preloaded too, or ASan cannot find the real __cxa_throw (CPython does not
 # link it) and aborts on the first C++ exception.
 preload="$(c++ -print-file-name=libasan.so) $(c++ -print-file-name=libstdc++.so)"
-(cd /tmp && LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 PYTHONMALLOC=malloc \
+(cd /tmp && LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1 \
+  PYTHONMALLOC=malloc \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  "$root/.venv-asan/bin/python" -m pytest "$root/tests" -m kernels -p no:cacheprovider -q)
+  "$root/.venv-asan/bin/python" -m pytest "$root/tests" -m kernels -p no:cacheprovider -q --capture=sys)
+
+echo "== kernel tests against a build without OpenMP (single-threaded code paths)"
+.venv-asan/bin/python -m pip install -q --no-build-isolation -Cbuild-dir=build/no-openmp \
+  -Ccmake.define.CNNFAST_OPENMP=OFF .
+(cd /tmp && "$root/.venv-asan/bin/python" -c "import cnnfast; assert not cnnfast.info()['openmp']" \
+  && "$root/.venv-asan/bin/python" -m pytest "$root/tests" -m kernels -p no:cacheprovider -q)
