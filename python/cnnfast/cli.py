@@ -1,4 +1,4 @@
-"""The `cnnfast` command: info, check."""
+"""The `cnnfast` command: info, check, models, train, evaluate, ensemble."""
 
 from __future__ import annotations
 
@@ -64,6 +64,91 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _cmd_models(args: argparse.Namespace) -> int:
+    from cnnfast import models
+
+    print(f"{'name':<22} {'input':<14} {'params':>12}  {'data':<9} note")
+    for name in models.list():
+        s = models.spec(name)
+        params = models.get(name).num_parameters()
+        print(
+            f"{name:<22} {'x'.join(map(str, s.input_shape)):<14} {params:>12,}  "
+            f"{s.dataset or '-':<9} {s.note}"
+        )
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import cnnfast
+    from cnnfast.training.run import RunConfig, train
+
+    if args.threads:
+        cnnfast.set_num_threads(args.threads)
+    cfg = RunConfig(
+        model=args.model,
+        dataset=args.dataset or "",
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        seed=args.seed,
+        val_split=args.val_split,
+        limit_train=args.limit_train,
+        limit_test=args.limit_test,
+        data_dir=args.data_dir,
+        download=args.download,
+        augment=args.augment,
+    )
+    out = Path(args.out or f"runs/{args.model}")
+    metrics = train(cfg, out, resume=args.resume, verbose=args.verbose)
+    print(
+        f"test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f}, "
+        f"{metrics['epochs']} epochs in {metrics['train_seconds']:.1f} s"
+    )
+    print(
+        f"results in {out}/ (metrics.json, history, weights"
+        + (
+            ", plots: " + ", ".join(Path(p).name for p in metrics["plots"])
+            if metrics["plots"]
+            else "; install cnnfast[train] for the plots"
+        )
+        + ")"
+    )
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cnnfast.training.run import load_dataset, load_run, report
+
+    run = Path(args.run)
+    model, cfg = load_run(run, args.weights)
+    _, (xt, yt), names = load_dataset(cfg)
+    out = Path(args.out) if args.out else run / f"evaluate-{args.weights}"
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = report(model, xt, yt, names, out)
+    print(
+        f"{cfg.model} ({args.weights} weights) on {cfg.dataset or 'its data set'}: "
+        f"test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f}"
+    )
+    return 0
+
+
+def _cmd_ensemble(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cnnfast.training.run import ensemble
+
+    results = ensemble([Path(r) for r in args.runs], args.weights)
+    for run, acc in results["runs"].items():
+        print(f"{run}: test accuracy {acc:.4f}")
+    print(f"ensemble of {len(results['runs'])}: test accuracy {results['ensemble']:.4f}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cnnfast", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +164,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--isa", default=None, help="only this SIMD path (default: every supported one)")
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("models", help="list the model zoo")
+    p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser("train", help="train a lecture net and write its results to a directory")
+    p.add_argument("model", help="a name from `cnnfast models`")
+    p.add_argument(
+        "--dataset",
+        choices=["mnist", "fashion-mnist", "cifar10"],
+        default=None,
+        help="default: the data set the lecture used",
+    )
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--optimizer", choices=["adam", "sgd", "adadelta", "rmsprop"], default="adam")
+    p.add_argument("--lr", type=float, default=None, help="default: the optimizer's")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="run directory (default runs/MODEL)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    p.add_argument(
+        "--val-split",
+        type=float,
+        default=0.0,
+        help="hold out this fraction of the training set for validation "
+        "(default 0: validate on the test set, as the lectures do)",
+    )
+    p.add_argument("--augment", action="store_true", help="random shifts (and flips for CIFAR)")
+    p.add_argument("--data-dir", default=None, help="a directory holding the data set's files")
+    p.add_argument("--download", action="store_true", help="download the data set if missing")
+    p.add_argument(
+        "--limit-train", type=int, default=0, help="use only the first N training images"
+    )
+    p.add_argument("--limit-test", type=int, default=0, help="use only the first N test images")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a trained run on its test set")
+    p.add_argument("run", help="a run directory written by `cnnfast train`")
+    p.add_argument("--weights", choices=["final", "best"], default="final")
+    p.add_argument("--out", default=None)
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("ensemble", help="average the predictions of several runs")
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--weights", choices=["final", "best"], default="final")
+    p.set_defaults(func=_cmd_ensemble)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -97,14 +97,35 @@ def batch_norm(
             raise ValueError(f"{op}: inference needs running_mean and running_var")
         return batch_norm_inference(x, running_mean, running_var, weight, bias, eps)
     y, mean, invstd = batch_norm_train(x, weight, bias, eps)
-    count = x.size // x.shape[1] if x.shape[1] else 0
-    if count > 0:  # an empty batch leaves the running statistics alone
-        var = 1.0 / invstd.astype(np.float64) ** 2 - eps
-        unbiased = var * count / max(count - 1, 1)
-        if running_mean is not None:
-            running_mean *= 1 - momentum
-            running_mean += momentum * mean
-        if running_var is not None:
-            running_var *= 1 - momentum
-            running_var += momentum * unbiased
+    update_running_stats(
+        running_mean,
+        running_var,
+        mean,
+        invstd,
+        x.size // x.shape[1] if x.shape[1] else 0,
+        momentum,
+        eps,
+    )
     return y
+
+
+def update_running_stats(
+    running_mean: np.ndarray | None,
+    running_var: np.ndarray | None,
+    mean: np.ndarray,
+    invstd: np.ndarray,
+    count: int,
+    momentum: float,
+    eps: float,
+) -> None:
+    """running = (1 - momentum) * running + momentum * batch, in place, with the unbiased
+    batch variance (PyTorch's rule); an empty batch changes nothing."""
+    if count <= 0:
+        return
+    if running_mean is not None:
+        running_mean *= 1 - momentum
+        running_mean += momentum * mean
+    if running_var is not None:
+        var = 1.0 / invstd.astype(np.float64) ** 2 - eps
+        running_var *= 1 - momentum
+        running_var += momentum * var * count / max(count - 1, 1)

@@ -1,0 +1,108 @@
+"""Reading the data sets' file formats safely, and downloading with a checksum."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import pickle
+import struct
+import tempfile
+import urllib.request
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+import numpy as np
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def open_maybe_gzip(path: Path) -> IO[bytes]:
+    """Open a file, transparently un-gzipping it when it starts with the gzip magic."""
+    f = open(path, "rb")
+    magic = f.read(2)
+    f.seek(0)
+    return gzip.GzipFile(fileobj=f) if magic == b"\x1f\x8b" else f
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file (MNIST's format, optionally gzipped) as an array."""
+    with open_maybe_gzip(Path(path)) as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
+        raise ValueError(f"{path}: not an IDX file (magic {data[:4]!r})")
+    ndim = data[3]
+    dims = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+    dtype = np.dtype(_IDX_DTYPES[data[2]])
+    body = np.frombuffer(data, dtype=dtype, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(dims)):
+        raise ValueError(f"{path}: IDX header says {dims}, body holds {body.size} values")
+    return body.reshape(dims).astype(dtype.newbyteorder("="))
+
+
+class _ArraysOnlyUnpickler(pickle.Unpickler):
+    """Unpickles NumPy arrays, tuples, lists, dicts, strings and bytes, and nothing
+    else: data files must not be able to run code (the data sets ship as pickles)."""
+
+    _ALLOWED: ClassVar[set[tuple[str, str]]] = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("_codecs", "encode"),
+        ("copy_reg", "_reconstructor"),
+        ("copyreg", "_reconstructor"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
+        if module.startswith("numpy") and module.endswith("multiarray"):
+            from numpy._core import multiarray  # numpy >= 2; numpy.core is an alias
+
+            return getattr(multiarray, name)
+        return super().find_class(module, name)
+
+
+def load_data_pickle(path: Path) -> Any:
+    """A (possibly gzipped) pickle of arrays, loaded without allowing code."""
+    with open_maybe_gzip(Path(path)) as f:
+        return _ArraysOnlyUnpickler(f, encoding="latin1").load()
+
+
+def file_digest(path: Path, algorithm: str) -> str:
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def download(url: str, dest: Path, md5: str) -> Path:
+    """Fetch `url` to `dest` (atomically: a temporary file renamed into place) and
+    verify its MD5, the checksum the data sets publish. An existing file that
+    matches is kept."""
+    dest = Path(dest)
+    if dest.exists() and file_digest(dest, "md5") == md5:
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            for block in iter(lambda: response.read(1 << 20), b""):
+                out.write(block)
+        got = file_digest(Path(tmp), "md5")
+        if got != md5:
+            raise OSError(f"download of {url} has MD5 {got}, expected {md5}")
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return dest
+
+
+def cache_dir() -> Path:
+    """Where downloads go: $CNNFAST_DATA, else ~/.cache/cnnfast."""
+    return Path(os.environ.get("CNNFAST_DATA", Path.home() / ".cache" / "cnnfast"))

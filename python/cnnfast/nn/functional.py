@@ -1,0 +1,216 @@
+"""Differentiable ops on Tensors, each a thin wrapper over `cnnfast.ops`: the forward
+calls the kernel, the backward calls the kernel's backward. Arguments as in cnnfast.ops
+(and torch.nn.functional)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from .._args import Padding
+from ..ops.batch_norm import update_running_stats
+from ..random import next_seed
+from ..tensor import Tensor, as_tensor, matmul
+
+
+def conv2d(
+    x: Tensor,
+    w: Tensor,
+    b: Tensor | None = None,
+    stride: Any = 1,
+    padding: Padding = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y = ops.conv2d(x.data, w.data, None if b is None else b.data, **kw)
+
+    def backward(g: np.ndarray) -> tuple[Any, ...]:
+        dx, dw, db = ops.conv2d_backward(
+            x.data,
+            w.data,
+            g,
+            **kw,
+            need_input_grad=x.requires_grad,
+            need_weight_grad=w.requires_grad,
+            need_bias_grad=b is not None and b.requires_grad,
+        )
+        return (dx, dw) if b is None else (dx, dw, db)
+
+    return Tensor._from_op(y, (x, w) if b is None else (x, w, b), backward)
+
+
+def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+    """x (N, in) @ w (out, in)^T + b (out): PyTorch's layout for the weight."""
+    y = matmul(x, w, trans_b=True)
+    return y if b is None else bias_add(y, b)
+
+
+def bias_add(x: Tensor, b: Tensor) -> Tensor:
+    """x (N, C, ...) + b (C,)."""
+    return Tensor._from_op(
+        ops.bias_add(x.data, b.data),
+        (x, b),
+        lambda g: (g, ops.bias_add_backward(g) if b.requires_grad else None),
+    )
+
+
+def max_pool2d(
+    x: Tensor, kernel_size: Any, stride: Any = None, padding: Padding = 0, ceil_mode: bool = False
+) -> Tensor:
+    kw = dict(kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode)
+    return Tensor._from_op(
+        ops.max_pool2d(x.data, **kw), (x,), lambda g: (ops.max_pool2d_backward(x.data, g, **kw),)
+    )
+
+
+def avg_pool2d(
+    x: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Padding = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    kw = dict(
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+    )
+    return Tensor._from_op(
+        ops.avg_pool2d(x.data, **kw), (x,), lambda g: (ops.avg_pool2d_backward(x.data, g, **kw),)
+    )
+
+
+def global_avg_pool2d(x: Tensor) -> Tensor:
+    return Tensor._from_op(
+        ops.global_avg_pool2d(x.data), (x,), lambda g: (ops.global_avg_pool2d_backward(x.data, g),)
+    )
+
+
+def relu(x: Tensor) -> Tensor:
+    return Tensor._from_op(ops.relu(x.data), (x,), lambda g: (ops.relu_backward(x.data, g),))
+
+
+def tanh(x: Tensor) -> Tensor:
+    y = ops.tanh(x.data)
+    return Tensor._from_op(y, (x,), lambda g: (ops.tanh_backward(y, g),))
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    y = ops.sigmoid(x.data)
+    return Tensor._from_op(y, (x,), lambda g: (ops.sigmoid_backward(y, g),))
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    y = ops.softmax(x.data, axis)
+    return Tensor._from_op(y, (x,), lambda g: (ops.softmax_backward(y, g, axis),))
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    y = ops.log_softmax(x.data, axis)
+    return Tensor._from_op(y, (x,), lambda g: (ops.log_softmax_backward(y, g, axis),))
+
+
+def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy of logits (N, classes) against class indices (N,) or
+    probabilities (N, classes); a scalar for 'mean'/'sum'."""
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    y = np.asarray(ops.cross_entropy(logits.data, t, reduction), dtype=logits.dtype)
+    return Tensor._from_op(
+        y, (logits,), lambda g: (ops.cross_entropy_backward(logits.data, t, reduction, g),)
+    )
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, seed: int | None = None) -> Tensor:
+    """Inverted dropout; the mask comes from `seed` (default: the next seed of
+    cnnfast.random, so cnnfast.manual_seed fixes every mask)."""
+    if not training or p == 0:
+        return x
+    s = next_seed() if seed is None else seed
+    return Tensor._from_op(
+        ops.dropout(x.data, p, s), (x,), lambda g: (ops.dropout_backward(g, p, s),)
+    )
+
+
+def batch_norm(
+    x: Tensor,
+    running_mean: np.ndarray | None,
+    running_var: np.ndarray | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch statistics in training (updating the running ones in place), running ones otherwise."""
+    w = None if weight is None else weight.data
+    b = None if bias is None else bias.data
+    params = tuple(t for t in (weight, bias) if t is not None)
+    if not training:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: inference needs running_mean and running_var")
+        y = ops.batch_norm_inference(x.data, running_mean, running_var, w, b, eps)
+        scale = (1.0 / np.sqrt(running_var + eps)).astype(x.dtype)
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        xhat = (x.data - running_mean.reshape(shape)) * scale.reshape(shape)
+
+        def backward_eval(g: np.ndarray) -> list[Any]:
+            gw = (g * w.reshape(shape)) if w is not None else g
+            grads = [gw * scale.reshape(shape)]
+            axes = tuple(i for i in range(x.ndim) if i != 1)
+            if weight is not None:
+                grads.append((g * xhat).sum(axis=axes))
+            if bias is not None:
+                grads.append(g.sum(axis=axes))
+            return grads
+
+        return Tensor._from_op(y, (x, *params), backward_eval)
+    y, mean, invstd = ops.batch_norm_train(x.data, w, b, eps)
+    update_running_stats(
+        running_mean, running_var, mean, invstd, x.size // max(x.shape[1], 1), momentum, eps
+    )
+
+    def backward(g: np.ndarray) -> list[Any]:
+        dx, dw, db = ops.batch_norm_backward(x.data, g, mean, invstd, w)
+        return [dx] + ([dw] if weight is not None else []) + ([db] if bias is not None else [])
+
+    return Tensor._from_op(y, (x, *params), backward)
+
+
+def local_response_norm(
+    x: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
+    y = ops.local_response_norm(x.data, size, alpha, beta, k)
+    return Tensor._from_op(
+        y, (x,), lambda g: (ops.local_response_norm_backward(x.data, g, size, alpha, beta, k),)
+    )
+
+
+def flatten(x: Tensor, start_dim: int = 1) -> Tensor:
+    return x.flatten(start_dim)
+
+
+__all__ = [
+    "as_tensor",
+    "avg_pool2d",
+    "batch_norm",
+    "bias_add",
+    "conv2d",
+    "cross_entropy",
+    "dropout",
+    "flatten",
+    "global_avg_pool2d",
+    "linear",
+    "local_response_norm",
+    "log_softmax",
+    "max_pool2d",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+]

@@ -1,0 +1,178 @@
+"""Optimizers as published, updating parameters in place with NumPy.
+
+Each `_update(p, g, state)` transcribes its paper's rule; tests/test_optim.py checks
+every one step by step against an independent NumPy transcription.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..nn.module import Parameter
+
+
+class Optimizer:
+    """Holds the parameters, the learning rate and per-parameter state."""
+
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, params: Iterable[Parameter], **hyper: Any) -> None:
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: no parameters to optimise")
+        unknown = set(hyper) - set(self.defaults)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unknown hyper-parameters {sorted(unknown)}")
+        self.hyper = {**self.defaults, **hyper}
+        if self.hyper["lr"] < 0:
+            raise ValueError(f"{type(self).__name__}: lr must be >= 0, got {self.hyper['lr']}")
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+        self.iterations = 0
+
+    @property
+    def lr(self) -> float:
+        return float(self.hyper["lr"])
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.hyper["lr"] = float(value)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        """One update of every parameter that has a gradient."""
+        self.iterations += 1
+        for p, state in zip(self.params, self.state):
+            if p.grad is not None:
+                self._update(p.data, p.grad.astype(p.data.dtype, copy=False), state)
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Flat arrays for an .npz checkpoint: hyper-parameters, step count, slot arrays."""
+        out = {f"hyper.{k}": np.asarray(v) for k, v in self.hyper.items()}
+        out["iterations"] = np.asarray(self.iterations)
+        for i, state in enumerate(self.state):
+            for k, v in state.items():
+                out[f"state.{i}.{k}"] = np.asarray(v)
+        return out
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        for key, value in state.items():
+            kind, _, rest = key.partition(".")
+            if kind == "hyper":
+                self.hyper[rest] = value.item() if value.ndim == 0 else value
+            elif kind == "iterations":
+                self.iterations = int(value)
+            elif kind == "state":
+                index, _, slot = rest.partition(".")
+                self.state[int(index)][slot] = value.item() if value.ndim == 0 else value.copy()
+
+
+class SGD(Optimizer):
+    """v = momentum * v + g (+ weight_decay * p); p -= lr * (g + momentum * v if nesterov else v)
+    (PyTorch's formulation, Sutskever et al. 2013 for Nesterov)."""
+
+    defaults: ClassVar[dict[str, Any]] = {
+        "lr": 0.01,
+        "momentum": 0.0,
+        "nesterov": False,
+        "weight_decay": 0.0,
+    }
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
+        h = self.hyper
+        if h["weight_decay"]:
+            g = g + h["weight_decay"] * p
+        if h["momentum"]:
+            v = state.get("velocity")
+            v = g.copy() if v is None else h["momentum"] * v + g
+            state["velocity"] = v
+            g = g + h["momentum"] * v if h["nesterov"] else v
+        p -= h["lr"] * g
+
+
+class Adam(Optimizer):
+    """Kingma & Ba (2015), Algorithm 1: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+    p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)."""
+
+    defaults: ClassVar[dict[str, Any]] = {
+        "lr": 1e-3,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+    }
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
+        h = self.hyper
+        if h["weight_decay"]:
+            g = g + h["weight_decay"] * p
+        t = state.get("t", 0) + 1
+        m = state.get("m", np.zeros_like(p))
+        v = state.get("v", np.zeros_like(p))
+        m *= h["beta1"]
+        m += (1 - h["beta1"]) * g
+        v *= h["beta2"]
+        v += (1 - h["beta2"]) * g * g
+        state.update(t=t, m=m, v=v)
+        m_hat = m / (1 - h["beta1"] ** t)
+        v_hat = v / (1 - h["beta2"] ** t)
+        p -= (h["lr"] * m_hat / (np.sqrt(v_hat) + h["eps"])).astype(p.dtype)
+
+
+class Adadelta(Optimizer):
+    """Zeiler (2012), Algorithm 1: E[g^2] = rho E[g^2] + (1-rho) g^2;
+    dx = -sqrt(E[dx^2] + eps) / sqrt(E[g^2] + eps) * g; E[dx^2] = rho E[dx^2] + (1-rho) dx^2;
+    p += lr * dx (lr = 1 is the paper's rule)."""
+
+    defaults: ClassVar[dict[str, Any]] = {"lr": 1.0, "rho": 0.95, "eps": 1e-6, "weight_decay": 0.0}
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
+        h = self.hyper
+        if h["weight_decay"]:
+            g = g + h["weight_decay"] * p
+        eg = state.get("avg_sq_grad", np.zeros_like(p))
+        ed = state.get("avg_sq_delta", np.zeros_like(p))
+        eg *= h["rho"]
+        eg += (1 - h["rho"]) * g * g
+        delta = -np.sqrt(ed + h["eps"]) / np.sqrt(eg + h["eps"]) * g
+        ed *= h["rho"]
+        ed += (1 - h["rho"]) * delta * delta
+        state.update(avg_sq_grad=eg, avg_sq_delta=ed)
+        p += (h["lr"] * delta).astype(p.dtype)
+
+
+class RMSprop(Optimizer):
+    """Hinton's lecture 6e: E[g^2] = rho E[g^2] + (1-rho) g^2;
+    p -= lr * g / (sqrt(E[g^2]) + eps)."""
+
+    defaults: ClassVar[dict[str, Any]] = {"lr": 1e-3, "rho": 0.9, "eps": 1e-7, "weight_decay": 0.0}
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
+        h = self.hyper
+        if h["weight_decay"]:
+            g = g + h["weight_decay"] * p
+        eg = state.get("avg_sq_grad", np.zeros_like(p))
+        eg *= h["rho"]
+        eg += (1 - h["rho"]) * g * g
+        state["avg_sq_grad"] = eg
+        p -= (h["lr"] * g / (np.sqrt(eg) + h["eps"])).astype(p.dtype)
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adadelta": Adadelta, "rmsprop": RMSprop}
+
+
+def get(name: str, params: Iterable[Parameter], **hyper: Any) -> Optimizer:
+    """An optimizer by name ('sgd', 'adam', 'adadelta', 'rmsprop'); hyper=None values dropped."""
+    try:
+        cls = OPTIMIZERS[name.lower()]
+    except KeyError:
+        raise ValueError(f"unknown optimizer {name!r}; choose from {sorted(OPTIMIZERS)}") from None
+    return cls(params, **{k: v for k, v in hyper.items() if v is not None})

@@ -1,0 +1,316 @@
+"""Autograd: a Tensor holds a NumPy array and, when it was computed from tensors that
+need gradients, the recipe to push a gradient back to them.
+
+Each op builds its output with `Tensor._from_op(data, parents, backward)`, where
+`backward(grad)` returns one gradient per parent (None where a parent needs none).
+`Tensor.backward()` walks the graph in reverse topological order, summing the
+gradients that reach each tensor, and stores them in `.grad` on the leaves that
+asked for them (as micrograd does, with arrays instead of scalars).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Union
+
+import numpy as np
+
+from . import ops
+
+BackwardFn = Callable[[np.ndarray], Sequence[Union[np.ndarray, None]]]
+ArrayLike = Any
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    return getattr(_state, "grad_enabled", True)
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Within this block no graph is recorded (inference, optimizer steps)."""
+    before = is_grad_enabled()
+    _state.grad_enabled = False
+    try:
+        yield
+    finally:
+        _state.grad_enabled = before
+
+
+def _as_array(value: ArrayLike, dtype: Any = None) -> np.ndarray:
+    arr = np.asarray(value, dtype=dtype)
+    if dtype is None and arr.dtype.kind in "iub":
+        return arr  # integer tensors (labels) stay integer
+    if dtype is None and arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float32)
+    return arr
+
+
+def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a broadcast gradient back down to `shape`."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    grad = grad.sum(axis=tuple(range(lead))) if lead else grad
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=axes, keepdims=True) if axes else grad
+
+
+class Tensor:
+    """An array with an optional gradient and the graph that produced it."""
+
+    __slots__ = ("_backward", "_parents", "data", "grad", "name", "requires_grad")
+    __array_priority__ = 100  # numpy defers to Tensor's operators
+
+    def __init__(
+        self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None, name: str = ""
+    ) -> None:
+        self.data = _as_array(data.data if isinstance(data, Tensor) else data, dtype)
+        self.requires_grad = bool(requires_grad)
+        self.grad: np.ndarray | None = None
+        self.name = name
+        self._parents: tuple[Tensor, ...] = ()
+        self._backward: BackwardFn | None = None
+
+    @classmethod
+    def _from_op(cls, data: np.ndarray, parents: Sequence[Tensor], backward: BackwardFn) -> Tensor:
+        out = cls(data)
+        if is_grad_enabled() and any(p.requires_grad for p in parents):
+            out.requires_grad = True
+            out._parents = tuple(parents)
+            out._backward = backward
+        return out
+
+    # --- basic protocol -----------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        return Tensor(self.data)
+
+    def __repr__(self) -> str:
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({np.array2string(self.data, threshold=8)}, dtype={self.dtype}{grad})"
+
+    # --- backward ------------------------------------------------------------------
+    def backward(self, grad: ArrayLike | None = None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's .grad (self must be a scalar
+        unless `grad` is given)."""
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad")
+        if grad is None:
+            if self.size != 1:
+                raise RuntimeError(
+                    f"backward() needs a gradient for a non-scalar of shape {self.shape}"
+                )
+            grad = np.ones_like(self.data)
+        order = self._topological_order()
+        grads: dict[int, np.ndarray] = {
+            id(self): np.asarray(grad, dtype=self.dtype).reshape(self.shape)
+        }
+        for t in reversed(order):
+            g = grads.pop(id(t), None)
+            if g is None:
+                continue
+            if t._backward is None:  # a leaf
+                t.grad = g.copy() if t.grad is None else t.grad + g
+                continue
+            for parent, pg in zip(t._parents, t._backward(g)):
+                if pg is None or not parent.requires_grad:
+                    continue
+                key = id(parent)
+                grads[key] = pg if key not in grads else grads[key] + pg
+
+    def _topological_order(self) -> list[Tensor]:
+        order: list[Tensor] = []
+        seen: set[int] = set()
+        stack: list[tuple[Tensor, bool]] = [(self, False)]
+        while stack:  # iterative DFS: deep nets must not hit the recursion limit
+            t, expanded = stack.pop()
+            if expanded:
+                order.append(t)
+                continue
+            if id(t) in seen:
+                continue
+            seen.add(id(t))
+            stack.append((t, True))
+            stack.extend((p, False) for p in t._parents if p.requires_grad and id(p) not in seen)
+        return order
+
+    # --- arithmetic (broadcasting) -------------------------------------------------
+    def __add__(self, other: ArrayLike) -> Tensor:
+        o = as_tensor(other, self.dtype)
+        return Tensor._from_op(
+            self.data + o.data,
+            (self, o),
+            lambda g: (_unbroadcast(g, self.shape), _unbroadcast(g, o.shape)),
+        )
+
+    __radd__ = __add__
+
+    def __neg__(self) -> Tensor:
+        return Tensor._from_op(-self.data, (self,), lambda g: (-g,))
+
+    def __sub__(self, other: ArrayLike) -> Tensor:
+        return self + (-as_tensor(other, self.dtype))
+
+    def __rsub__(self, other: ArrayLike) -> Tensor:
+        return as_tensor(other, self.dtype) + (-self)
+
+    def __mul__(self, other: ArrayLike) -> Tensor:
+        o = as_tensor(other, self.dtype)
+        return Tensor._from_op(
+            self.data * o.data,
+            (self, o),
+            lambda g: (_unbroadcast(g * o.data, self.shape), _unbroadcast(g * self.data, o.shape)),
+        )
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: ArrayLike) -> Tensor:
+        o = as_tensor(other, self.dtype)
+        return Tensor._from_op(
+            self.data / o.data,
+            (self, o),
+            lambda g: (
+                _unbroadcast(g / o.data, self.shape),
+                _unbroadcast(-g * self.data / (o.data * o.data), o.shape),
+            ),
+        )
+
+    def __rtruediv__(self, other: ArrayLike) -> Tensor:
+        return as_tensor(other, self.dtype) / self
+
+    def __pow__(self, exponent: float) -> Tensor:
+        e = float(exponent)
+        return Tensor._from_op(self.data**e, (self,), lambda g: (g * e * self.data ** (e - 1),))
+
+    def __matmul__(self, other: ArrayLike) -> Tensor:
+        return matmul(self, as_tensor(other, self.dtype))
+
+    def exp(self) -> Tensor:
+        y = np.exp(self.data)
+        return Tensor._from_op(y, (self,), lambda g: (g * y,))
+
+    def log(self) -> Tensor:
+        return Tensor._from_op(np.log(self.data), (self,), lambda g: (g / self.data,))
+
+    # --- reductions and shape ------------------------------------------------------
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        y = self.data.sum(axis=axis, keepdims=keepdims)
+
+        def backward(g: np.ndarray) -> tuple[np.ndarray]:
+            if axis is not None and not keepdims:
+                g = np.expand_dims(g, axis)
+            return (np.broadcast_to(g, self.shape).astype(self.dtype, copy=True),)
+
+        return Tensor._from_op(np.asarray(y, dtype=self.dtype), (self,), backward)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        count = (
+            self.size
+            if axis is None
+            else int(np.prod([self.shape[a] for a in np.atleast_1d(axis)]))
+        )
+        return self.sum(axis, keepdims) * (1.0 / max(count, 1))
+
+    def reshape(self, *shape: Any) -> Tensor:
+        new = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return Tensor._from_op(self.data.reshape(new), (self,), lambda g: (g.reshape(self.shape),))
+
+    def flatten(self, start_dim: int = 1) -> Tensor:
+        return self.reshape(*self.shape[:start_dim], -1)
+
+    def transpose(self, *axes: int) -> Tensor:
+        perm = axes or tuple(reversed(range(self.ndim)))
+        inverse = np.argsort(perm)
+        return Tensor._from_op(
+            np.ascontiguousarray(self.data.transpose(perm)),
+            (self,),
+            lambda g: (np.ascontiguousarray(g.transpose(inverse)),),
+        )
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    def __getitem__(self, index: Any) -> Tensor:
+        def backward(g: np.ndarray) -> tuple[np.ndarray]:
+            full = np.zeros_like(self.data)
+            np.add.at(full, index, g)
+            return (full,)
+
+        return Tensor._from_op(np.asarray(self.data[index]), (self,), backward)
+
+
+def as_tensor(value: ArrayLike, dtype: Any = None) -> Tensor:
+    """`value` as a Tensor (no copy when it already is one)."""
+    return value if isinstance(value, Tensor) else Tensor(value, dtype=dtype)
+
+
+def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """A new leaf tensor (float data stays float32/float64; other floats become float32)."""
+    return Tensor(
+        np.array(data.data if isinstance(data, Tensor) else data, dtype=dtype, copy=True),
+        requires_grad=requires_grad,
+    )
+
+
+def matmul(a: Tensor, b: Tensor, trans_a: bool = False, trans_b: bool = False) -> Tensor:
+    """op(a) @ op(b) for 2-D tensors, on the GEMM kernel."""
+    y = ops.matmul(a.data, b.data, trans_a, trans_b)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        da = db = None
+        if a.requires_grad:  # d op(a) = g op(b)^T
+            da = (
+                ops.matmul(b.data, g, trans_b, True)
+                if trans_a
+                else ops.matmul(g, b.data, False, not trans_b)
+            )
+        if b.requires_grad:  # d op(b) = op(a)^T g
+            db = (
+                ops.matmul(g, a.data, True, trans_a)
+                if trans_b
+                else ops.matmul(a.data, g, not trans_a, False)
+            )
+        return da, db
+
+    return Tensor._from_op(y, (a, b), backward)
+
+
+def concat(tensors: Sequence[Tensor], axis: int = 1) -> Tensor:
+    """Join tensors along `axis` (inception modules concatenate channels)."""
+    sizes = [t.shape[axis] for t in tensors]
+    y = np.concatenate([t.data for t in tensors], axis=axis)
+    cuts = np.cumsum(sizes)[:-1]
+
+    def backward(g: np.ndarray) -> list[np.ndarray]:
+        return [np.ascontiguousarray(p) for p in np.split(g, cuts, axis=axis)]
+
+    return Tensor._from_op(y, tuple(tensors), backward)

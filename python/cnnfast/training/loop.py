@@ -1,0 +1,174 @@
+"""fit / evaluate / predict: the Keras-style training loop over any nn.Module that
+maps a batch (N, C, H, W) to logits."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..data.batches import batches, train_val_split
+from ..nn.functional import cross_entropy
+from ..nn.module import Module
+from ..optim import Optimizer
+from ..tensor import Tensor, no_grad
+from .callbacks import Callback
+from .history import History
+
+Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+
+
+def _progress(total: int, desc: str, verbose: int) -> Any:
+    """A tqdm bar when verbose == 1 and tqdm is installed (it honours TQDM_DISABLE and
+    non-terminal output); otherwise None."""
+    if verbose != 1:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="step",
+        leave=False,
+        dynamic_ncols=True,
+        disable=None if os.environ.get("TQDM_DISABLE") is None else True,
+    )
+
+
+def train_epoch(
+    model: Module,
+    optimizer: Optimizer,
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    rng: np.random.Generator,
+    shuffle: bool = True,
+    augment: Augment | None = None,
+    desc: str = "",
+    verbose: int = 1,
+) -> dict[str, float]:
+    """One pass over (x, y): forward, cross-entropy, backward, optimizer step per batch."""
+    model.train()
+    steps = -(-len(x) // batch_size)
+    bar = _progress(steps, desc, verbose)
+    loss_sum, correct, seen = 0.0, 0, 0
+    for xb, yb in batches(x, y, batch_size, shuffle, rng):
+        if augment is not None:
+            xb = augment(xb, rng)
+        optimizer.zero_grad()
+        logits = model(Tensor(xb))
+        loss = cross_entropy(logits, yb)
+        loss.backward()
+        optimizer.step()
+        loss_sum += float(loss.item()) * len(xb)
+        correct += int((logits.data.argmax(axis=1) == yb).sum())
+        seen += len(xb)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", accuracy=f"{correct / seen:.4f}")
+    if bar is not None:
+        bar.close()
+    return {"loss": loss_sum / max(seen, 1), "accuracy": correct / max(seen, 1)}
+
+
+def predict_logits(model: Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    model.eval()
+    outs = []
+    with no_grad():
+        for start in range(0, len(x), batch_size):
+            outs.append(model(Tensor(np.ascontiguousarray(x[start : start + batch_size]))).data)
+    return np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
+
+
+def predict(model: Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities (softmax of the logits), in eval mode."""
+    from .. import ops
+
+    return ops.softmax(predict_logits(model, x, batch_size), axis=1)
+
+
+def evaluate(
+    model: Module, x: np.ndarray, y: np.ndarray, batch_size: int = 256
+) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) in eval mode."""
+    from .. import ops
+
+    logits = predict_logits(model, x, batch_size)
+    loss = float(ops.cross_entropy(logits, y)) if len(x) else float("nan")
+    return loss, float((logits.argmax(axis=1) == y).mean()) if len(x) else float("nan")
+
+
+def fit(
+    model: Module,
+    optimizer: Optimizer,
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int = 32,
+    epochs: int = 1,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    validation_split: float = 0.0,
+    callbacks: Sequence[Callback] = (),
+    shuffle: bool = True,
+    seed: int | None = None,
+    verbose: int = 1,
+    augment: Augment | None = None,
+    initial_epoch: int = 0,
+    history: History | None = None,
+    rng: np.random.Generator | None = None,
+    on_epoch_end: Callable[[int, History, np.random.Generator], None] | None = None,
+) -> History:
+    """Train for `epochs` epochs (starting at `initial_epoch`, continuing `history` when
+    resuming) and return the History. verbose: 0 silent, 1 progress bar + a line per
+    epoch, 2 a line per epoch. `rng` (or `seed`) drives shuffling and augmentation;
+    `on_epoch_end` runs after the callbacks (the CLI writes its checkpoint there)."""
+    if validation_split and validation_data is None:
+        (x, y), validation_data = train_val_split(x, y, validation_split)
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    history = history if history is not None else History()
+    state = {"model": model, "optimizer": optimizer}
+    for cb in callbacks:
+        cb.on_train_begin(state)
+    for epoch in range(initial_epoch, epochs):
+        start = time.perf_counter()
+        logs = train_epoch(
+            model,
+            optimizer,
+            x,
+            y,
+            batch_size,
+            rng,
+            shuffle,
+            augment,
+            desc=f"Epoch {epoch + 1}/{epochs}",
+            verbose=verbose,
+        )
+        if validation_data is not None:
+            logs["val_loss"], logs["val_accuracy"] = evaluate(model, *validation_data)
+        logs["lr"] = optimizer.lr
+        logs["seconds"] = time.perf_counter() - start
+        stop = False
+        for cb in callbacks:
+            stop = cb.on_epoch_end(epoch, logs, state) or stop
+        history.append(epoch, logs)
+        if verbose:
+            shown = " - ".join(
+                f"{k}: {v:.4f}" for k, v in logs.items() if k not in ("lr", "seconds")
+            )
+            print(
+                f"Epoch {epoch + 1}/{epochs} - {logs['seconds']:.1f}s - {shown}",
+                file=sys.stdout,
+                flush=True,
+            )
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, history, rng)
+        if stop:
+            break
+    for cb in callbacks:
+        cb.on_train_end(state)
+    return history

@@ -1,0 +1,216 @@
+"""A training run on disk: what `cnnfast train / evaluate / ensemble` do.
+
+A run directory holds config.json, checkpoint.npz (written after every epoch: model,
+optimizer, history and random states, so --resume continues exactly), final.npz and
+best.npz weights, history.json/.csv, metrics.json, classification_report.txt/.json
+and the PNG plots. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import data as datasets
+from .. import models, optim
+from .. import random as cf_random
+from .callbacks import ModelCheckpoint
+from .files import load_npz, load_weights, save_json, save_npz, save_text, save_weights
+from .history import History
+from .loop import evaluate, fit, predict_logits
+from .reports import classification_report, confusion_matrix
+
+
+@dataclass
+class RunConfig:
+    model: str
+    dataset: str = ""
+    epochs: int = 12
+    batch_size: int = 128
+    optimizer: str = "adam"
+    lr: float | None = None
+    seed: int = 0
+    val_split: float = 0.0
+    limit_train: int = 0
+    limit_test: int = 0
+    data_dir: str | None = None
+    download: bool = False
+    augment: bool = False
+
+
+def load_dataset(
+    cfg: RunConfig,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], list[str]]:
+    spec = models.spec(cfg.model)
+    name = cfg.dataset or spec.dataset
+    if not name:
+        raise ValueError(f"{cfg.model} has no data set of its own here; pass --dataset")
+    (x, y), (xt, yt) = datasets.load(name, cfg.data_dir, cfg.download)
+    if x.shape[1:] != spec.input_shape:
+        raise ValueError(
+            f"{cfg.model} takes inputs {spec.input_shape} but {name} images are {x.shape[1:]}"
+        )
+    if cfg.limit_train:
+        x, y = x[: cfg.limit_train], y[: cfg.limit_train]
+    if cfg.limit_test:
+        xt, yt = xt[: cfg.limit_test], yt[: cfg.limit_test]
+    return (x, y), (xt, yt), datasets.DATASETS[name][1]
+
+
+def _checkpoint(
+    model: Any,
+    opt: optim.Optimizer,
+    epoch: int,
+    history: History,
+    rng: np.random.Generator,
+    cfg: RunConfig,
+) -> dict[str, np.ndarray]:
+    state = {f"model.{k}": v for k, v in model.state_dict().items()}
+    state.update({f"optim.{k}": v for k, v in opt.state_dict().items()})
+    state["epoch"] = np.asarray(epoch)
+    state["history"] = np.asarray(history.to_json())
+    state["cnnfast_random"] = np.asarray(json.dumps(cf_random.get_state()))
+    state["shuffle_rng"] = np.asarray(json.dumps(rng.bit_generator.state))
+    state["config"] = np.asarray(json.dumps(asdict(cfg)))
+    return state
+
+
+def _split(state: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def train(cfg: RunConfig, out: Path, resume: bool = False, verbose: int = 1) -> dict[str, Any]:
+    """Train cfg.model into `out` and return metrics.json's content."""
+    out.mkdir(parents=True, exist_ok=True)
+    (x, y), (xt, yt), names = load_dataset(cfg)
+    model = models.get(cfg.model, seed=cfg.seed)
+    opt = optim.get(cfg.optimizer, model.parameters(), lr=cfg.lr)
+    rng = np.random.default_rng(cfg.seed)
+    history, start_epoch = History(), 0
+    ckpt_path = out / "checkpoint.npz"
+    if resume and ckpt_path.exists():
+        state = load_npz(ckpt_path)
+        saved = json.loads(str(state["config"]))
+        if saved["model"] != cfg.model:
+            raise ValueError(f"{ckpt_path} is a run of {saved['model']}, not {cfg.model}")
+        model.load_state_dict(_split(state, "model."))
+        opt.load_state_dict(_split(state, "optim."))
+        history = History.from_json(str(state["history"]))
+        start_epoch = int(state["epoch"]) + 1
+        cf_random.set_state(json.loads(str(state["cnnfast_random"])))
+        rng.bit_generator.state = json.loads(str(state["shuffle_rng"]))
+        if verbose:
+            print(f"resuming {cfg.model} from {ckpt_path} after epoch {start_epoch}")
+    save_json(out / "config.json", asdict(cfg))
+    if validation_split := cfg.val_split:
+        (x, y), validation = datasets.train_val_split(
+            x, y, validation_split, np.random.default_rng(cfg.seed + 1)
+        )
+    else:
+        validation = (xt, yt)  # as the lectures do: validate on the test set
+    augment = None
+    if cfg.augment:
+        flip = cfg.dataset.startswith("cifar") or models.spec(cfg.model).dataset.startswith("cifar")
+        augment = lambda xb, r: datasets.random_shift_flip(xb, r, 0.1, 0.1, flip)  # noqa: E731
+
+    def checkpoint(epoch: int, hist: History, r: np.random.Generator) -> None:
+        save_npz(ckpt_path, _checkpoint(model, opt, epoch, hist, r, cfg))
+
+    best = ModelCheckpoint(out / "best.npz", monitor="val_accuracy", save_best_only=True)
+    if history.history.get("val_accuracy"):
+        best.best = max(history.history["val_accuracy"])
+    t0 = time.perf_counter()
+    history = fit(
+        model,
+        opt,
+        x,
+        y,
+        cfg.batch_size,
+        cfg.epochs,
+        validation_data=validation,
+        callbacks=[best],
+        verbose=verbose,
+        augment=augment,
+        initial_epoch=start_epoch,
+        history=history,
+        rng=rng,
+        on_epoch_end=checkpoint,
+    )
+    train_seconds = sum(history.history.get("seconds", []))
+    save_weights(model, out / "final.npz")
+    save_json(out / "history.json", json.loads(history.to_json()))
+    save_text(out / "history.csv", history.to_csv())
+    metrics = report(model, xt, yt, names, out, history)
+    metrics.update(
+        epochs=len(history),
+        train_seconds=train_seconds,
+        wall_seconds_this_session=time.perf_counter() - t0,
+        images_per_second=len(x) * len(history) / train_seconds if train_seconds else None,
+        model=cfg.model,
+        dataset=cfg.dataset or models.spec(cfg.model).dataset,
+    )
+    save_json(out / "metrics.json", metrics)
+    return metrics
+
+
+def report(
+    model: Any,
+    xt: np.ndarray,
+    yt: np.ndarray,
+    names: list[str],
+    out: Path,
+    history: History | None = None,
+) -> dict[str, Any]:
+    """Test metrics, confusion matrix, classification report and plots for `model`."""
+    logits = predict_logits(model, xt)
+    test_loss, test_acc = evaluate(model, xt, yt)
+    pred = logits.argmax(axis=1)
+    cm = confusion_matrix(yt, pred, len(names))
+    text, rep = classification_report(cm, names)
+    save_text(out / "classification_report.txt", text)
+    save_json(out / "classification_report.json", rep)
+    save_json(out / "confusion_matrix.json", cm.tolist())
+    plots: list[str] = []
+    try:
+        from .reports import plot_confusion, plot_history, plot_misclassified
+
+        if history is not None and len(history):
+            plots += [str(p) for p in plot_history(history, out)]
+        plots.append(str(plot_confusion(cm, names, out / "confusion_matrix.png")))
+        plots.append(str(plot_misclassified(xt, yt, pred, names, out / "misclassified.png")))
+    except ImportError:
+        plots = []  # matplotlib is in the `train` extra; the numbers are written regardless
+    return {"test_accuracy": test_acc, "test_loss": test_loss, "plots": plots}
+
+
+def load_run(run_dir: Path, weights: str = "final") -> tuple[Any, RunConfig]:
+    cfg = RunConfig(**json.loads((run_dir / "config.json").read_text()))
+    model = models.get(cfg.model, seed=None)
+    load_weights(model, run_dir / f"{weights}.npz")
+    return model, cfg
+
+
+def ensemble(run_dirs: list[Path], weights: str = "final") -> dict[str, Any]:
+    """Average the predicted probabilities of several runs on their common test set."""
+    from .. import ops
+
+    results: dict[str, Any] = {"runs": {}}
+    probs_sum = None
+    yt = None
+    for d in run_dirs:
+        model, cfg = load_run(d, weights)
+        _, (xt, yt_run), _ = load_dataset(cfg)
+        if yt is not None and not np.array_equal(yt, yt_run):
+            raise ValueError(f"{d} was tested on a different test set")
+        yt = yt_run
+        probs = ops.softmax(predict_logits(model, xt), axis=1)
+        results["runs"][str(d)] = float((probs.argmax(axis=1) == yt).mean())
+        probs_sum = probs if probs_sum is None else probs_sum + probs
+    assert probs_sum is not None and yt is not None
+    results["ensemble"] = float((probs_sum.argmax(axis=1) == yt).mean())
+    return results
