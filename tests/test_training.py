@@ -229,3 +229,19 @@ def test_cli_train_rejects_a_mismatched_data_set(tmp_path, mnist):
                 "0",
             ]
         )
+
+
+def test_cli_trains_on_cifar10_files_with_augmentation(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    d = tmp_path / "cifar-10-batches-bin"
+    d.mkdir()
+    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+        y = rng.integers(0, 10, 8).astype(np.uint8)
+        x = rng.integers(0, 256, (8, 3 * 32 * 32), dtype=np.uint8)
+        np.concatenate([y[:, None], x], axis=1).tofile(d / name)
+    out = tmp_path / "run"
+    assert main(["train", "udacity-cifar10", "--data-dir", str(tmp_path), "--epochs", "1",
+                 "--batch-size", "16", "--augment", "--optimizer", "rmsprop", "--out", str(out),
+                 "--verbose", "0"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["dataset"] == "cifar10" and 0 <= metrics["test_accuracy"] <= 1
