@@ -132,3 +132,13 @@ def test_stub_matches_the_module():
     assert set(stub) == set(module), set(stub) ^ set(module)
     for name, params in stub.items():
         assert module[name] == {tuple(params)}, (name, params, module[name])
+
+
+def test_import_needs_only_numpy():
+    """tqdm and matplotlib (the `train` extra) load only when a run needs them."""
+    code = (
+        "import sys, cnnfast; bad = [m for m in ('matplotlib', 'tqdm', 'torch') "
+        "if m in sys.modules]; print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("[]"), out.stdout

@@ -240,8 +240,9 @@ def test_cli_trains_on_cifar10_files_with_augmentation(tmp_path, capsys):
         x = rng.integers(0, 256, (8, 3 * 32 * 32), dtype=np.uint8)
         np.concatenate([y[:, None], x], axis=1).tofile(d / name)
     out = tmp_path / "run"
-    assert main(["train", "udacity-cifar10", "--data-dir", str(tmp_path), "--epochs", "1",
-                 "--batch-size", "16", "--augment", "--optimizer", "rmsprop", "--out", str(out),
-                 "--verbose", "0"]) == 0
+    args = "train udacity-cifar10 --epochs 1 --batch-size 16 --augment --optimizer rmsprop"
+    assert (
+        main([*args.split(), "--data-dir", str(tmp_path), "--out", str(out), "--verbose", "0"]) == 0
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["dataset"] == "cifar10" and 0 <= metrics["test_accuracy"] <= 1
