@@ -1,22 +1,25 @@
-// Convolution as im2col + GEMM, one image and group at a time.
+// Convolution as im2col + GEMM over chunks of images, one group at a time.
 //
 // For image n and group g, the input patches are unrolled into a column matrix
 //   col (Cg*R*S, P*Q),  col[(c*R + r)*S + s][p*Q + q] = x[c][p*sh - pt + r*dh][q*sw - pl + s*dw]
-// (zero where that falls in the padding), and then
-//   forward          y_g  (Kg, PQ)     = w_g (Kg, CgRS) @ col
-//   backward input   dcol (CgRS, PQ)   = w_g^T @ dy_g,  then col2im adds dcol into dx
-//   backward weight  dw_g (Kg, CgRS)  += dy_g (Kg, PQ) @ col^T
-// A 1x1 kernel with stride 1 and no padding needs no unrolling: col is x.
+// (zero where that falls in the padding). The columns of `nb` consecutive images
+// sit side by side, col (CgRS, nb*PQ), so that one GEMM serves the chunk:
+//   forward          y_g  (Kg, nb*PQ)    = w_g (Kg, CgRS) @ col
+//   backward input   dcol (CgRS, nb*PQ)  = w_g^T @ dy_g,  then col2im adds dcol into dx
+//   backward weight  dw_g (Kg, CgRS)    += dy_g (Kg, nb*PQ) @ col^T
+// nb is chosen so a GEMM has at least kMinColumns columns: large outputs go image
+// by image (nb = 1, straight into y), tiny ones (lenet5's C5 has P*Q = 1) are
+// batched instead of becoming a pile of degenerate products. dy and y are
+// gathered/scattered between (N, K, PQ) and the chunk's (Kg, nb*PQ) layout.
+// A 1x1 kernel with stride 1 and no padding needs no unrolling when nb = 1.
 //
-// Threads: with at least as many images as threads, each thread takes whole
-// images (its own column buffer, single-threaded GEMM); otherwise images go
-// one by one and the GEMM is threaded. The performance issue replaces this
-// first algorithm per shape; the reference tests keep it honest.
+// Threads: with at least as many chunks as threads, each thread takes whole
+// chunks (its own buffers, single-threaded GEMM); otherwise chunks go one by one
+// and the GEMM is threaded.
 #include "conv2d.h"
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "gemm/gemm.h"
 #include "parallel.h"
@@ -25,6 +28,8 @@
 namespace cnnfast {
 
 namespace {
+
+constexpr index_t kMinColumns = 256;
 
 bool is_pointwise(const Conv2dShape& s) {
   const Conv2dParams& p = s.p;
@@ -42,15 +47,14 @@ void valid_q_range(const Conv2dShape& s, index_t shift, index_t& q_lo, index_t& 
   q_hi = std::max(q_lo, std::min(q_hi, s.Q));
 }
 
-// x_g (Cg,H,W) -> col (Cg*R*S, P*Q)
+// x_g (Cg,H,W) -> col (Cg*R*S rows of P*Q, row stride ld)
 template <class T>
-void im2col(const Conv2dShape& s, const T* x_g, T* col) {
+void im2col(const Conv2dShape& s, const T* x_g, T* col, index_t ld) {
   const Conv2dParams& p = s.p;
-  const index_t PQ = s.P * s.Q;
   for (index_t c = 0; c < s.Cg(); ++c) {
     for (index_t r = 0; r < s.R; ++r) {
       for (index_t t = 0; t < s.S; ++t) {
-        T* row = col + ((c * s.R + r) * s.S + t) * PQ;
+        T* row = col + ((c * s.R + r) * s.S + t) * ld;
         const index_t shift = t * p.dil_w - p.pad_l;
         index_t q_lo, q_hi;
         valid_q_range(s, shift, q_lo, q_hi);
@@ -75,15 +79,14 @@ void im2col(const Conv2dShape& s, const T* x_g, T* col) {
   }
 }
 
-// dx_g (Cg,H,W) += col2im(col (Cg*R*S, P*Q))
+// dx_g (Cg,H,W) += col2im(col (Cg*R*S rows of P*Q, row stride ld))
 template <class T>
-void col2im_add(const Conv2dShape& s, const T* col, T* dx_g) {
+void col2im_add(const Conv2dShape& s, const T* col, index_t ld, T* dx_g) {
   const Conv2dParams& p = s.p;
-  const index_t PQ = s.P * s.Q;
   for (index_t c = 0; c < s.Cg(); ++c) {
     for (index_t r = 0; r < s.R; ++r) {
       for (index_t t = 0; t < s.S; ++t) {
-        const T* row = col + ((c * s.R + r) * s.S + t) * PQ;
+        const T* row = col + ((c * s.R + r) * s.S + t) * ld;
         const index_t shift = t * p.dil_w - p.pad_l;
         index_t q_lo, q_hi;
         valid_q_range(s, shift, q_lo, q_hi);
@@ -99,92 +102,146 @@ void col2im_add(const Conv2dShape& s, const T* col, T* dx_g) {
   }
 }
 
-// Runs f(n) for every image, threading over images when there are enough of
-// them (GEMMs inside then stay single-threaded, see threads_for).
+// A run of images [n0, n0 + count) processed with one GEMM per group.
+struct Chunk {
+  index_t n0, count;
+};
+
+index_t images_per_chunk(const Conv2dShape& s) {
+  const index_t pq = std::max<index_t>(s.P * s.Q, 1);
+  return std::max<index_t>(1, std::min(ceil_div(kMinColumns, pq), s.N));
+}
+
+// Runs f(chunk_index, chunk) over every chunk, threading over chunks when there
+// are enough of them (GEMMs inside then stay single-threaded, see threads_for).
+// Returns the number of thread partitions used (for per-partition partials),
+// f receiving the partition index as its first argument.
 template <class F>
-void for_each_image(index_t N, F&& f) {
-  const index_t grain = N >= get_num_threads() ? 1 : N;
-  parallel_for(N, grain, [&](index_t lo, index_t hi) {
-    for (index_t n = lo; n < hi; ++n) f(n);
+int for_each_chunk(const Conv2dShape& s, F&& f) {
+  const index_t nb = images_per_chunk(s), chunks = ceil_div(s.N, nb);
+  const index_t grain = chunks >= get_num_threads() ? 1 : std::max<index_t>(chunks, 1);
+  return parallel_chunks(chunks, grain, [&](int part, index_t lo, index_t hi) {
+    for (index_t c = lo; c < hi; ++c) f(part, Chunk{c * nb, std::min(nb, s.N - c * nb)});
   });
+}
+
+// (N,K,PQ) rows of group g for the chunk's images <-> the chunk's (Kg, count*PQ).
+template <class T>
+void gather_rows(const Conv2dShape& s, const T* src, index_t g, Chunk ch, T* dst) {
+  const index_t PQ = s.P * s.Q, cols = ch.count * PQ;
+  for (index_t k = 0; k < s.Kg(); ++k)
+    for (index_t j = 0; j < ch.count; ++j)
+      std::memcpy(dst + k * cols + j * PQ, src + ((ch.n0 + j) * s.K + g * s.Kg() + k) * PQ, sizeof(T) * PQ);
+}
+
+template <class T>
+void scatter_rows(const Conv2dShape& s, const T* src, index_t g, Chunk ch, T* dst) {
+  const index_t PQ = s.P * s.Q, cols = ch.count * PQ;
+  for (index_t k = 0; k < s.Kg(); ++k)
+    for (index_t j = 0; j < ch.count; ++j)
+      std::memcpy(dst + ((ch.n0 + j) * s.K + g * s.Kg() + k) * PQ, src + k * cols + j * PQ, sizeof(T) * PQ);
+}
+
+// The chunk's column matrix for group g: x itself for a single pointwise image,
+// else unrolled into `col`. Returns the matrix and sets its row stride.
+template <class T>
+const T* columns(const Conv2dShape& s, const T* x, index_t g, Chunk ch, T* col, index_t& ld) {
+  const index_t PQ = s.P * s.Q, HW = s.H * s.W;
+  ld = ch.count * PQ;
+  if (ch.count == 1 && is_pointwise(s)) return x + (ch.n0 * s.C + g * s.Cg()) * HW;
+  for (index_t j = 0; j < ch.count; ++j)
+    im2col(s, x + ((ch.n0 + j) * s.C + g * s.Cg()) * HW, col + j * PQ, ld);
+  return col;
 }
 
 }  // namespace
 
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
-  const index_t G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), PQ = s.P * s.Q, HW = s.H * s.W;
-  const index_t CRS = Cg * s.R * s.S;
-  const bool pointwise = is_pointwise(s);
-  for_each_image(s.N, [&](index_t n) {
-    T* col = pointwise ? nullptr : workspace<T>(Slot::conv_columns, CRS * PQ);
+  const index_t G = s.p.groups, Kg = s.Kg(), PQ = s.P * s.Q;
+  const index_t CRS = s.Cg() * s.R * s.S, nb = images_per_chunk(s);
+  for_each_chunk(s, [&](int, Chunk ch) {
+    T* col = workspace<T>(Slot::conv_columns, CRS * nb * PQ);
+    T* ybuf = ch.count > 1 ? workspace<T>(Slot::conv_gather, Kg * nb * PQ) : nullptr;
     for (index_t g = 0; g < G; ++g) {
-      const T* x_g = x + (n * s.C + g * Cg) * HW;
-      T* y_g = y + (n * s.K + g * Kg) * PQ;
-      if (!pointwise) im2col(s, x_g, col);
-      gemm<T>(false, false, Kg, PQ, CRS, T(1), w + g * Kg * CRS, CRS, pointwise ? x_g : col, PQ, T(0),
-              y_g, PQ);
+      index_t ld;
+      const T* B = columns(s, x, g, ch, col, ld);
+      if (ch.count == 1) {
+        gemm<T>(false, false, Kg, PQ, CRS, T(1), w + g * Kg * CRS, CRS, B, ld, T(0),
+                y + (ch.n0 * s.K + g * Kg) * PQ, PQ);
+      } else {
+        gemm<T>(false, false, Kg, ld, CRS, T(1), w + g * Kg * CRS, CRS, B, ld, T(0), ybuf, ld);
+        scatter_rows(s, ybuf, g, ch, y);
+      }
     }
-    if (b != nullptr) {
+    if (b == nullptr) return;
+    for (index_t n = ch.n0; n < ch.n0 + ch.count; ++n)
       for (index_t k = 0; k < s.K; ++k) {
         T* yk = y + (n * s.K + k) * PQ;
         for (index_t i = 0; i < PQ; ++i) yk[i] += b[k];
       }
-    }
   });
 }
 
 template <class T>
 void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
   const index_t G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), PQ = s.P * s.Q, HW = s.H * s.W;
-  const index_t CRS = Cg * s.R * s.S;
+  const index_t CRS = Cg * s.R * s.S, nb = images_per_chunk(s);
   const bool pointwise = is_pointwise(s);
-  for_each_image(s.N, [&](index_t n) {
-    T* dx_n = dx + n * s.C * HW;
-    if (pointwise) {
-      for (index_t g = 0; g < G; ++g)
-        gemm<T>(true, false, Cg, PQ, Kg, T(1), w + g * Kg * CRS, CRS, dy + (n * s.K + g * Kg) * PQ, PQ,
-                T(0), dx_n + g * Cg * HW, HW);
-      return;
-    }
-    std::fill(dx_n, dx_n + s.C * HW, T(0));
-    T* col = workspace<T>(Slot::conv_columns, CRS * PQ);
+  for_each_chunk(s, [&](int, Chunk ch) {
+    T* dx_chunk = dx + ch.n0 * s.C * HW;
+    const index_t cols = ch.count * PQ;
+    T* dybuf = ch.count > 1 ? workspace<T>(Slot::conv_gather, Kg * nb * PQ) : nullptr;
+    const bool direct = ch.count == 1 && pointwise;
+    if (!direct) std::fill(dx_chunk, dx_chunk + ch.count * s.C * HW, T(0));
+    T* col = direct ? nullptr : workspace<T>(Slot::conv_columns, CRS * nb * PQ);
     for (index_t g = 0; g < G; ++g) {
-      gemm<T>(true, false, CRS, PQ, Kg, T(1), w + g * Kg * CRS, CRS, dy + (n * s.K + g * Kg) * PQ, PQ,
-              T(0), col, PQ);
-      col2im_add(s, col, dx_n + g * Cg * HW);
+      const T* B = dy + (ch.n0 * s.K + g * Kg) * PQ;
+      if (ch.count > 1) {
+        gather_rows(s, dy, g, ch, dybuf);
+        B = dybuf;
+      }
+      if (direct) {
+        gemm<T>(true, false, Cg, PQ, Kg, T(1), w + g * Kg * CRS, CRS, B, PQ, T(0), dx_chunk + g * Cg * HW,
+                HW);
+        continue;
+      }
+      gemm<T>(true, false, CRS, cols, Kg, T(1), w + g * Kg * CRS, CRS, B, cols, T(0), col, cols);
+      for (index_t j = 0; j < ch.count; ++j) col2im_add(s, col + j * PQ, cols, dx_chunk + (j * s.C + g * Cg) * HW);
     }
   });
 }
 
 template <class T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
-  const index_t G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), PQ = s.P * s.Q, HW = s.H * s.W;
-  const index_t CRS = Cg * s.R * s.S, wsize = s.K * CRS;
-  const bool pointwise = is_pointwise(s);
+  const index_t G = s.p.groups, Kg = s.Kg(), PQ = s.P * s.Q;
+  const index_t CRS = s.Cg() * s.R * s.S, wsize = s.K * CRS, nb = images_per_chunk(s);
   std::fill(dw, dw + wsize, T(0));
   if (s.N == 0) return;
 
-  // Each chunk of images accumulates into its own copy of dw (chunk 0 into dw
-  // itself); the copies are then added in chunk order, so the result does not
-  // depend on thread timing.
-  const int chunks_max = s.N >= get_num_threads() ? get_num_threads() : 1;
-  T* partial = chunks_max > 1 ? workspace<T>(Slot::conv_partial, (chunks_max - 1) * wsize) : nullptr;
-  const index_t grain = chunks_max > 1 ? 1 : s.N;
-  const int chunks = parallel_chunks(s.N, grain, [&](int chunk, index_t lo, index_t hi) {
-    T* acc = chunk == 0 ? dw : partial + (chunk - 1) * wsize;
-    if (chunk != 0) std::fill(acc, acc + wsize, T(0));
-    T* col = pointwise ? nullptr : workspace<T>(Slot::conv_columns, CRS * PQ);
-    for (index_t n = lo; n < hi; ++n) {
-      for (index_t g = 0; g < G; ++g) {
-        const T* x_g = x + (n * s.C + g * Cg) * HW;
-        if (!pointwise) im2col(s, x_g, col);
-        gemm<T>(false, true, Kg, CRS, PQ, T(1), dy + (n * s.K + g * Kg) * PQ, PQ,
-                pointwise ? x_g : col, PQ, T(1), acc + g * Kg * CRS, CRS);
+  // Each thread partition accumulates into its own copy of dw (partition 0 into
+  // dw itself); the copies are then added in partition order, so the result
+  // does not depend on thread timing.
+  const index_t chunks = ceil_div(s.N, nb);
+  const int parts_max = chunks >= get_num_threads() ? get_num_threads() : 1;
+  T* partial = parts_max > 1 ? workspace<T>(Slot::conv_partial, (parts_max - 1) * wsize) : nullptr;
+  if (partial != nullptr) std::fill(partial, partial + (parts_max - 1) * wsize, T(0));
+  const int parts = for_each_chunk(s, [&](int part, Chunk ch) {
+    T* acc = part == 0 ? dw : partial + (part - 1) * wsize;
+    T* col = workspace<T>(Slot::conv_columns, CRS * nb * PQ);
+    T* dybuf = ch.count > 1 ? workspace<T>(Slot::conv_gather, Kg * nb * PQ) : nullptr;
+    for (index_t g = 0; g < G; ++g) {
+      index_t ld;
+      const T* B = columns(s, x, g, ch, col, ld);
+      const T* A = dy + (ch.n0 * s.K + g * Kg) * PQ;
+      if (ch.count > 1) {
+        gather_rows(s, dy, g, ch, dybuf);
+        A = dybuf;
       }
+      gemm<T>(false, true, Kg, CRS, ld, T(1), A, ld, B, ld, T(1), acc + g * Kg * CRS, CRS);
     }
   });
-  for (int c = 1; c < chunks; ++c) {
+  for (int c = 1; c < parts; ++c) {
     const T* src = partial + (c - 1) * wsize;
     for (index_t i = 0; i < wsize; ++i) dw[i] += src[i];
   }
