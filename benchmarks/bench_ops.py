@@ -5,8 +5,8 @@ PyTorch on the same thread count.
     python benchmarks/bench_ops.py [--threads 2] [--reps 7] [--json out.json] [--quick]
 
 Method: every cnnfast result is first verified against cnnfast.reference (on the first
-two images of the batch, same layer shape otherwise), then each peer is timed in turn,
-interleaved, `reps` times after one warm-up call; the table shows medians. The NumPy
+two images of the batch, same layer shape otherwise), then the peers take turns, `reps`
+rounds of one untimed and three timed calls each; the table shows medians. The NumPy
 reference is timed only where one call takes under ~2 s (it is a checker, not a peer
 that anyone would train with).
 """
@@ -102,16 +102,19 @@ class Row:
         return {"op": self.op, "shape": self.shape, "gflop": self.gflop, "median_s": self.times}
 
 
-def time_peers(peers: dict[str, Callable[[], Any]], reps: int) -> dict[str, float]:
-    """Median seconds per peer; peers are called in turn, interleaved, after a warm-up."""
-    for fn in peers.values():
-        fn()
+def time_peers(peers: dict[str, Callable[[], Any]], reps: int, block: int = 3) -> dict[str, float]:
+    """Median seconds per peer. Peers take turns, `reps` rounds of `block` timed calls
+    each; every turn starts with one untimed call, because the first call after the
+    other library ran pays for its idle OpenMP threads still spinning on the cores
+    (two runtimes in one process), which a program using one library never sees."""
     samples: dict[str, list[float]] = {name: [] for name in peers}
     for _ in range(reps):
         for name, fn in peers.items():
-            t0 = time.perf_counter()
             fn()
-            samples[name].append(time.perf_counter() - t0)
+            for _ in range(block):
+                t0 = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - t0)
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
