@@ -149,7 +149,7 @@ def time_alternating(fns: dict[str, Any], steps: int, rounds: int) -> dict[str, 
     samples: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
-            fn()  # untimed: the other library's idle OpenMP threads may still be spinning
+            fn()  # untimed: caches and the thread pool warm up again after the other peer
             for _ in range(steps):
                 t0 = time.perf_counter()
                 fn()

@@ -5,10 +5,11 @@ PyTorch on the same thread count.
     python benchmarks/bench_ops.py [--threads 2] [--reps 7] [--json out.json] [--quick]
 
 Method: every cnnfast result is first verified against cnnfast.reference (on the first
-two images of the batch, same layer shape otherwise), then the peers take turns, `reps`
-rounds of one untimed and three timed calls each; the table shows medians. The NumPy
-reference is timed only where one call takes under ~2 s (it is a checker, not a peer
-that anyone would train with).
+two images of the batch, same layer shape otherwise); after a pause that lets
+OpenBLAS's threads (woken by the reference) go idle, cnnfast and PyTorch take turns,
+`reps` rounds of one untimed and three timed calls each; the table shows medians. The
+NumPy reference is timed afterwards, apart, and only where one call takes under ~2 s
+(it is a checker, not a peer that anyone would train with).
 """
 
 from __future__ import annotations
@@ -104,9 +105,8 @@ class Row:
 
 def time_peers(peers: dict[str, Callable[[], Any]], reps: int, block: int = 3) -> dict[str, float]:
     """Median seconds per peer. Peers take turns, `reps` rounds of `block` timed calls
-    each; every turn starts with one untimed call, because the first call after the
-    other library ran pays for its idle OpenMP threads still spinning on the cores
-    (two runtimes in one process), which a program using one library never sees."""
+    each; every turn starts with one untimed call (caches and the thread pool warm up
+    again after the other peer ran)."""
     samples: dict[str, list[float]] = {name: [] for name in peers}
     for _ in range(reps):
         for name, fn in peers.items():
@@ -116,6 +116,28 @@ def time_peers(peers: dict[str, Callable[[], Any]], reps: int, block: int = 3) -
                 fn()
                 samples[name].append(time.perf_counter() - t0)
     return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def settle() -> None:
+    """Wait until OpenBLAS's worker threads, which NumPy's reference einsum woke, stop
+    spinning (they busy-wait ~0.1 s after each BLAS call and would steal both cores from
+    whatever is timed next)."""
+    time.sleep(0.3)
+
+
+def time_op(
+    ours: Callable[[], Any],
+    theirs: Callable[[], Any] | None,
+    ref: Callable[[], Any] | None,
+    reps: int,
+) -> dict[str, float]:
+    """cnnfast and PyTorch take turns; the NumPy reference is timed apart, afterwards."""
+    settle()
+    peers = {"cnnfast": ours} if theirs is None else {"cnnfast": ours, "torch": theirs}
+    times = time_peers(peers, reps)
+    if ref is not None and reference_is_affordable(ref):
+        times["numpy-ref"] = time_peers({"numpy-ref": ref}, max(1, reps // 2))["numpy-ref"]
+    return times
 
 
 def reference_is_affordable(fn: Callable[[], Any], budget_s: float = 2.0) -> bool:
@@ -166,15 +188,15 @@ def bench_conv(s: ConvShape, reps: int, rng: np.random.Generator, quick: bool) -
     if torch is not None:
         torch_ops = torch_conv_peers(s, x, w, dy)
         np.testing.assert_allclose(torch_ops["forward"]().numpy(), y, rtol=1e-3, atol=1e-3)
-    rows = []
-    for op in ops:
-        peers = {"cnnfast": ops[op]}
-        if torch_ops:
-            peers["torch"] = torch_ops[op]
-        if not quick and reference_is_affordable(refs[op]):
-            peers["numpy-ref"] = refs[op]
-        rows.append(Row(f"conv2d {op}", name, gflop, time_peers(peers, reps)))
-    return rows
+    return [
+        Row(
+            f"conv2d {op}",
+            name,
+            gflop,
+            time_op(ops[op], torch_ops.get(op), None if quick else refs[op], reps),
+        )
+        for op in ops
+    ]
 
 
 def torch_conv_peers(
@@ -239,15 +261,10 @@ def bench_pool(s: PoolShape, reps: int, rng: np.random.Generator, quick: bool) -
             "max_pool2d forward": lambda: F.max_pool2d(tx.detach(), s.kernel, s.stride, s.padding),
             "max_pool2d backward": torch_backward,
         }  # includes its forward (autograd)
-    rows = []
-    for op in ops:
-        peers = {"cnnfast": ops[op]}
-        if torch_ops:
-            peers["torch"] = torch_ops[op]
-        if not quick and reference_is_affordable(refs[op]):
-            peers["numpy-ref"] = refs[op]
-        rows.append(Row(op, name, 0.0, time_peers(peers, reps)))
-    return rows
+    return [
+        Row(op, name, 0.0, time_op(ops[op], torch_ops.get(op), None if quick else refs[op], reps))
+        for op in ops
+    ]
 
 
 def print_table(rows: list[Row]) -> None:
