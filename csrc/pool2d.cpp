@@ -53,6 +53,45 @@ inline index_t window_argmax(const T* plane, index_t W, const Window& win) {
   return best;
 }
 
+// The lectures' 2x2 stride-2 pooling without padding: the windows are disjoint
+// and inside the input, so each is four loads without bounds arithmetic.
+bool is_2x2_stride2(const Pool2dShape& s) {
+  const Pool2dParams& p = s.p;
+  return p.kh == 2 && p.kw == 2 && p.stride_h == 2 && p.stride_w == 2 && p.pad_t == 0 && p.pad_b == 0 &&
+         p.pad_l == 0 && p.pad_r == 0 && 2 * s.P <= s.H && 2 * s.Q <= s.W;
+}
+
+// window_argmax for a 2x2 window a b / c d: 0..3 in the same order and with the
+// same rules (first maximum; the first NaN wins).
+template <class T>
+inline int argmax4(T a, T b, T c, T d) {
+  if (std::isnan(a)) return 0;
+  int k = 0;
+  T m = a;
+  if (b > m) {
+    m = b;
+    k = 1;
+  } else if (std::isnan(b)) {
+    return 1;
+  }
+  if (c > m) {
+    m = c;
+    k = 2;
+  } else if (std::isnan(c)) {
+    return 2;
+  }
+  if (d > m) return 3;
+  return std::isnan(d) ? 3 : k;
+}
+
+// Index in the plane of the maximum of the 2x2 window of output (oh, ow).
+template <class T>
+inline index_t argmax_2x2(const T* plane, index_t W, index_t oh, index_t ow) {
+  const index_t i = 2 * oh * W + 2 * ow;
+  const int k = argmax4(plane[i], plane[i + 1], plane[i + W], plane[i + W + 1]);
+  return i + (k >> 1) * W + (k & 1);
+}
+
 // Threads over planes, with enough planes per thread to pay for the fork.
 template <class F>
 void for_planes(const Pool2dShape& s, index_t work_per_plane, F&& f) {
@@ -69,9 +108,10 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, std::int64_t* in
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
   for_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
     const T* plane = x + nc * HW;
+    const bool fast = is_2x2_stride2(s);
     for (index_t oh = 0; oh < s.P; ++oh) {
       for (index_t ow = 0; ow < s.Q; ++ow) {
-        const index_t i = window_argmax(plane, s.W, window_at(s, oh, ow));
+        const index_t i = fast ? argmax_2x2(plane, s.W, oh, ow) : window_argmax(plane, s.W, window_at(s, oh, ow));
         y[nc * PQ + oh * s.Q + ow] = plane[i];
         if (indices != nullptr) indices[nc * PQ + oh * s.Q + ow] = i;
       }
@@ -86,6 +126,11 @@ void max_pool2d_backward(const Pool2dShape& s, const T* x, const T* dy, T* dx) {
     const T* plane = x + nc * HW;
     T* dplane = dx + nc * HW;
     std::fill(dplane, dplane + HW, T(0));
+    if (is_2x2_stride2(s)) {  // disjoint windows: each gradient lands on its own cell
+      for (index_t oh = 0; oh < s.P; ++oh)
+        for (index_t ow = 0; ow < s.Q; ++ow) dplane[argmax_2x2(plane, s.W, oh, ow)] = dy[nc * PQ + oh * s.Q + ow];
+      return;
+    }
     for (index_t oh = 0; oh < s.P; ++oh)
       for (index_t ow = 0; ow < s.Q; ++ow)
         dplane[window_argmax(plane, s.W, window_at(s, oh, ow))] += dy[nc * PQ + oh * s.Q + ow];
