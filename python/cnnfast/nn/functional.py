@@ -155,15 +155,19 @@ def batch_norm(
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: inference needs running_mean and running_var")
         y = ops.batch_norm_inference(x.data, running_mean, running_var, w, b, eps)
-        scale = (1.0 / np.sqrt(running_var + eps)).astype(x.dtype)
-        shape = (1, -1) + (1,) * (x.ndim - 2)
-        xhat = (x.data - running_mean.reshape(shape)) * scale.reshape(shape)
+
+        # The statistics as this forward used them (a later training step updates them in
+        # place); the per-element work is left to the backward, which inference never runs.
+        mean, var = running_mean.copy(), running_var.copy()
 
         def backward_eval(g: np.ndarray) -> list[Any]:
+            shape = (1, -1) + (1,) * (x.ndim - 2)
+            scale = (1.0 / np.sqrt(var + eps)).astype(x.dtype).reshape(shape)
             gw = (g * w.reshape(shape)) if w is not None else g
-            grads = [gw * scale.reshape(shape)]
+            grads = [gw * scale]
             axes = tuple(i for i in range(x.ndim) if i != 1)
             if weight is not None:
+                xhat = (x.data - mean.reshape(shape)) * scale
                 grads.append((g * xhat).sum(axis=axes))
             if bias is not None:
                 grads.append(g.sum(axis=axes))

@@ -93,15 +93,20 @@ def predict(model: Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     return ops.softmax(predict_logits(model, x, batch_size), axis=1)
 
 
+def logits_metrics(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of logits against labels."""
+    from .. import ops
+
+    if not len(y):
+        return float("nan"), float("nan")
+    return float(ops.cross_entropy(logits, y)), float((logits.argmax(axis=1) == y).mean())
+
+
 def evaluate(
     model: Module, x: np.ndarray, y: np.ndarray, batch_size: int = 256
 ) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) in eval mode."""
-    from .. import ops
-
-    logits = predict_logits(model, x, batch_size)
-    loss = float(ops.cross_entropy(logits, y)) if len(x) else float("nan")
-    return loss, float((logits.argmax(axis=1) == y).mean()) if len(x) else float("nan")
+    return logits_metrics(predict_logits(model, x, batch_size), y)
 
 
 def fit(

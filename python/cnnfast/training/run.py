@@ -22,7 +22,7 @@ from .. import random as cf_random
 from .callbacks import ModelCheckpoint
 from .files import load_npz, load_weights, save_json, save_npz, save_text, save_weights
 from .history import History
-from .loop import evaluate, fit, predict_logits
+from .loop import fit, logits_metrics, predict_logits
 from .reports import classification_report, confusion_matrix
 
 
@@ -107,9 +107,9 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, verbose: int = 1) -> 
         if verbose:
             print(f"resuming {cfg.model} from {ckpt_path} after epoch {start_epoch}")
     save_json(out / "config.json", asdict(cfg))
-    if validation_split := cfg.val_split:
+    if cfg.val_split:
         (x, y), validation = datasets.train_val_split(
-            x, y, validation_split, np.random.default_rng(cfg.seed + 1)
+            x, y, cfg.val_split, np.random.default_rng(cfg.seed + 1)
         )
     else:
         validation = (xt, yt)  # as the lectures do: validate on the test set
@@ -168,7 +168,7 @@ def report(
 ) -> dict[str, Any]:
     """Test metrics, confusion matrix, classification report and plots for `model`."""
     logits = predict_logits(model, xt)
-    test_loss, test_acc = evaluate(model, xt, yt)
+    test_loss, test_acc = logits_metrics(logits, yt)
     pred = logits.argmax(axis=1)
     cm = confusion_matrix(yt, pred, len(names))
     text, rep = classification_report(cm, names)
