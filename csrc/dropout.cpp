@@ -1,5 +1,7 @@
 #include "dropout.h"
 
+#include <cmath>
+
 #include "parallel.h"
 
 namespace cnnfast {
@@ -14,17 +16,25 @@ inline std::uint64_t mix64(std::uint64_t z) {
   return z ^ (z >> 31);
 }
 
-inline bool keep(std::uint64_t key, index_t i, double p) {
-  const std::uint64_t z = mix64(key + (static_cast<std::uint64_t>(i) + 1) * kGolden);
-  return static_cast<double>(z >> 11) * 0x1.0p-53 >= p;
+// Element i is kept when its uniform u = (z >> 11) * 2^-53 is >= p, i.e. when the
+// 53-bit integer z >> 11 is >= ceil(p * 2^53): the same mask, compared in integers.
+inline std::uint64_t keep_threshold(double p) {
+  return static_cast<std::uint64_t>(std::ceil(p * 0x1.0p53));
 }
 
-template <class F>
+inline bool keep(std::uint64_t key, index_t i, std::uint64_t threshold) {
+  const std::uint64_t z = mix64(key + (static_cast<std::uint64_t>(i) + 1) * kGolden);
+  return (z >> 11) >= threshold;
+}
+
+// f(i, m) with m = 1/(1-p) where element i is kept, else 0. m is keep * scale, not
+// a branch: the mask is random, so a branch would mispredict constantly.
+template <class T, class F>
 void for_mask(index_t n, double p, std::uint64_t seed, F&& f) {
-  const std::uint64_t key = mix64(seed + kGolden);
-  const double scale = p < 1.0 ? 1.0 / (1.0 - p) : 0.0;
+  const std::uint64_t key = mix64(seed + kGolden), threshold = keep_threshold(p);
+  const T scale = static_cast<T>(p < 1.0 ? 1.0 / (1.0 - p) : 0.0);
   parallel_for(n, index_t{1} << 15, [&](index_t lo, index_t hi) {
-    for (index_t i = lo; i < hi; ++i) f(i, keep(key, i, p) ? scale : 0.0);
+    for (index_t i = lo; i < hi; ++i) f(i, static_cast<T>(keep(key, i, threshold)) * scale);
   });
 }
 }  // namespace
@@ -33,12 +43,12 @@ template <class T>
 void dropout_forward(index_t n, const T* x, double p, std::uint64_t seed, T* y) {
   // A plain multiply, as with a stored mask: a NaN or Inf in x stays NaN even
   // where dropped (0 * Inf = NaN), so nothing non-finite vanishes silently.
-  for_mask(n, p, seed, [&](index_t i, double m) { y[i] = x[i] * static_cast<T>(m); });
+  for_mask<T>(n, p, seed, [&](index_t i, T m) { y[i] = x[i] * m; });
 }
 
 template <class T>
 void dropout_mask(index_t n, double p, std::uint64_t seed, T* mask) {
-  for_mask(n, p, seed, [&](index_t i, double m) { mask[i] = static_cast<T>(m); });
+  for_mask<T>(n, p, seed, [&](index_t i, T m) { mask[i] = m; });
 }
 
 #define CNNFAST_INSTANTIATE(T)                                                          \

@@ -53,14 +53,6 @@ inline index_t window_argmax(const T* plane, index_t W, const Window& win) {
   return best;
 }
 
-// The lectures' 2x2 stride-2 pooling without padding: the windows are disjoint
-// and inside the input, so each is four loads without bounds arithmetic.
-bool is_2x2_stride2(const Pool2dShape& s) {
-  const Pool2dParams& p = s.p;
-  return p.kh == 2 && p.kw == 2 && p.stride_h == 2 && p.stride_w == 2 && p.pad_t == 0 && p.pad_b == 0 &&
-         p.pad_l == 0 && p.pad_r == 0 && 2 * s.P <= s.H && 2 * s.Q <= s.W;
-}
-
 // window_argmax for a 2x2 window a b / c d: 0..3 in the same order and with the
 // same rules (first maximum; the first NaN wins).
 template <class T>
@@ -108,7 +100,7 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, std::int64_t* in
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
   for_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
     const T* plane = x + nc * HW;
-    const bool fast = is_2x2_stride2(s);
+    const bool fast = is_inner_2x2_stride2(s);
     for (index_t oh = 0; oh < s.P; ++oh) {
       for (index_t ow = 0; ow < s.Q; ++ow) {
         const index_t i = fast ? argmax_2x2(plane, s.W, oh, ow) : window_argmax(plane, s.W, window_at(s, oh, ow));
@@ -126,7 +118,7 @@ void max_pool2d_backward(const Pool2dShape& s, const T* x, const T* dy, T* dx) {
     const T* plane = x + nc * HW;
     T* dplane = dx + nc * HW;
     std::fill(dplane, dplane + HW, T(0));
-    if (is_2x2_stride2(s)) {  // disjoint windows: each gradient lands on its own cell
+    if (is_inner_2x2_stride2(s)) {  // disjoint windows: each gradient lands on its own cell
       for (index_t oh = 0; oh < s.P; ++oh)
         for (index_t ow = 0; ow < s.Q; ++ow) dplane[argmax_2x2(plane, s.W, oh, ow)] = dy[nc * PQ + oh * s.Q + ow];
       return;

@@ -33,4 +33,34 @@ void global_avg_pool2d_forward(index_t N, index_t C, index_t HW, const T* x, T* 
 template <class T>
 void global_avg_pool2d_backward(index_t N, index_t C, index_t HW, const T* dy, T* dx);
 
+
+// Max pooling that records, per output, which cell of its window won, in one byte:
+// argmax = (h - h_start) * kw + (w - w_start), relative to the window's unclipped
+// origin (h_start, w_start) = (oh*stride_h - pad_t, ow*stride_w - pad_l). Needs
+// kh * kw <= kMaxPoolArgmaxWindow. The backward then reads one byte per output
+// instead of the whole input.
+//
+// With relu, y = relu(max) (which equals the max of relu'd inputs: the two
+// commute) and argmax = kPoolNoGradient where max <= 0, since ReLU passes no
+// gradient there: one pass over x serves ReLU + pooling, forward and backward.
+constexpr std::uint8_t kPoolNoGradient = 255;
+constexpr index_t kMaxPoolArgmaxWindow = 255;
+
+// The lectures' 2x2 stride-2 windows when all of them lie inside the input
+// (disjoint, no padding reached): the kernels' fast paths.
+inline bool is_inner_2x2_stride2(const Pool2dShape& s) {
+  const Pool2dParams& p = s.p;
+  return p.kh == 2 && p.kw == 2 && p.stride_h == 2 && p.stride_w == 2 && p.pad_t == 0 && p.pad_l == 0 &&
+         2 * s.P <= s.H && 2 * s.Q <= s.W;
+}
+
+template <class T>
+void max_pool2d_forward_argmax(const Pool2dShape& s, bool relu, const T* x, T* y, std::uint8_t* argmax);
+
+// argmax, dy (N,C,P,Q) -> dx (N,C,H,W). A code naming no cell of its window
+// inside the input throws std::invalid_argument (2x2 stride-2 path: gives no
+// gradient), so a corrupted argmax cannot write out of bounds.
+template <class T>
+void max_pool2d_backward_argmax(const Pool2dShape& s, const std::uint8_t* argmax, const T* dy, T* dx);
+
 }  // namespace cnnfast

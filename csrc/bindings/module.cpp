@@ -2,6 +2,7 @@
 // file; this one adds the runtime controls (threads, ISA) and build facts.
 #include <pybind11/pybind11.h>
 
+#include "block_cache.h"
 #include "bindings/util.h"
 #include "cpu_features.h"
 #include "gemm/gemm_ukernel.h"
@@ -39,6 +40,22 @@ PYBIND11_MODULE(_C, m) {
                           std::string(select_gemm_ukernel<double>(isa).name));
   }, "The (float, double) GEMM microkernels the active ISA uses.");
   m.attr("cuda_built") = false;
+
+  m.def("memory_stats", [] {
+    const BlockCacheStats st = block_cache_stats();
+    py::dict d;
+    d["cached_bytes"] = st.cached_bytes;
+    d["in_use_bytes"] = st.in_use_bytes;
+    d["peak_in_use_bytes"] = st.peak_in_use_bytes;
+    d["hits"] = st.hits;
+    d["misses"] = st.misses;
+    d["limit_bytes"] = block_cache_limit();
+    return d;
+  }, "The output-array block cache: bytes kept, in use, peak in use, hits, misses, limit.");
+  m.def("reset_peak_memory", &block_cache_reset_peak, "Start a new peak_in_use_bytes from now.");
+  m.def("set_memory_cache_limit", &block_cache_set_limit, py::arg("bytes"),
+        "Most bytes of freed output arrays to keep for reuse (0 keeps none).");
+  m.def("empty_memory_cache", &block_cache_clear, "Free every kept block.");
 
   bind::bind_gemm(m);
   bind::bind_conv2d(m);

@@ -46,6 +46,49 @@ py::array_t<T> max_backward(In<T> x, In<T> dy, Pair kernel, Pair stride, Quad pa
   return dx;
 }
 
+Pool2dShape argmax_shape(const Pool2dShape& s) {
+  require(s.p.kh * s.p.kw <= kMaxPoolArgmaxWindow,
+          "max_pool2d argmax: a window of " + std::to_string(s.p.kh * s.p.kw) + " cells does not fit a byte code (at most " +
+              std::to_string(kMaxPoolArgmaxWindow) + ")");
+  return s;
+}
+
+// x (N,C,H,W) -> (y, argmax), both (N,C,P,Q), argmax uint8; y = relu(max) with relu.
+template <class T>
+py::tuple max_forward_argmax(In<T> x, Pair kernel, Pair stride, Quad padding, bool ceil_mode, bool relu) {
+  const Pool2dShape s = argmax_shape(pool_shape(x, kernel, stride, padding, ceil_mode));
+  auto y = empty<T>({s.N, s.C, s.P, s.Q});
+  auto code = empty<std::uint8_t>({s.N, s.C, s.P, s.Q});
+  const T* px = x.data();
+  T* py_ = y.mutable_data();
+  std::uint8_t* pc = code.mutable_data();
+  {
+    py::gil_scoped_release release;
+    max_pool2d_forward_argmax<T>(s, relu, px, py_, pc);
+  }
+  return py::make_tuple(y, code);
+}
+
+// argmax (N,C,P,Q) uint8, dy (N,C,P,Q), x_shape -> dx (N,C,H,W)
+template <class T>
+py::array_t<T> max_backward_argmax(py::array_t<std::uint8_t, py::array::c_style> argmax, In<T> dy,
+                                   std::vector<index_t> x_shape, Pair kernel, Pair stride, Quad padding,
+                                   bool ceil_mode) {
+  require(x_shape.size() == 4, "max_pool2d_backward_argmax: x_shape must have 4 entries, got " + shape_str(x_shape));
+  const Pool2dParams p{kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], padding[2],
+                       padding[3], ceil_mode};
+  const Pool2dShape s = argmax_shape(make_pool2d_shape(x_shape[0], x_shape[1], x_shape[2], x_shape[3], p));
+  require_shape("max_pool2d_backward_argmax: argmax", argmax, {s.N, s.C, s.P, s.Q});
+  require_shape("max_pool2d_backward_argmax: dy", dy, {s.N, s.C, s.P, s.Q});
+  auto dx = empty<T>(x_shape);
+  const std::uint8_t* pc = argmax.data();
+  const T* pdy = dy.data();
+  T* pdx = dx.mutable_data();
+  py::gil_scoped_release release;
+  max_pool2d_backward_argmax<T>(s, pc, pdy, pdx);
+  return dx;
+}
+
 template <class T>
 py::array_t<T> avg_forward(In<T> x, Pair kernel, Pair stride, Quad padding, bool ceil_mode,
                            bool count_include_pad) {
@@ -108,6 +151,11 @@ void bind_pool2d(py::module_& m) {
                        py::arg("stride"), py::arg("padding"), py::arg("ceil_mode"), py::arg("return_indices"));
   CNNFAST_DEF_FLOATING(m, "max_pool2d_backward", max_backward, py::arg("x"), py::arg("dy"),
                        py::arg("kernel_size"), py::arg("stride"), py::arg("padding"), py::arg("ceil_mode"));
+  CNNFAST_DEF_FLOATING(m, "max_pool2d_forward_argmax", max_forward_argmax, py::arg("x"), py::arg("kernel_size"),
+                       py::arg("stride"), py::arg("padding"), py::arg("ceil_mode"), py::arg("relu"));
+  CNNFAST_DEF_FLOATING(m, "max_pool2d_backward_argmax", max_backward_argmax, py::arg("argmax"), py::arg("dy"),
+                       py::arg("x_shape"), py::arg("kernel_size"), py::arg("stride"), py::arg("padding"),
+                       py::arg("ceil_mode"));
   CNNFAST_DEF_FLOATING(m, "avg_pool2d_forward", avg_forward, py::arg("x"), py::arg("kernel_size"),
                        py::arg("stride"), py::arg("padding"), py::arg("ceil_mode"),
                        py::arg("count_include_pad"));

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "block_cache.h"
 #include "common.h"
 
 namespace cnnfast::bind {
@@ -21,9 +22,18 @@ namespace py = pybind11;
 template <class T>
 using In = py::array_t<T, py::array::c_style | py::array::forcecast>;
 
+// Output arrays. Large ones come from the block cache (block_cache.h) and go
+// back to it when NumPy frees them, so a training loop does not fault in fresh
+// pages for every activation and gradient.
 template <class T>
 py::array_t<T> empty(const std::vector<index_t>& shape) {
-  return py::array_t<T>(std::vector<py::ssize_t>(shape.begin(), shape.end()));
+  std::vector<py::ssize_t> dims(shape.begin(), shape.end());
+  std::size_t bytes = sizeof(T);
+  for (index_t d : shape) bytes *= static_cast<std::size_t>(d);
+  if (bytes < kBlockCacheMinBytes) return py::array_t<T>(dims);
+  void* block = block_cache_acquire(bytes);
+  py::capsule owner(block, [](void* p) { block_cache_release(p); });
+  return py::array_t<T>(dims, static_cast<T*>(block), owner);
 }
 
 inline std::string shape_str(const py::array& a) {

@@ -19,9 +19,11 @@ __all__ = [
     "Tensor",
     "__version__",
     "data",
+    "empty_memory_cache",
     "get_num_threads",
     "info",
     "manual_seed",
+    "memory_stats",
     "models",
     "nn",
     "no_grad",
@@ -29,6 +31,8 @@ __all__ = [
     "optim",
     "random",
     "reference",
+    "reset_peak_memory",
+    "set_memory_cache_limit",
     "set_num_threads",
     "tensor",
     "training",
@@ -47,6 +51,32 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """How many threads the kernels use."""
     return int(_C.get_num_threads())
+
+
+def memory_stats() -> dict[str, int]:
+    """The cache that keeps freed kernel outputs (arrays of 64 KiB and more) for reuse,
+    so a training loop does not pay page faults for fresh memory every step:
+    cached_bytes (kept, free), in_use_bytes and peak_in_use_bytes (handed out and not
+    yet freed by NumPy), hits, misses, limit_bytes."""
+    return {k: int(v) for k, v in _C.memory_stats().items()}
+
+
+def reset_peak_memory() -> None:
+    """Restart memory_stats()["peak_in_use_bytes"] from the bytes in use now."""
+    _C.reset_peak_memory()
+
+
+def set_memory_cache_limit(nbytes: int) -> None:
+    """Keep at most `nbytes` of freed output arrays for reuse (default 1 GiB; 0 turns
+    the cache off). Lowering the limit frees the excess at once."""
+    if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
+        raise ValueError(f"set_memory_cache_limit: nbytes must be an int >= 0, got {nbytes!r}")
+    _C.set_memory_cache_limit(nbytes)
+
+
+def empty_memory_cache() -> None:
+    """Return every kept block to the system."""
+    _C.empty_memory_cache()
 
 
 def info() -> dict[str, Any]:

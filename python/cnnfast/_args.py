@@ -217,9 +217,21 @@ def pool_args(
 ) -> PoolArgs:
     x = as_float_array(op, "x", x)
     require_ndim(op, "x", x, 4, "(N, C, H, W)")
+    return PoolArgs(x, *pool_window(op, x.shape, kernel_size, stride, padding, ceil_mode))
+
+
+def pool_window(
+    op: str,
+    x_shape: tuple[int, ...],
+    kernel_size: Any,
+    stride: Any,
+    padding: Padding,
+    ceil_mode: bool,
+) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int, int, int], bool, tuple[int, int]]:
+    """(kernel, stride, padding, ceil_mode, out_hw) of pooling an input of x_shape."""
     kernel = int_pair(op, "kernel_size", kernel_size, 1)
     stride = kernel if stride is None else int_pair(op, "stride", stride, 1)
-    H, W = x.shape[2:]
+    H, W = x_shape[2:]
     pad = resolve_padding(op, padding, (H, W), kernel, stride)
     if 2 * max(pad[:2]) > kernel[0] or 2 * max(pad[2:]) > kernel[1]:
         raise ValueError(
@@ -230,10 +242,10 @@ def pool_args(
     if kernel[0] > padded[0] or kernel[1] > padded[1]:
         raise ValueError(
             f"{op}: kernel {kernel} is larger than the padded input {padded} "
-            f"(x {x.shape}, padding {pad})"
+            f"(x {tuple(x_shape)}, padding {pad})"
         )
     out_hw = (
         output_size(H, kernel[0], stride[0], 1, pad[0], pad[1], bool(ceil_mode)),
         output_size(W, kernel[1], stride[1], 1, pad[2], pad[3], bool(ceil_mode)),
     )
-    return PoolArgs(x, kernel, stride, pad, bool(ceil_mode), out_hw)
+    return kernel, stride, pad, bool(ceil_mode), out_hw

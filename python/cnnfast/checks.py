@@ -194,6 +194,32 @@ def check_max_pool2d(
             sum_bound(int(k), dtype, mdx),
         )
     )
+    if k <= ops.MAX_ARGMAX_WINDOW:
+        out += _check_max_pool2d_argmax(x, dy, case, kw)
+    return out
+
+
+def _check_max_pool2d_argmax(
+    x: np.ndarray, dy: np.ndarray, case: str, kw: dict[str, Any]
+) -> list[Result]:
+    """The byte-argmax form, plain and fused with ReLU: the same values and codes as
+    the reference, and a backward from those codes equal to the reference's."""
+    out = []
+    for relu in (False, True):
+        name = "relu_max_pool2d" if relu else "max_pool2d_argmax"
+        y, code = ops.max_pool2d_argmax(x, **kw, relu=relu)
+        ry, rcode = reference.max_pool2d_argmax(x, **kw, relu=relu)
+        dx = ops.max_pool2d_backward_argmax(code, dy, x.shape, **kw)
+        rdx = reference.max_pool2d_backward_argmax(rcode, dy.astype(np.float64), x.shape, **kw)
+        mdx = reference.max_pool2d_backward_argmax(
+            rcode, np.abs(dy.astype(np.float64)), x.shape, **kw
+        )
+        k = int(np.prod(np.broadcast_to(kw["kernel_size"], 2)))
+        out += [
+            compare(name, case, y, ry, 0.0),
+            compare(f"{name} codes", case, code, rcode, 0.0),
+            compare(f"{name} backward", case, dx, rdx, sum_bound(k, dx.dtype, mdx)),
+        ]
     return out
 
 

@@ -60,7 +60,33 @@ def bias_add(x: Tensor, b: Tensor) -> Tensor:
 def max_pool2d(
     x: Tensor, kernel_size: Any, stride: Any = None, padding: Padding = 0, ceil_mode: bool = False
 ) -> Tensor:
+    return _max_pool2d(x, kernel_size, stride, padding, ceil_mode, with_relu=False)
+
+
+def relu_max_pool2d(
+    x: Tensor, kernel_size: Any, stride: Any = None, padding: Padding = 0, ceil_mode: bool = False
+) -> Tensor:
+    """max_pool2d(relu(x)) in one pass over x, with the gradient of both. Exact: max
+    and ReLU commute, so this is relu(max_pool2d(x)), and ReLU's zero gradient where
+    x <= 0 is the same either way. nn.Sequential uses it for ReLU then MaxPool2d."""
+    return _max_pool2d(x, kernel_size, stride, padding, ceil_mode, with_relu=True)
+
+
+def _max_pool2d(
+    x: Tensor, kernel_size: Any, stride: Any, padding: Padding, ceil_mode: bool, with_relu: bool
+) -> Tensor:
     kw = dict(kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode)
+    if np.prod(kernel_size) > ops.MAX_ARGMAX_WINDOW:  # too big for byte codes: keep x
+        return _max_pool2d_saving_x(relu(x) if with_relu else x, **kw)
+    # The backward needs only the one-byte argmax of each window, not x.
+    y, argmax = ops.max_pool2d_argmax(x.data, **kw, relu=with_relu)
+    shape = x.shape
+    return Tensor._from_op(
+        y, (x,), lambda g: (ops.max_pool2d_backward_argmax(argmax, g, shape, **kw),)
+    )
+
+
+def _max_pool2d_saving_x(x: Tensor, **kw: Any) -> Tensor:
     return Tensor._from_op(
         ops.max_pool2d(x.data, **kw), (x,), lambda g: (ops.max_pool2d_backward(x.data, g, **kw),)
     )
@@ -214,6 +240,7 @@ __all__ = [
     "log_softmax",
     "max_pool2d",
     "relu",
+    "relu_max_pool2d",
     "sigmoid",
     "softmax",
     "tanh",

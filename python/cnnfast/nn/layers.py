@@ -74,6 +74,10 @@ class MaxPool2d(Module):
     def forward(self, x: Tensor) -> Tensor:
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
 
+    def forward_after_relu(self, x: Tensor) -> Tensor:
+        """This layer applied to relu(x), fused (Sequential calls it for ReLU, MaxPool2d)."""
+        return F.relu_max_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
+
 
 class AvgPool2d(Module):
     def __init__(

@@ -190,6 +190,12 @@ def _hooked(hook: Callable[[Module, Tensor], None]) -> Iterator[None]:
         _call_hooks.remove(hook)
 
 
+def _is_relu_then_max_pool(layers: list[Module], i: int) -> bool:
+    from .layers import MaxPool2d, ReLU  # layers import this module
+
+    return i + 1 < len(layers) and type(layers[i]) is ReLU and type(layers[i + 1]) is MaxPool2d
+
+
 class Sequential(Module):
     """Layers applied in order; indexable and iterable like a list."""
 
@@ -199,8 +205,17 @@ class Sequential(Module):
             setattr(self, str(i), layer)
 
     def forward(self, x: Any) -> Any:
-        for layer in self._modules.values():
-            x = layer(x)
+        layers = list(self._modules.values())
+        i = 0
+        while i < len(layers):
+            if _is_relu_then_max_pool(layers, i):
+                # One fused pass instead of two over the largest tensors of most
+                # lecture nets; exact (see functional.relu_max_pool2d).
+                x = layers[i + 1].forward_after_relu(x)
+                i += 2
+                continue
+            x = layers[i](x)
+            i += 1
         return x
 
     def append(self, layer: Module) -> Sequential:

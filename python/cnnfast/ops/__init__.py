@@ -21,12 +21,15 @@ from .dropout import dropout, dropout_backward, dropout_mask
 from .gemm import matmul
 from .lrn import local_response_norm, local_response_norm_backward
 from .pool2d import (
+    MAX_ARGMAX_WINDOW,
     avg_pool2d,
     avg_pool2d_backward,
     global_avg_pool2d,
     global_avg_pool2d_backward,
     max_pool2d,
+    max_pool2d_argmax,
     max_pool2d_backward,
+    max_pool2d_backward_argmax,
 )
 from .softmax import (
     cross_entropy,

@@ -17,6 +17,7 @@ from .._args import (
     PoolArgs,
     as_float_array,
     pool_args,
+    pool_window,
     require_ndim,
     require_same_dtype,
     require_shape,
@@ -55,6 +56,66 @@ def max_pool2d_backward(
     op = "max_pool2d_backward"
     a = pool_args(op, x, kernel_size, stride, padding, ceil_mode)
     return _C.max_pool2d_backward(a.x, _checked_dy(op, a, dy), *a.kernel_args())
+
+
+# Windows whose cell index fits the one-byte argmax code (255 means "no gradient").
+MAX_ARGMAX_WINDOW = 255
+
+
+def max_pool2d_argmax(
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Padding = 0,
+    ceil_mode: bool = False,
+    relu: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(y, argmax), both (N, C, P, Q): y as max_pool2d(x) (of relu(x) with relu=True);
+    argmax (uint8) names each window's winning cell as (h - h0) * kw + (w - w0), from
+    the window's origin (h0, w0) = (oh*stride - pad_top, ow*stride - pad_left), or is
+    255 where ReLU passes no gradient (the max is <= 0). For the backward, it stands in
+    for x at one byte per output. The window may have at most 255 cells."""
+    op = "max_pool2d_argmax"
+    a = pool_args(op, x, kernel_size, stride, padding, ceil_mode)
+    _require_byte_window(op, a.kernel)
+    return _C.max_pool2d_forward_argmax(a.x, *a.kernel_args(), bool(relu))
+
+
+def max_pool2d_backward_argmax(
+    argmax: Any,
+    dy: Any,
+    x_shape: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Padding = 0,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """dx (x_shape) from max_pool2d_argmax's codes: each dy goes to its window's
+    winning cell; codes of 255 pass nothing."""
+    op = "max_pool2d_backward_argmax"
+    x_shape = tuple(int(n) for n in x_shape)
+    if len(x_shape) != 4 or min(x_shape) < 0:
+        raise ValueError(f"{op}: x_shape must be (N, C, H, W) with no negative size, got {x_shape}")
+    kernel, stride_, pad, ceil, out_hw = pool_window(
+        op, x_shape, kernel_size, stride, padding, ceil_mode
+    )
+    _require_byte_window(op, kernel)
+    expected = (*x_shape[:2], *out_hw)
+    argmax = np.asarray(argmax)
+    if argmax.dtype != np.uint8:
+        raise TypeError(f"{op}: argmax must be uint8 (from max_pool2d_argmax), got {argmax.dtype}")
+    require_shape(op, "argmax", argmax, expected, f"the pooled shape of x {x_shape}")
+    dy = as_float_array(op, "dy", dy)
+    require_shape(op, "dy", dy, expected, f"the pooled shape of x {x_shape}")
+    return _C.max_pool2d_backward_argmax(argmax, dy, x_shape, kernel, stride_, pad, ceil)
+
+
+def _require_byte_window(op: str, kernel: tuple[int, int]) -> None:
+    if kernel[0] * kernel[1] > MAX_ARGMAX_WINDOW:
+        raise ValueError(
+            f"{op}: kernel {kernel} has {kernel[0] * kernel[1]} cells; byte argmax codes "
+            f"cover at most {MAX_ARGMAX_WINDOW} (use max_pool2d_backward with x instead)"
+        )
 
 
 def avg_pool2d(

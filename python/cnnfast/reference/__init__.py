@@ -27,7 +27,9 @@ from .pool2d import (
     global_avg_pool2d,
     global_avg_pool2d_backward,
     max_pool2d,
+    max_pool2d_argmax,
     max_pool2d_backward,
+    max_pool2d_backward_argmax,
 )
 from .softmax import (
     cross_entropy,

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._args import Padding, PoolArgs, as_float_array, pool_args
+from .._args import Padding, PoolArgs, as_float_array, pool_args, pool_window
 from ._windows import pad_hw, window_slice, windows
 
 
@@ -36,11 +36,19 @@ def _windows(a: PoolArgs, xp: np.ndarray) -> np.ndarray:
     return windows(xp, a.kernel, a.stride, (1, 1), a.out_hw)
 
 
-def _argmax(a: PoolArgs) -> np.ndarray:
-    """Flat index h*W + w in its plane of each window's first maximum (a NaN wins)."""
+def _window_argmax(a: PoolArgs) -> np.ndarray:
+    """Index (h - h0) * kw + (w - w0) in its window of each window's first maximum
+    (np.argmax: a NaN wins)."""
     win = _windows(a, _padded(a, a.x, -np.inf, -np.inf))
     N, C, P, Q, kh, kw = win.shape
-    k = np.argmax(win.reshape(N, C, P, Q, kh * kw), axis=-1)
+    return np.argmax(win.reshape(N, C, P, Q, kh * kw), axis=-1)
+
+
+def _argmax(a: PoolArgs) -> np.ndarray:
+    """Flat index h*W + w in its plane of each window's first maximum (a NaN wins)."""
+    k = _window_argmax(a)
+    P, Q = a.out_hw
+    kw = a.kernel[1]
     h = np.arange(P).reshape(P, 1) * a.stride[0] - a.padding[0] + k // kw
     w = np.arange(Q).reshape(1, Q) * a.stride[1] - a.padding[2] + k % kw
     return (h * a.x.shape[3] + w).astype(np.int64)
@@ -75,6 +83,55 @@ def max_pool2d_backward(
     dx = np.zeros(N * C * H * W, dtype=a.x.dtype)
     np.add.at(dx, idx.ravel(), dy.reshape(-1))
     return dx.reshape(a.x.shape)
+
+
+NO_GRADIENT = 255
+
+
+def max_pool2d_argmax(
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Padding = 0,
+    ceil_mode: bool = False,
+    relu: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """ReLU first, literally, then the max and its window index; 255 where the max
+    of the relu'd window is not from a positive input (ReLU's gradient is 0)."""
+    a = pool_args("max_pool2d_argmax", x, kernel_size, stride, padding, ceil_mode)
+    if relu:
+        a = PoolArgs(np.where(a.x < 0, 0, a.x).astype(a.x.dtype), *a.kernel_args(), a.out_hw)
+    y = max_pool2d(a.x, *a.kernel_args())
+    code = _window_argmax(a).astype(np.uint8)
+    if relu:
+        code[~(y > 0) & ~np.isnan(y)] = NO_GRADIENT
+    return y, code
+
+
+def max_pool2d_backward_argmax(
+    argmax: Any,
+    dy: Any,
+    x_shape: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Padding = 0,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """Adds each dy to the cell its code names, by coordinates."""
+    op = "max_pool2d_backward_argmax"
+    N, C, H, W = (int(n) for n in x_shape)
+    kernel, stride_, pad, _, _ = pool_window(
+        op, (N, C, H, W), kernel_size, stride, padding, ceil_mode
+    )
+    code = np.asarray(argmax).astype(np.int64)
+    dy = as_float_array(op, "dy", dy)
+    n, c, oh, ow = np.nonzero(code != NO_GRADIENT)
+    k = code[n, c, oh, ow]
+    h = oh * stride_[0] - pad[0] + k // kernel[1]
+    w = ow * stride_[1] - pad[2] + k % kernel[1]
+    dx = np.zeros((N, C, H, W), dtype=dy.dtype)
+    np.add.at(dx, (n, c, h, w), dy[n, c, oh, ow])
+    return dx
 
 
 def _divisor(a: PoolArgs, count_include_pad: bool) -> np.ndarray:
