@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 
 #include "block_cache.h"
+#include "fma_peak.h"
 #include "bindings/util.h"
 #include "cpu_features.h"
 #include "gemm/gemm_ukernel.h"
@@ -41,6 +42,20 @@ PYBIND11_MODULE(_C, m) {
   }, "The (float, double) GEMM microkernels the active ISA uses.");
   m.attr("cuda_built") = false;
 
+  m.def("fma_peak", [](double seconds, int repeats) {
+    FmaPeak p;
+    {
+      py::gil_scoped_release release;
+      p = measure_fma_peak(seconds, repeats);
+    }
+    py::dict d;
+    d["gflops"] = p.gflops;
+    d["seconds"] = p.seconds;
+    d["threads"] = p.threads;
+    d["isa"] = std::string(p.isa);
+    return d;
+  }, py::arg("seconds") = 0.2, py::arg("repeats") = 5,
+  "Float32 FMA ceiling of the active SIMD path on all kernel threads (best of repeats).");
   m.def("memory_stats", [] {
     const BlockCacheStats st = block_cache_stats();
     py::dict d;

@@ -149,6 +149,17 @@ def _cmd_ensemble(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    """Hands the suite's own options to its module (cnnfast/bench/SUITE.py)."""
+    import importlib
+
+    suite = "peak" if args.peak else args.suite
+    if suite is None:
+        raise SystemExit("cnnfast bench: name a suite (peak, gemm, ops, nets) or pass --peak")
+    importlib.import_module(f"cnnfast.bench.{suite}").main(args.suite_args)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cnnfast", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -211,6 +222,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("runs", nargs="+")
     p.add_argument("--weights", choices=["final", "best"], default="final")
     p.set_defaults(func=_cmd_ensemble)
+
+    from cnnfast.bench import SUITES
+
+    p = sub.add_parser(
+        "bench",
+        help="benchmark suites against NumPy and PyTorch (peak, gemm, ops, nets)",
+        description="Runs one suite; options after the suite name go to it "
+        "(`cnnfast bench ops --help`). See cnnfast/bench/__init__.py.",
+    )
+    p.add_argument("suite", nargs="?", choices=SUITES)
+    p.add_argument("suite_args", nargs=argparse.REMAINDER)
+    p.add_argument("--peak", action="store_true", help="measure the FMA peak (= suite 'peak')")
+    p.set_defaults(func=_cmd_bench)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

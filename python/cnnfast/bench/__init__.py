@@ -1,0 +1,15 @@
+"""cnnfast's benchmark suite, run as `cnnfast bench SUITE` (or benchmarks/bench_*.py):
+
+    peak   the float32 FMA ceiling of this machine, measured in-process
+    gemm   sgemm at 512/1024/2048 against NumPy's BLAS and PyTorch
+    ops    conv2d (forward, backward-input, backward-weight) and pooling on every
+           zoo layer shape, against PyTorch and the NumPy reference
+    nets   one training step (and inference) of the lecture nets against PyTorch
+
+Every suite verifies cnnfast's results before timing them, runs the peers in the same
+process on the same thread count, interleaved, and reports medians (timing.py).
+"""
+
+from __future__ import annotations
+
+SUITES = ("peak", "gemm", "ops", "nets")

@@ -1,0 +1,253 @@
+"""Images per second for one full training step (forward, cross-entropy, backward, Adam)
+and for inference, cnnfast against PyTorch on the same architecture, same weights, same
+thread count, in one process.
+
+    cnnfast bench nets [--threads 2] [--steps 10] [--nets lenet5,keras-mnist-2conv]
+
+Method: each cnnfast zoo net is translated layer by layer into torch.nn with its weights
+copied; the two forward passes are compared in eval mode before anything is timed. Then
+the peers alternate: `steps` timed steps each, after two warm-up steps, repeated `rounds`
+times; the table shows the median step. Without PyTorch, only cnnfast is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+import cnnfast as cf
+from cnnfast import nn
+from cnnfast._args import resolve_padding
+
+from .timing import machine_line, time_peers
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+TRAIN_NETS = [
+    "lenet5",
+    "keras-mnist-1conv",
+    "keras-mnist-2conv",
+    "tf-deep-cnn",
+    "horzyk-mnist",
+    "udacity-cifar10",
+    "horzyk-cifar10",
+]
+INFER_ONLY = {"alexnet": 8, "alphago-policy": 16}
+
+
+def to_torch(model: nn.Module, input_shape: tuple[int, ...]) -> Any:
+    """The same Sequential in torch.nn, weights copied."""
+    tnn = torch.nn
+    layers = []
+    shape = (1, *input_shape)
+    x = cf.tensor(np.zeros(shape, np.float32))
+    for layer in model:
+        if isinstance(layer, nn.Conv2d):
+            K, Cg, R, S = layer.weight.shape
+            pad = (
+                resolve_padding("bench", layer.padding, x.shape[2:], (R, S), (1, 1))
+                if isinstance(layer.padding, str)
+                else layer.padding
+            )
+            if isinstance(pad, tuple) and len(pad) == 4 and (pad[0] != pad[1] or pad[2] != pad[3]):
+                layers.append(tnn.ZeroPad2d((pad[2], pad[3], pad[0], pad[1])))
+                pad = 0
+            elif isinstance(pad, tuple) and len(pad) == 4:
+                pad = (pad[0], pad[2])
+            t = tnn.Conv2d(
+                Cg * layer.groups,
+                K,
+                (R, S),
+                layer.stride,
+                pad,
+                layer.dilation,
+                layer.groups,
+                bias=layer.bias is not None,
+            )
+            t.weight.data = torch.from_numpy(layer.weight.data.copy())
+            if layer.bias is not None:
+                t.bias.data = torch.from_numpy(layer.bias.data.copy())
+        elif isinstance(layer, nn.Linear):
+            t = tnn.Linear(
+                layer.weight.shape[1], layer.weight.shape[0], bias=layer.bias is not None
+            )
+            t.weight.data = torch.from_numpy(layer.weight.data.copy())
+            if layer.bias is not None:
+                t.bias.data = torch.from_numpy(layer.bias.data.copy())
+        elif isinstance(layer, nn.MaxPool2d):
+            if layer.padding == "same":  # k = s = 2: SAME is ceil_mode without padding
+                t = tnn.MaxPool2d(layer.kernel_size, layer.stride, 0, ceil_mode=True)
+            else:
+                t = tnn.MaxPool2d(
+                    layer.kernel_size, layer.stride, layer.padding, ceil_mode=layer.ceil_mode
+                )
+        elif isinstance(layer, nn.AvgPool2d):
+            t = tnn.AvgPool2d(
+                layer.kernel_size,
+                layer.stride,
+                layer.padding,
+                layer.ceil_mode,
+                layer.count_include_pad,
+            )
+        elif isinstance(layer, nn.LocalResponseNorm):
+            t = tnn.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k)
+        elif isinstance(layer, nn.PositionBias):
+
+            class PositionBias(tnn.Module):
+                def __init__(self, b: np.ndarray) -> None:
+                    super().__init__()
+                    self.bias = tnn.Parameter(torch.from_numpy(b.copy()))
+
+                def forward(self, v: Any) -> Any:
+                    return v + self.bias
+
+            t = PositionBias(layer.bias.data)
+        else:
+            t = {
+                nn.ReLU: tnn.ReLU,
+                nn.Tanh: tnn.Tanh,
+                nn.Sigmoid: tnn.Sigmoid,
+                nn.Flatten: tnn.Flatten,
+            }.get(type(layer))
+            if type(layer) is nn.Dropout:
+                t = tnn.Dropout(layer.p)
+            elif t is None:
+                raise TypeError(f"no torch twin for {type(layer).__name__}")
+            else:
+                t = t()
+        layers.append(t)
+        with cf.no_grad():
+            x = layer(x)
+    return tnn.Sequential(*layers)
+
+
+def cnnfast_step(model: nn.Module, opt: Any, x: np.ndarray, y: np.ndarray) -> None:
+    model.train()
+    opt.zero_grad()
+    loss = cf.nn.functional.cross_entropy(model(cf.tensor(x)), y)
+    loss.backward()
+    opt.step()
+
+
+def torch_step(model: Any, opt: Any, x: Any, y: Any) -> None:
+    model.train()
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+
+
+def time_alternating(fns: dict[str, Any], steps: int, rounds: int) -> dict[str, float]:
+    for fn in fns.values():  # first steps allocate optimizer state and warm the caches
+        fn()
+        fn()
+    return time_peers(fns, rounds, block=steps)
+
+
+def bench(name: str, batch: int, train: bool, steps: int, rounds: int) -> dict[str, Any]:
+    spec = cf.models.spec(name)
+    model = cf.models.get(name, seed=0)
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, *spec.input_shape), dtype=np.float32)
+    y = rng.integers(0, spec.classes, batch)
+    fns: dict[str, Any] = {}
+    if train:
+        opt = cf.optim.Adam(model.parameters())
+        fns["cnnfast"] = lambda: cnnfast_step(model, opt, x, y)
+    else:
+        model.eval()
+
+        def infer() -> None:
+            with cf.no_grad():
+                model(cf.tensor(x))
+
+        fns["cnnfast"] = infer
+    if torch is not None:
+        tmodel = to_torch(model, spec.input_shape)
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+        model.eval()
+        tmodel.eval()
+        with cf.no_grad(), torch.no_grad():
+            ours, theirs = model(cf.tensor(x[:4])).data, tmodel(tx[:4]).numpy()
+        np.testing.assert_allclose(
+            ours, theirs, rtol=1e-3, atol=1e-3 * max(1, np.abs(theirs).max())
+        )
+        if train:
+            topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
+            fns["torch"] = lambda: torch_step(tmodel, topt, tx, ty)
+        else:
+
+            def tinfer() -> None:
+                with torch.no_grad():
+                    tmodel(tx)
+
+            fns["torch"] = tinfer
+    times = time_alternating(fns, steps, rounds)
+    cf.reset_peak_memory()
+    base = cf.memory_stats()["in_use_bytes"]
+    fns["cnnfast"]()
+    peak = cf.memory_stats()["peak_in_use_bytes"] - base
+    return {
+        "net": name,
+        "mode": "train" if train else "inference",
+        "batch": batch,
+        "images_per_s": {k: batch / v for k, v in times.items()},
+        "peak_bytes": peak,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    p = argparse.ArgumentParser(
+        prog="cnnfast bench nets",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--threads", type=int, default=cf.get_num_threads())
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--nets", default=",".join(TRAIN_NETS))
+    p.add_argument(
+        "--inference", action="store_true", help="also time inference (incl. AlexNet, AlphaGo)"
+    )
+    p.add_argument("--json", default=None)
+    args = p.parse_args(argv)
+    cf.set_num_threads(args.threads)
+    if torch is not None:
+        torch.set_num_threads(args.threads)
+    print(f"{machine_line()}, median of {args.steps}x{args.rounds} steps")
+    rows = []
+    for name in args.nets.split(","):
+        rows.append(bench(name, args.batch, True, args.steps, args.rounds))
+        if args.inference:
+            rows.append(bench(name, args.batch, False, args.steps, args.rounds))
+    if args.inference:
+        for name, batch in INFER_ONLY.items():
+            rows.append(bench(name, batch, False, max(2, args.steps // 2), args.rounds))
+    print(
+        f"{'net':<22} {'mode':<10} {'batch':>5} {'cnnfast img/s':>14} {'torch img/s':>12} "
+        f"{'ratio':>7} {'peak MiB':>9}"
+    )
+    for r in rows:
+        ips = r["images_per_s"]
+        ratio = f"{ips['cnnfast'] / ips['torch']:6.2f}x" if "torch" in ips else "      -"
+        torch_ips = f"{ips['torch']:12.0f}" if "torch" in ips else f"{'-':>12}"
+        print(
+            f"{r['net']:<22} {r['mode']:<10} {r['batch']:>5} {ips['cnnfast']:14.0f} "
+            f"{torch_ips} {ratio} {r['peak_bytes'] / 2**20:9.1f}"
+        )
+    print("peak MiB: kernel outputs alive at once during one cnnfast step (memory_stats)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
