@@ -238,3 +238,29 @@ def test_batch_norm_empty_batch_leaves_running_stats():
     np.testing.assert_array_equal(rv, 1)
     _, mean, invstd = cf.ops.batch_norm_train(np.zeros((0, 3)))
     assert np.isnan(mean).all() and np.isnan(invstd).all()
+
+
+@pytest.mark.kernels
+def test_float32_tanh_is_within_2_ulp_everywhere_and_the_same_on_every_isa(isa):
+    """csrc/fast_math.h's tanh: a dense sweep through both branches and their seam
+    (|x| = 0.625), the clamp (|x| = 10) and the specials."""
+    x = np.concatenate(
+        [
+            np.linspace(-12, 12, 1_000_001, dtype=np.float32),
+            np.float32([0.625, -0.625, np.nextafter(np.float32(0.625), 0), 9.1, 10, 1e-30]),
+        ]
+    )
+    y = cf.ops.tanh(x)
+    ref = np.tanh(x.astype(np.float64))
+    ulp = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
+    assert (np.abs(y - ref) / ulp).max() <= 2
+    specials = cf.ops.tanh(np.float32([np.nan, np.inf, -np.inf, -0.0, 88.0]))
+    assert np.isnan(specials[0])
+    np.testing.assert_array_equal(specials[1:], [1.0, -1.0, -0.0, 1.0])
+    assert np.signbit(specials[3])
+    before = cf._C.get_isa()
+    try:
+        cf._C.set_isa("generic")
+        np.testing.assert_array_equal(cf.ops.tanh(x), y)
+    finally:
+        cf._C.set_isa(before)
