@@ -137,3 +137,53 @@ def test_optimizer_errors():
         optim.get("lion", [Parameter(np.zeros(1))])
     assert isinstance(optim.get("RMSprop", [Parameter(np.zeros(1))], lr=None), optim.RMSprop)
     assert cf.optim.get("sgd", [Parameter(np.zeros(1))], lr=0.3).lr == 0.3
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
+@pytest.mark.parametrize("shape", [(1,), (7, 3), (64, 1024)])
+def test_adam_kernel_equals_the_reference_bit_for_bit(shape, weight_decay, dtype, rng):
+    kw = dict(lr=3e-3, beta1=0.9, beta2=0.999, eps=1e-7, weight_decay=weight_decay)
+    p = rng.standard_normal(shape).astype(dtype)
+    states = [[p.copy(), np.zeros_like(p), np.zeros_like(p)] for _ in range(2)]
+    for step in range(1, 6):
+        g = rng.standard_normal(shape).astype(dtype)
+        cf.ops.adam_update(*_pgmv(states[0], g), **kw, step=step)
+        cf.reference.adam_update(*_pgmv(states[1], g), **kw, step=step)
+        for a, b in zip(*states):
+            np.testing.assert_array_equal(a, b)
+
+
+def _pgmv(state: list[np.ndarray], g: np.ndarray) -> tuple[np.ndarray, ...]:
+    p, m, v = state
+    return p, g, m, v
+
+
+def test_adam_kernel_refuses_what_it_cannot_update_in_place():
+    kw = dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, step=1)
+    p = np.zeros((4, 4), np.float32)
+    z = np.zeros_like(p)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        cf.ops.adam_update(p.T, z, z.copy(), z.copy(), **kw)
+    with pytest.raises(ValueError, match="must match p"):
+        cf.ops.adam_update(p, z, z.astype(np.float64), z.copy(), **kw)
+    with pytest.raises(ValueError, match="g"):
+        cf.ops.adam_update(p, np.zeros(3), z.copy(), z.copy(), **kw)
+    with pytest.raises(ValueError, match="step"):
+        cf.ops.adam_update(p, z, z.copy(), z.copy(), **{**kw, "step": 0})
+    with pytest.raises(ValueError, match="adam_update"):  # raw binding checks too
+        cf._C.adam_update(
+            p, z, z.copy(), np.zeros((4, 5), np.float32), 1e-3, 0.9, 0.999, 1e-8, 0, 1
+        )
+
+
+def test_adam_on_a_strided_parameter_uses_the_numpy_rule(rng):
+    base = rng.standard_normal((4, 6))
+    view = Parameter(base[:, ::2])  # not contiguous
+    flat = Parameter(np.ascontiguousarray(base[:, ::2]))
+    g = rng.standard_normal((4, 3))
+    for prm in (view, flat):
+        prm.grad = g
+        optim.Adam([prm], lr=0.1).step()
+    np.testing.assert_array_equal(view.data, flat.data)

@@ -80,4 +80,5 @@ PYBIND11_MODULE(_C, m) {
   bind::bind_dropout(m);
   bind::bind_batch_norm(m);
   bind::bind_lrn(m);
+  bind::bind_optim(m);
 }

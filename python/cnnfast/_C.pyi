@@ -142,3 +142,15 @@ def lrn_forward(x: FloatArray, size: int, alpha: float, beta: float, k: float) -
 def lrn_backward(
     x: FloatArray, dy: FloatArray, size: int, alpha: float, beta: float, k: float
 ) -> FloatArray: ...
+def adam_update(
+    p: FloatArray,
+    g: FloatArray,
+    m: FloatArray,
+    v: FloatArray,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    step: int,
+) -> None: ...

@@ -1,4 +1,5 @@
-"""Optimizers as published, updating parameters in place with NumPy.
+"""Optimizers as published, updating parameters in place (Adam with a fused kernel,
+the others with NumPy).
 
 Each `_update(p, g, state)` transcribes its paper's rule; tests/test_optim.py checks
 every one step by step against an independent NumPy transcription.
@@ -11,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import ops, reference
 from ..nn.module import Parameter
 
 
@@ -112,19 +114,22 @@ class Adam(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
         h = self.hyper
-        if h["weight_decay"]:
-            g = g + h["weight_decay"] * p
         t = state.get("t", 0) + 1
-        m = state.get("m", np.zeros_like(p))
-        v = state.get("v", np.zeros_like(p))
-        m *= h["beta1"]
-        m += (1 - h["beta1"]) * g
-        v *= h["beta2"]
-        v += (1 - h["beta2"]) * g * g
+        m = state.get("m", np.zeros_like(p, order="C"))
+        v = state.get("v", np.zeros_like(p, order="C"))
         state.update(t=t, m=m, v=v)
-        m_hat = m / (1 - h["beta1"] ** t)
-        v_hat = v / (1 - h["beta2"] ** t)
-        p -= (h["lr"] * m_hat / (np.sqrt(v_hat) + h["eps"])).astype(p.dtype)
+        kw = dict(
+            lr=h["lr"],
+            beta1=h["beta1"],
+            beta2=h["beta2"],
+            eps=h["eps"],
+            weight_decay=h["weight_decay"],
+            step=t,
+        )
+        if p.flags.c_contiguous and p.flags.writeable and m.flags.c_contiguous:
+            ops.adam_update(p, g, m, v, **kw)  # one fused pass (csrc/optim.cpp)
+        else:  # e.g. a parameter that is a strided view: the same rule in NumPy
+            reference.adam_update(p, g, m, v, **kw)
 
 
 class Adadelta(Optimizer):

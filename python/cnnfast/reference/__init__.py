@@ -21,6 +21,7 @@ from .conv2d import conv2d, conv2d_backward
 from .dropout import dropout, dropout_backward, dropout_mask
 from .gemm import matmul
 from .lrn import local_response_norm, local_response_norm_backward
+from .optim import adam_update
 from .pool2d import (
     avg_pool2d,
     avg_pool2d_backward,
