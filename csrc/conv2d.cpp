@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "conv2d_winograd.h"
 #include "gemm/gemm.h"
 #include "parallel.h"
 #include "workspace.h"
@@ -158,6 +159,7 @@ const T* columns(const Conv2dShape& s, const T* x, index_t g, Chunk ch, T* col, 
 
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+  if (winograd_chosen(s)) return conv2d_forward_winograd(s, x, w, b, y);
   const index_t G = s.p.groups, Kg = s.Kg(), PQ = s.P * s.Q;
   const index_t CRS = s.Cg() * s.R * s.S, nb = images_per_chunk(s);
   for_each_chunk(s, [&](int, Chunk ch) {
@@ -185,6 +187,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
 
 template <class T>
 void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
+  if (winograd_chosen(s)) return conv2d_backward_input_winograd(s, w, dy, dx);
   const index_t G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), PQ = s.P * s.Q, HW = s.H * s.W;
   const index_t CRS = Cg * s.R * s.S, nb = images_per_chunk(s);
   const bool pointwise = is_pointwise(s);

@@ -8,7 +8,16 @@
 
 namespace cnnfast {
 
-enum class Slot : int { gemm_pack_a = 0, gemm_pack_b, conv_columns, conv_gather, conv_partial, count };
+enum class Slot : int {
+  gemm_pack_a = 0,
+  gemm_pack_b,
+  conv_columns,
+  conv_gather,
+  conv_partial,
+  winograd_filters,
+  winograd_flipped,
+  count
+};
 
 // Returns at least `bytes` bytes for the calling thread's `slot`. The pointer
 // stays valid until the same thread asks for the same slot again.

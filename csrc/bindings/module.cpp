@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 
 #include "block_cache.h"
+#include "conv2d_winograd.h"
 #include "fma_peak.h"
 #include "bindings/util.h"
 #include "cpu_features.h"
@@ -42,6 +43,21 @@ PYBIND11_MODULE(_C, m) {
   }, "The (float, double) GEMM microkernels the active ISA uses.");
   m.attr("cuda_built") = false;
 
+  m.def("get_conv_algorithm", [] {
+    switch (conv_algorithm()) {
+      case ConvAlgorithm::im2col: return std::string("im2col");
+      case ConvAlgorithm::winograd: return std::string("winograd");
+      default: return std::string("auto");
+    }
+  }, "Which conv2d algorithm is forced: auto, im2col or winograd.");
+  m.def("set_conv_algorithm", [](const std::string& name) {
+    if (name == "auto") set_conv_algorithm(ConvAlgorithm::automatic);
+    else if (name == "im2col") set_conv_algorithm(ConvAlgorithm::im2col);
+    else if (name == "winograd") set_conv_algorithm(ConvAlgorithm::winograd);
+    else throw std::invalid_argument("set_conv_algorithm: expected auto, im2col or winograd, got '" + name + "'");
+  }, py::arg("name"),
+  "Force conv2d's algorithm where Winograd applies (3x3, stride 1, one group): 'im2col', 'winograd', "
+  "or 'auto' (Winograd when C and K are >= 64 and 2x2 tiles fit the output). Process-wide; for tests and benchmarks.");
   m.def("fma_peak", [](double seconds, int repeats) {
     FmaPeak p;
     {

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import ops, reference
+from ._args import conv_args
 
 UNIT_ROUNDOFF = {np.dtype(np.float32): 2.0**-24, np.dtype(np.float64): 2.0**-53}
 U64 = 2.0**-53
@@ -55,6 +56,35 @@ def sum_bound(terms: int, dtype: Any, magnitude: np.ndarray) -> np.ndarray:
     """Bound for a dot product / sum of `terms` terms whose absolute sum is `magnitude`."""
     tiny = np.finfo(dtype).tiny * (terms + 1)
     return (terms + 2) * (unit(dtype) + U64) * np.abs(magnitude) + tiny
+
+
+def winograd_bound(
+    dtype: Any,
+    ax: np.ndarray,
+    aw: np.ndarray,
+    pad: tuple[int, int, int, int],
+    out_hw: tuple[int, int],
+) -> np.ndarray:
+    """Error bound for conv2d by Winograd F(2x2, 3x3) of |x| = ax (N,C,H,W) with
+    |w| = aw (K,C,3,3), output (N,K,*out_hw). Its intermediates are not partial sums
+    of the output's own terms: an output's error scales with its whole 4x4 input
+    patch. With G's entries at most 1/2 and B's and A's in {0, +-1}: |V| <= the patch
+    sum of |x|, |U| <= the sum of |w|, |M| <= sum_c |U||V|, and an output adds 9 M's,
+    so error <= (C + 12)(u + u64) * 9 * sum_c patch(|x|) * sum(|w|). (The direct
+    bound, sum_bound, is too tight here: exact cancellations in the transforms leave
+    rounding from cells outside the output's own window.)"""
+    t, _, l, _ = pad
+    P, Q = out_hw
+    th, tw = -(-P // 2), -(-Q // 2)
+    H, W = ax.shape[2:]
+    xp = np.pad(ax, ((0, 0), (0, 0), (t, 2 * th + 2 - H - t), (l, 2 * tw + 2 - W - l)))
+    patch = sum(
+        xp[:, :, i : i + 2 * th : 2, j : j + 2 * tw : 2] for i in range(4) for j in range(4)
+    )
+    tiles = np.einsum("ncyx,kc->nkyx", patch, aw.sum(axis=(2, 3)))
+    per_output = np.repeat(np.repeat(tiles, 2, axis=2), 2, axis=3)[:, :, :P, :Q]
+    C = ax.shape[1]
+    return (C + 12) * (unit(dtype) + U64) * 9 * per_output + np.finfo(dtype).tiny * (C + 1)
 
 
 def rounding_bound(ulps: float, dtype: Any, magnitude: np.ndarray) -> np.ndarray:
@@ -139,21 +169,25 @@ def check_conv2d(
     b64 = None if b is None else b.astype(np.float64)
     ax, aw = _abs64(x, w)
     ab = None if b is None else np.abs(b64)
-    out = [
-        compare(
-            "conv2d",
-            case,
-            y,
-            reference.conv2d(x64, w64, b64, **kw),
-            sum_bound(Cg * R * S + 1, dtype, reference.conv2d(ax, aw, ab, **kw)),
-        )
-    ]
+    direct = sum_bound(Cg * R * S + 1, dtype, reference.conv2d(ax, aw, ab, **kw))
+    winograd = ops.conv2d_algorithm(x_shape, w_shape, **kw) == "winograd"
+    if winograd:
+        pad = conv_args("check", x, w, **kw).padding
+        bias_err = 0 if ab is None else 2 * (unit(dtype) + U64) * ab.reshape(1, -1, 1, 1)
+        direct = winograd_bound(dtype, ax, aw, pad, y.shape[2:]) + bias_err
+    out = [compare("conv2d", case, y, reference.conv2d(x64, w64, b64, **kw), direct)]
     dy = _normal(rng, y.shape, dtype)
     dx, dw, db = ops.conv2d_backward(x, w, dy, **kw)
     rdx, rdw, rdb = reference.conv2d_backward(x64, w64, dy.astype(np.float64), **kw)
     mdx, mdw, mdb = reference.conv2d_backward(ax, aw, np.abs(dy.astype(np.float64)), **kw)
     Kg, (N, _, P, Q) = K // groups, y.shape
-    out.append(compare("conv2d_backward_input", case, dx, rdx, sum_bound(Kg * R * S, dtype, mdx)))
+    dx_bound = sum_bound(Kg * R * S, dtype, mdx)
+    if winograd:  # dy correlated with the flipped, transposed filters, padded by 2 - pad
+        t, b, l, r = pad
+        flipped = np.ascontiguousarray(aw.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+        ady = np.abs(dy.astype(np.float64))
+        dx_bound = winograd_bound(dtype, ady, flipped, (2 - t, 2 - b, 2 - l, 2 - r), x.shape[2:])
+    out.append(compare("conv2d_backward_input", case, dx, rdx, dx_bound))
     out.append(compare("conv2d_backward_weight", case, dw, rdw, sum_bound(N * P * Q, dtype, mdw)))
     out.append(compare("conv2d_backward_bias", case, db, rdb, sum_bound(N * P * Q, dtype, mdb)))
     return out

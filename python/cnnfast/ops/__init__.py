@@ -16,7 +16,7 @@ from .activation import (
     tanh_backward,
 )
 from .batch_norm import batch_norm, batch_norm_backward, batch_norm_inference, batch_norm_train
-from .conv2d import conv2d, conv2d_backward
+from .conv2d import conv2d, conv2d_algorithm, conv2d_backward
 from .dropout import dropout, dropout_backward, dropout_mask
 from .gemm import matmul
 from .lrn import local_response_norm, local_response_norm_backward

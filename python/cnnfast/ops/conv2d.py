@@ -33,6 +33,25 @@ def conv2d(
     return _C.conv2d_forward(a.x, a.w, b, *a.kernel_args())
 
 
+def conv2d_algorithm(
+    x_shape: Any,
+    w_shape: Any,
+    stride: Any = 1,
+    padding: Padding = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> str:
+    """'winograd' or 'im2col': what conv2d's forward and backward-input use for this
+    layer (the backward-weight pass is always im2col + GEMM). Winograd F(2x2, 3x3)
+    takes 3x3 stride-1 ungrouped layers with >= 64 channels in and out whose output
+    its 2x2 tiles cover closely; `_C.set_conv_algorithm` can force either."""
+    x_shape, w_shape = tuple(x_shape), tuple(w_shape)
+    # Validated like conv2d on zero-size stand-ins of the same geometry.
+    x, w = np.empty((0, *x_shape[1:]), np.float32), np.empty(w_shape, np.float32)
+    a = conv_args("conv2d_algorithm", x, w, stride, padding, dilation, groups)
+    return _C.conv2d_algorithm(x_shape, w_shape, *a.kernel_args())
+
+
 def conv2d_backward(
     x: Any,
     w: Any,
