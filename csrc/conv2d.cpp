@@ -32,6 +32,19 @@ namespace {
 
 constexpr index_t kMinColumns = 256;
 
+// dst[0, n) = src[0, n). Short rows (LeNet's are 10 floats) are copied inline: a
+// memcpy call per row cost more than the copy, and im2col makes thousands of them
+// per image. The attribute keeps GCC from turning the loop back into memcpy.
+template <class T>
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) inline void copy_row(T* dst, const T* src,
+                                                                                     index_t n) {
+  if (n >= 64) {
+    std::memcpy(dst, src, sizeof(T) * static_cast<std::size_t>(n));
+    return;
+  }
+  for (index_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
 bool is_pointwise(const Conv2dShape& s) {
   const Conv2dParams& p = s.p;
   return s.R == 1 && s.S == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_t == 0 && p.pad_b == 0 &&
@@ -69,7 +82,7 @@ void im2col(const Conv2dShape& s, const T* x_g, T* col, index_t ld) {
           const T* in = x_g + (c * s.H + ih) * s.W;  // input row; column q reads in[q*sw + shift]
           std::fill(out, out + q_lo, T(0));
           if (q_lo < q_hi && p.stride_w == 1) {
-            std::memcpy(out + q_lo, in + q_lo + shift, sizeof(T) * (q_hi - q_lo));
+            copy_row(out + q_lo, in + q_lo + shift, q_hi - q_lo);
           } else {
             for (index_t q = q_lo; q < q_hi; ++q) out[q] = in[q * p.stride_w + shift];
           }

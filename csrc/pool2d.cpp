@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "parallel.h"
+#include "workspace.h"
 
 namespace cnnfast {
 
@@ -53,37 +54,6 @@ inline index_t window_argmax(const T* plane, index_t W, const Window& win) {
   return best;
 }
 
-// window_argmax for a 2x2 window a b / c d: 0..3 in the same order and with the
-// same rules (first maximum; the first NaN wins).
-template <class T>
-inline int argmax4(T a, T b, T c, T d) {
-  if (std::isnan(a)) return 0;
-  int k = 0;
-  T m = a;
-  if (b > m) {
-    m = b;
-    k = 1;
-  } else if (std::isnan(b)) {
-    return 1;
-  }
-  if (c > m) {
-    m = c;
-    k = 2;
-  } else if (std::isnan(c)) {
-    return 2;
-  }
-  if (d > m) return 3;
-  return std::isnan(d) ? 3 : k;
-}
-
-// Index in the plane of the maximum of the 2x2 window of output (oh, ow).
-template <class T>
-inline index_t argmax_2x2(const T* plane, index_t W, index_t oh, index_t ow) {
-  const index_t i = 2 * oh * W + 2 * ow;
-  const int k = argmax4(plane[i], plane[i + 1], plane[i + W], plane[i + W + 1]);
-  return i + (k >> 1) * W + (k & 1);
-}
-
 // Threads over planes, with enough planes per thread to pay for the fork.
 template <class F>
 void for_planes(const Pool2dShape& s, index_t work_per_plane, F&& f) {
@@ -98,12 +68,26 @@ void for_planes(const Pool2dShape& s, index_t work_per_plane, F&& f) {
 template <class T>
 void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, std::int64_t* indices) {
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
+  if (is_inner_2x2_stride2(s)) {
+    // The byte-argmax kernel's vectorised path (pool2d_argmax.cpp); indices, when
+    // asked for, are rebuilt from its codes.
+    auto* code = workspace<std::uint8_t>(Slot::pool_codes, s.N * s.C * PQ);
+    max_pool2d_forward_argmax(s, false, x, y, code);
+    if (indices != nullptr)
+      for_planes(s, PQ, [&](index_t nc) {
+        for (index_t oh = 0; oh < s.P; ++oh)
+          for (index_t ow = 0; ow < s.Q; ++ow) {
+            const index_t o = nc * PQ + oh * s.Q + ow;
+            indices[o] = (2 * oh + code[o] / 2) * s.W + 2 * ow + code[o] % 2;
+          }
+      });
+    return;
+  }
   for_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
     const T* plane = x + nc * HW;
-    const bool fast = is_inner_2x2_stride2(s);
     for (index_t oh = 0; oh < s.P; ++oh) {
       for (index_t ow = 0; ow < s.Q; ++ow) {
-        const index_t i = fast ? argmax_2x2(plane, s.W, oh, ow) : window_argmax(plane, s.W, window_at(s, oh, ow));
+        const index_t i = window_argmax(plane, s.W, window_at(s, oh, ow));
         y[nc * PQ + oh * s.Q + ow] = plane[i];
         if (indices != nullptr) indices[nc * PQ + oh * s.Q + ow] = i;
       }
@@ -114,15 +98,17 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, std::int64_t* in
 template <class T>
 void max_pool2d_backward(const Pool2dShape& s, const T* x, const T* dy, T* dx) {
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
+  if (is_inner_2x2_stride2(s)) {  // the argmax codes first, then their scatter
+    auto* code = workspace<std::uint8_t>(Slot::pool_codes, s.N * s.C * PQ);
+    T* y = workspace<T>(Slot::pool_values, s.N * s.C * PQ);
+    max_pool2d_forward_argmax(s, false, x, y, code);
+    max_pool2d_backward_argmax(s, code, dy, dx);
+    return;
+  }
   for_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
     const T* plane = x + nc * HW;
     T* dplane = dx + nc * HW;
     std::fill(dplane, dplane + HW, T(0));
-    if (is_inner_2x2_stride2(s)) {  // disjoint windows: each gradient lands on its own cell
-      for (index_t oh = 0; oh < s.P; ++oh)
-        for (index_t ow = 0; ow < s.Q; ++ow) dplane[argmax_2x2(plane, s.W, oh, ow)] = dy[nc * PQ + oh * s.Q + ow];
-      return;
-    }
     for (index_t oh = 0; oh < s.P; ++oh)
       for (index_t ow = 0; ow < s.Q; ++ow)
         dplane[window_argmax(plane, s.W, window_at(s, oh, ow))] += dy[nc * PQ + oh * s.Q + ow];
@@ -132,6 +118,18 @@ void max_pool2d_backward(const Pool2dShape& s, const T* x, const T* dy, T* dx) {
 template <class T>
 void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, const T* x, T* y) {
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
+  if (is_inner_2x2_stride2(s)) {  // LeNet's subsampling: no padding in any window, divisor 4
+    for_planes(s, 4 * PQ, [&](index_t nc) {
+      const T* plane = x + nc * HW;
+      for (index_t oh = 0; oh < s.P; ++oh) {
+        const T *r0 = plane + 2 * oh * s.W, *r1 = r0 + s.W;
+        T* yr = y + nc * PQ + oh * s.Q;
+        for (index_t ow = 0; ow < s.Q; ++ow)  // the general path's order: row by row
+          yr[ow] = (((r0[2 * ow] + r0[2 * ow + 1]) + r1[2 * ow]) + r1[2 * ow + 1]) / T(4);
+      }
+    });
+    return;
+  }
   for_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
     const T* plane = x + nc * HW;
     for (index_t oh = 0; oh < s.P; ++oh) {
@@ -149,6 +147,23 @@ void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, const T* x
 template <class T>
 void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* dy, T* dx) {
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
+  if (is_inner_2x2_stride2(s)) {  // disjoint windows: each cell gets one quarter, once
+    for_planes(s, 4 * PQ, [&](index_t nc) {
+      T* dp = dx + nc * HW;
+      for (index_t oh = 0; oh < s.P; ++oh) {
+        T *d0 = dp + 2 * oh * s.W, *d1 = d0 + s.W;
+        const T* g = dy + nc * PQ + oh * s.Q;
+        for (index_t ow = 0; ow < s.Q; ++ow) {
+          const T q = g[ow] / T(4);
+          d0[2 * ow] = d0[2 * ow + 1] = d1[2 * ow] = d1[2 * ow + 1] = q;
+        }
+        std::fill(d0 + 2 * s.Q, d0 + s.W, T(0));
+        std::fill(d1 + 2 * s.Q, d1 + s.W, T(0));
+      }
+      std::fill(dp + 2 * s.P * s.W, dp + HW, T(0));
+    });
+    return;
+  }
   for_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
     T* dplane = dx + nc * HW;
     std::fill(dplane, dplane + HW, T(0));

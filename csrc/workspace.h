@@ -16,6 +16,8 @@ enum class Slot : int {
   conv_partial,
   winograd_filters,
   winograd_flipped,
+  pool_codes,
+  pool_values,
   count
 };
 

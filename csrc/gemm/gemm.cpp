@@ -53,6 +53,18 @@ void pack_a_panel(const T* A, index_t lda, bool trans, index_t i0, index_t mr_ef
 template <class T>
 void pack_b_panel(const T* B, index_t ldb, bool trans, index_t p0, index_t kc, index_t j0,
                   index_t nr_eff, int NR, T* out) {
+  if (!trans && nr_eff == NR && (NR == 16 || NR == 8)) {
+    // Whole rows of a panel: fixed-size copies the compiler inlines as vector
+    // moves (a memcpy call per 64-byte row cost more than the copy itself).
+    for (index_t p = 0; p < kc; ++p) {
+      const T* src = B + (p0 + p) * ldb + j0;
+      if (NR == 16)
+        std::memcpy(out + p * 16, src, sizeof(T) * 16);
+      else
+        std::memcpy(out + p * 8, src, sizeof(T) * 8);
+    }
+    return;
+  }
   for (index_t p = 0; p < kc; ++p) {
     T* o = out + p * NR;
     if (!trans && nr_eff == NR) {

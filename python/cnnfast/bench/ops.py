@@ -41,7 +41,7 @@ class ConvShape:
     net: str
     x: tuple[int, int, int, int]
     w: tuple[int, int, int, int]
-    stride: int = 1
+    stride: Any = 1
     padding: Any = 0
 
     def flops(self) -> float:
@@ -59,37 +59,59 @@ class ConvShape:
 class PoolShape:
     net: str
     x: tuple[int, int, int, int]
-    kernel: int
-    stride: int | None = None
+    kernel: Any
+    stride: Any = None
     padding: Any = 0
+    kind: str = "max"  # or "avg"
 
 
-CONV_SHAPES = [
-    ConvShape("lenet5 c1", (128, 1, 32, 32), (6, 1, 5, 5)),
-    ConvShape("lenet5 c3", (128, 6, 14, 14), (16, 6, 5, 5)),
-    ConvShape("lenet5 c5", (128, 16, 5, 5), (120, 16, 5, 5)),
-    ConvShape("keras-mnist conv1", (128, 1, 28, 28), (32, 1, 3, 3)),
-    ConvShape("keras-mnist-2conv conv2", (128, 32, 13, 13), (64, 32, 3, 3)),
-    ConvShape("keras-mnist-example conv2", (128, 32, 26, 26), (64, 32, 3, 3)),
-    ConvShape("tf-deep-cnn conv2", (128, 32, 14, 14), (64, 32, 3, 3), 1, "same"),
-    ConvShape("tf-deep-cnn conv3", (128, 64, 7, 7), (128, 64, 3, 3), 1, "same"),
-    ConvShape("udacity-cifar10 conv1", (128, 3, 32, 32), (16, 3, 2, 2), 1, "same"),
-    ConvShape("udacity-cifar10 conv2", (128, 16, 16, 16), (32, 16, 2, 2), 1, "same"),
-    ConvShape("horzyk-cifar10 conv1", (128, 3, 32, 32), (64, 3, 3, 3)),
-    ConvShape("horzyk-cifar10 conv3", (128, 64, 14, 14), (128, 64, 3, 3), 1, "same"),
-    ConvShape("alexnet conv1", (8, 3, 227, 227), (96, 3, 11, 11), 4),
-    ConvShape("alexnet conv3", (8, 256, 13, 13), (384, 256, 3, 3), 1, 1),
-    ConvShape("alphago conv1", (16, 48, 19, 19), (192, 48, 5, 5), 1, 2),
-    ConvShape("alphago conv2-12", (16, 192, 19, 19), (192, 192, 3, 3), 1, 1),
+# Batch per net: the lectures' 128 for the MNIST/CIFAR nets, smaller for the big ones.
+ZOO_BATCH = {"alexnet": 8, "alphago-policy": 16, "typical-120x160": 32}
+ZOO_NETS = [
+    "lenet5",
+    "keras-mnist-1conv",
+    "keras-mnist-2conv",
+    "keras-mnist-example",
+    "tf-tutorial-cnn",
+    "tf-deep-cnn",
+    "horzyk-mnist",
+    "udacity-cifar10",
+    "horzyk-cifar10",
+    "typical-120x160",
+    "alexnet",
+    "alphago-policy",
 ]
 
-POOL_SHAPES = [
-    PoolShape("keras-mnist pool1", (128, 32, 26, 26), 2),
-    PoolShape("keras-mnist-2conv pool2", (128, 64, 11, 11), 2),
-    PoolShape("tf-deep-cnn pool1 (SAME)", (128, 32, 28, 28), 2, 2, "same"),
-    PoolShape("horzyk-cifar10 pool1", (128, 64, 30, 30), 2),
-    PoolShape("alexnet pool1", (8, 96, 55, 55), 3, 2),
-]
+
+def zoo_layer_shapes() -> tuple[list[ConvShape], list[PoolShape]]:
+    """Every distinct conv and pooling layer shape of the zoo's Sequential nets (the
+    building-block demos are left out), found by running each net on one image and
+    named after the first net and layer index that has it."""
+    convs: dict[tuple[Any, ...], ConvShape] = {}
+    pools: dict[tuple[Any, ...], PoolShape] = {}
+    for name in ZOO_NETS:
+        spec = cf.models.spec(name)
+        model = cf.models.get(name, seed=0)
+        batch = ZOO_BATCH.get(name, 128)
+        x = cf.tensor(np.zeros((1, *spec.input_shape), np.float32))
+        with cf.no_grad():
+            for i, layer in enumerate(model):
+                shape = (batch, *x.shape[1:])
+                if isinstance(layer, cf.nn.Conv2d):
+                    c = ConvShape(
+                        f"{name} {i}", shape, layer.weight.shape, layer.stride, layer.padding
+                    )
+                    convs.setdefault((c.x[1:], c.w, str(c.stride), str(c.padding)), c)
+                elif isinstance(layer, cf.nn.MaxPool2d | cf.nn.AvgPool2d):
+                    kind = "max" if isinstance(layer, cf.nn.MaxPool2d) else "avg"
+                    p = PoolShape(
+                        f"{name} {i}", shape, layer.kernel_size, layer.stride, layer.padding, kind
+                    )
+                    pools.setdefault(
+                        (p.x[1:], str(p.kernel), str(p.stride), str(p.padding), kind), p
+                    )
+                x = layer(x)
+    return list(convs.values()), list(pools.values())
 
 
 @dataclass
@@ -209,9 +231,13 @@ def torch_conv_peers(
 
 def bench_pool(s: PoolShape, reps: int, rng: np.random.Generator, quick: bool) -> list[Row]:
     kw = dict(kernel_size=s.kernel, stride=s.stride, padding=s.padding)
-    verify(checks.check_max_pool2d(rng, np.float32, (min(2, s.x[0]), *s.x[1:]), **kw))
+    probe = (min(2, s.x[0]), *s.x[1:])
+    check = checks.check_max_pool2d if s.kind == "max" else checks.check_avg_pool2d
+    verify(check(rng, np.float32, probe, **kw))
     x = rng.standard_normal(s.x).astype(np.float32)
-    y = cf.ops.max_pool2d(x, **kw)
+    fwd = cf.ops.max_pool2d if s.kind == "max" else cf.ops.avg_pool2d
+    ref_fwd = cf.reference.max_pool2d if s.kind == "max" else cf.reference.avg_pool2d
+    y = fwd(x, **kw)
     dy = rng.standard_normal(y.shape).astype(np.float32)
     name = (
         f"{s.net} x{s.x} k{s.kernel}"
@@ -220,30 +246,37 @@ def bench_pool(s: PoolShape, reps: int, rng: np.random.Generator, quick: bool) -
     )
 
     def forward_backward() -> Any:
-        """What a training step runs: the byte-argmax forward, then its backward."""
+        """What a training step runs (for max pooling: the byte-argmax pair)."""
+        if s.kind == "avg":
+            fwd(x, **kw)
+            return cf.ops.avg_pool2d_backward(x, dy, **kw)
         _, code = cf.ops.max_pool2d_argmax(x, **kw)
         return cf.ops.max_pool2d_backward_argmax(code, dy, x.shape, **kw)
 
-    ops = {
-        "max_pool2d forward": lambda: cf.ops.max_pool2d(x, **kw),
-        "max_pool2d fwd+bwd": forward_backward,
-    }
-    refs = {
-        "max_pool2d forward": lambda: cf.reference.max_pool2d(x, **kw),
-        "max_pool2d fwd+bwd": lambda: cf.reference.max_pool2d_backward(x, dy, **kw),
-    }
+    def reference_backward() -> Any:
+        ref_bwd = (
+            cf.reference.max_pool2d_backward
+            if s.kind == "max"
+            else cf.reference.avg_pool2d_backward
+        )
+        return ref_bwd(x, dy, **kw)
+
+    op = f"{s.kind}_pool2d"
+    ops = {f"{op} forward": lambda: fwd(x, **kw), f"{op} fwd+bwd": forward_backward}
+    refs = {f"{op} forward": lambda: ref_fwd(x, **kw), f"{op} fwd+bwd": reference_backward}
     torch_ops: dict[str, Callable[[], Any]] = {}
     if torch is not None and not isinstance(s.padding, str):
+        tfwd = F.max_pool2d if s.kind == "max" else F.avg_pool2d
         tx = torch.from_numpy(x).requires_grad_(True)
         tdy = torch.from_numpy(dy)
 
         def torch_backward() -> Any:
-            out = F.max_pool2d(tx, s.kernel, s.stride, s.padding)
+            out = tfwd(tx, s.kernel, s.stride, s.padding)
             return torch.autograd.grad(out, tx, tdy)
 
         torch_ops = {
-            "max_pool2d forward": lambda: F.max_pool2d(tx.detach(), s.kernel, s.stride, s.padding),
-            "max_pool2d fwd+bwd": torch_backward,
+            f"{op} forward": lambda: tfwd(tx.detach(), s.kernel, s.stride, s.padding),
+            f"{op} fwd+bwd": torch_backward,
         }
     return [
         Row(op, name, 0.0, time_op(ops[op], torch_ops.get(op), None if quick else refs[op], reps))
@@ -292,10 +325,11 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
     rng = np.random.default_rng(0)
     print(f"{machine_line()}, reps {reps}")
     rows: list[Row] = []
-    for s in CONV_SHAPES:
+    conv_shapes, pool_shapes = zoo_layer_shapes()
+    for s in conv_shapes:
         if args.only in s.net:
             rows += bench_conv(s, reps, rng, args.quick)
-    for s in POOL_SHAPES:
+    for s in pool_shapes:
         if args.only in s.net:
             rows += bench_pool(s, reps, rng, args.quick)
     print_table(rows)
