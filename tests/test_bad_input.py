@@ -219,3 +219,26 @@ RAW = [
 def test_raw_bindings_reject_inconsistent_shapes(i):
     with pytest.raises((ValueError, TypeError)):
         RAW[i]()
+
+
+def test_validation_cache_never_lets_a_bad_call_through():
+    """conv/pool geometry is cached by every argument it depends on (_args._cached):
+    a valid call first, then near-identical invalid ones, must still raise."""
+    x = np.zeros((2, 3, 8, 8), np.float32)
+    w = np.zeros((4, 3, 3, 3), np.float32)
+    for _ in range(2):
+        cf.ops.conv2d(x, w, stride=2, padding=1)
+    with pytest.raises(ValueError, match="channel mismatch"):
+        cf.ops.conv2d(np.zeros((2, 5, 8, 8), np.float32), w, stride=2, padding=1)
+    with pytest.raises(ValueError, match="padding"):
+        cf.ops.conv2d(x, w, stride=2, padding=-1)
+    with pytest.raises(TypeError, match="dtype"):
+        cf.ops.conv2d(x.astype(np.int32), w, stride=2, padding=1)
+    assert cf.ops.conv2d(x[:1], w, stride=2, padding=1).shape == (1, 4, 4, 4)  # other batch
+    cf.ops.max_pool2d(x, 2)
+    with pytest.raises(ValueError, match="kernel"):
+        cf.ops.max_pool2d(np.zeros((2, 3, 1, 1), np.float32), 2)
+    # Unhashable arguments skip the cache and are still checked.
+    assert cf.ops.conv2d(x, w, stride=[2, 2], padding=[1, 1]).shape == (2, 4, 4, 4)
+    with pytest.raises(ValueError, match="stride"):
+        cf.ops.conv2d(x, w, stride=[0, 2])

@@ -8,9 +8,9 @@
 //         for jr, ir over the block's MR x NR tiles (split across threads):
 //           microkernel
 //
-// Threads cooperate on each packing step and on the tile loop (OpenMP `for`
-// inside one parallel region, with its implicit barriers), which parallelises
-// well for the tall-skinny and short-wide shapes convolution produces.
+// Threads cooperate on each packing step and on the tile loop (contiguous shares
+// inside one parallel region, with barriers between packing and use), which
+// parallelises well for the tall-skinny and short-wide shapes convolution produces.
 // Transposes are absorbed by the packing routines.
 #include "gemm/gemm.h"
 
@@ -111,10 +111,22 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
   // A thread per ~1 MFLOP of work, so small products stay on one core.
   const int nt = threads_for(M * N * K, index_t{1} << 19);
 
+  // Thread `tid` of `nth` takes a contiguous share of each loop, as OpenMP's
+  // schedule(static) would; barriers separate packing from use. With one thread
+  // no OpenMP construct is entered at all: for a tiny product the runtime's
+  // region and loop calls cost more than the arithmetic (a 1x9x36 matmul took 6 us).
+  auto run = [&](int tid, int nth) {
+    auto share = [&](index_t n, index_t& lo, index_t& hi) {
+      lo = n * tid / nth;
+      hi = n * (tid + 1) / nth;
+    };
+    auto barrier = [nth] {
+      if (nth > 1) {
 #ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
+#pragma omp barrier
 #endif
-  {
+      }
+    };
     alignas(64) T edge[kMaxUkernelTile];
     for (index_t jc = 0; jc < N; jc += NC) {
       const index_t nc = std::min(NC, N - jc);
@@ -122,29 +134,26 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
       for (index_t pc = 0; pc < K; pc += KC) {
         const index_t kc = std::min(KC, K - pc);
         const T beta_eff = pc == 0 ? beta : T(1);
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-        for (index_t jp = 0; jp < n_panels; ++jp) {
+        index_t lo, hi;
+        share(n_panels, lo, hi);
+        for (index_t jp = lo; jp < hi; ++jp) {
           const index_t j0 = jp * NR;
           pack_b_panel(B, ldb, trans_b, pc, kc, jc + j0, std::min<index_t>(NR, nc - j0), NR,
                        bpack + jp * NR * kc);
         }
+        barrier();
         for (index_t ic = 0; ic < M; ic += MC) {
           const index_t mc = std::min(MC, M - ic);
           const index_t m_panels = ceil_div(mc, MR);
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-          for (index_t ip = 0; ip < m_panels; ++ip) {
+          share(m_panels, lo, hi);
+          for (index_t ip = lo; ip < hi; ++ip) {
             const index_t i0 = ip * MR;
             pack_a_panel(A, lda, trans_a, ic + i0, std::min<index_t>(MR, mc - i0), pc, kc, MR,
                          apack + ip * MR * kc);
           }
-#ifdef _OPENMP
-#pragma omp for schedule(static)
-#endif
-          for (index_t t = 0; t < n_panels * m_panels; ++t) {
+          barrier();
+          share(n_panels * m_panels, lo, hi);
+          for (index_t t = lo; t < hi; ++t) {
             const index_t jp = t / m_panels, ip = t % m_panels;
             const index_t j0 = jp * NR, i0 = ip * MR;
             const index_t nr_eff = std::min<index_t>(NR, nc - j0), mr_eff = std::min<index_t>(MR, mc - i0);
@@ -167,10 +176,23 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
               }
             }
           }
+          barrier();  // the next A block overwrites apack
         }
+        barrier();  // the next B panel overwrites bpack
       }
     }
+  };
+
+  if (nt <= 1) {
+    run(0, 1);
+    return;
   }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+  run(omp_get_thread_num(), omp_get_num_threads());
+#else
+  run(0, 1);
+#endif
 }
 
 template <>

@@ -43,6 +43,7 @@ class ConvShape:
     w: tuple[int, int, int, int]
     stride: Any = 1
     padding: Any = 0
+    groups: int = 1
 
     def flops(self) -> float:
         y = cf.ops.conv2d(
@@ -50,6 +51,7 @@ class ConvShape:
             np.zeros(self.w, np.float32),
             stride=self.stride,
             padding=self.padding,
+            groups=self.groups,
         )
         K, Cg, R, S = self.w
         return 2.0 * self.x[0] * K * y.shape[2] * y.shape[3] * Cg * R * S
@@ -99,9 +101,14 @@ def zoo_layer_shapes() -> tuple[list[ConvShape], list[PoolShape]]:
                 shape = (batch, *x.shape[1:])
                 if isinstance(layer, cf.nn.Conv2d):
                     c = ConvShape(
-                        f"{name} {i}", shape, layer.weight.shape, layer.stride, layer.padding
+                        f"{name} {i}",
+                        shape,
+                        layer.weight.shape,
+                        layer.stride,
+                        layer.padding,
+                        layer.groups,
                     )
-                    convs.setdefault((c.x[1:], c.w, str(c.stride), str(c.padding)), c)
+                    convs.setdefault((c.x[1:], c.w, str(c.stride), str(c.padding), c.groups), c)
                 elif isinstance(layer, cf.nn.MaxPool2d | cf.nn.AvgPool2d):
                     kind = "max" if isinstance(layer, cf.nn.MaxPool2d) else "avg"
                     p = PoolShape(
@@ -153,9 +160,9 @@ def verify(results: list[checks.Result]) -> None:
 
 
 def bench_conv(s: ConvShape, reps: int, rng: np.random.Generator, quick: bool) -> list[Row]:
-    kw = dict(stride=s.stride, padding=s.padding)
+    kw = dict(stride=s.stride, padding=s.padding, groups=s.groups)
     probe = (min(2, s.x[0]), *s.x[1:])
-    verify(checks.check_conv2d(rng, np.float32, probe, s.w, s.stride, s.padding))
+    verify(checks.check_conv2d(rng, np.float32, probe, s.w, s.stride, s.padding, 1, s.groups))
     x = rng.standard_normal(s.x).astype(np.float32)
     w = (rng.standard_normal(s.w) / np.sqrt(np.prod(s.w[1:]))).astype(np.float32)
     y = cf.ops.conv2d(x, w, **kw)
@@ -163,6 +170,7 @@ def bench_conv(s: ConvShape, reps: int, rng: np.random.Generator, quick: bool) -
     name = (
         f"{s.net} x{s.x} w{s.w[0]}x{s.w[1]}x{s.w[2]}x{s.w[3]}"
         + (f" s{s.stride}" if s.stride != 1 else "")
+        + (f" g{s.groups}" if s.groups != 1 else "")
         + (f" p={s.padding}" if s.padding else "")
     )
     gflop = s.flops() / 1e9
@@ -209,7 +217,7 @@ def torch_conv_peers(
     tx, tw, tdy = (torch.from_numpy(a) for a in (x, w, dy))
     w_shape = list(s.w)
     if t == b and l == r:
-        kw = dict(stride=s.stride, padding=(t, l))
+        kw = dict(stride=s.stride, padding=(t, l), groups=s.groups)
         return {
             "forward": lambda: F.conv2d(tx, tw, **kw),
             "backward_input": lambda: torch.nn.grad.conv2d_input(list(s.x), tw, tdy, **kw),
@@ -219,12 +227,12 @@ def torch_conv_peers(
     padded = [s.x[0], s.x[1], s.x[2] + t + b, s.x[3] + l + r]
     H, W = s.x[2:]
     return {
-        "forward": lambda: F.conv2d(F.pad(tx, pads), tw, stride=s.stride),
-        "backward_input": lambda: torch.nn.grad.conv2d_input(padded, tw, tdy, stride=s.stride)[
-            :, :, t : t + H, l : l + W
-        ],
+        "forward": lambda: F.conv2d(F.pad(tx, pads), tw, stride=s.stride, groups=s.groups),
+        "backward_input": lambda: torch.nn.grad.conv2d_input(
+            padded, tw, tdy, stride=s.stride, groups=s.groups
+        )[:, :, t : t + H, l : l + W],
         "backward_weight": lambda: torch.nn.grad.conv2d_weight(
-            F.pad(tx, pads), w_shape, tdy, stride=s.stride
+            F.pad(tx, pads), w_shape, tdy, stride=s.stride, groups=s.groups
         ),
     }
 
