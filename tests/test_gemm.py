@@ -84,3 +84,32 @@ def test_matmul_non_contiguous(rng):
     np.testing.assert_allclose(cf.ops.matmul(a.T.copy().T, b[:, ::1]), a @ b, rtol=1e-12)
     big = rng.standard_normal((80, 60))
     np.testing.assert_allclose(cf.ops.matmul(big[::2, ::2], b), big[::2, ::2] @ b, rtol=1e-12)
+
+
+# Few rows and a large N*K: the unpacked AVX2 path (gemm.cpp, gemm_small_m) for
+# float32, the blocked one otherwise; every transpose, K and N off the 8-lane grid.
+SMALL_M = [(1, 4099, 17), (3, 2053, 41), (8, 515, 130), (8, 67, 1031), (9, 1000, 70)]
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("trans", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("mnk", SMALL_M, ids=[f"{m}x{n}x{k}" for m, n, k in SMALL_M])
+def test_matmul_few_rows(mnk, trans, dtype, isa, rng):
+    assert_all_ok(checks.check_matmul(rng, dtype, *mnk, *trans))
+
+
+@pytest.mark.kernels
+def test_few_rows_do_not_depend_on_the_thread_count(rng):
+    a = rng.standard_normal((8, 3000)).astype(np.float32)
+    b = rng.standard_normal((777, 3000)).astype(np.float32)
+    before = cf.get_num_threads()
+    try:
+        results = []
+        for n in (1, 2, 3):
+            cf.set_num_threads(n)
+            results.append(cf.ops.matmul(a, b, trans_b=True))
+    finally:
+        cf.set_num_threads(before)
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])

@@ -25,14 +25,10 @@ namespace cnnfast {
 
 namespace {
 
-// Element (i, p) of op(A) and (p, j) of op(B).
+// Element (i, p) of op(A).
 template <class T>
 inline T at_a(const T* A, index_t lda, bool trans, index_t i, index_t p) {
   return trans ? A[p * lda + i] : A[i * lda + p];
-}
-template <class T>
-inline T at_b(const T* B, index_t ldb, bool trans, index_t p, index_t j) {
-  return trans ? B[j * ldb + p] : B[p * ldb + j];
 }
 
 // Packs rows [i0, i0+mr_eff) x cols [p0, p0+kc) of op(A) into an MR-row
@@ -65,14 +61,25 @@ void pack_b_panel(const T* B, index_t ldb, bool trans, index_t p0, index_t kc, i
     }
     return;
   }
+  if (trans) {
+    // op(B) = B^T: column j of the panel is row j0 + j of B, contiguous in p. Read
+    // it in that order (across rows, every load hit a different cache line).
+    for (index_t j = 0; j < nr_eff; ++j) {
+      const T* src = B + (j0 + j) * ldb + p0;
+      for (index_t p = 0; p < kc; ++p) out[p * NR + j] = src[p];
+    }
+    for (index_t j = nr_eff; j < NR; ++j)
+      for (index_t p = 0; p < kc; ++p) out[p * NR + j] = T(0);
+    return;
+  }
   for (index_t p = 0; p < kc; ++p) {
     T* o = out + p * NR;
-    if (!trans && nr_eff == NR) {
+    if (nr_eff == NR) {
       std::memcpy(o, B + (p0 + p) * ldb + j0, sizeof(T) * NR);
       continue;
     }
     index_t j = 0;
-    for (; j < nr_eff; ++j) o[j] = at_b(B, ldb, trans, p0 + p, j0 + j);
+    for (; j < nr_eff; ++j) o[j] = B[(p0 + p) * ldb + j0 + j];
     for (; j < NR; ++j) o[j] = T(0);
   }
 }
@@ -90,6 +97,45 @@ void scale_c(index_t M, index_t N, T beta, T* C, index_t ldc) {
   }
 }
 
+// Few rows of C (a small-batch dense layer: AlexNet's classifier at batch 8 reads
+// a 151 MB weight matrix to produce 8 x 4096 outputs). Packing B would write and
+// reread every byte of it, and 6-row microkernel tiles would be a third empty;
+// the AVX2 kernels in gemm/avx2/sgemm_small_m_avx2.cpp stream B once instead,
+// threads taking disjoint column ranges. Each C element is one thread's sum in a
+// fixed order, so the result does not depend on the thread count. Only for
+// float on AVX2, with alpha = 1 and beta = 0 (what matmul asks); everything else
+// takes the blocked path.
+constexpr index_t kSmallM = 8;
+
+template <class T>
+bool gemm_small_m(bool, bool, index_t, index_t, index_t, T, const T*, index_t, const T*, index_t, T, T*,
+                  index_t) {
+  return false;
+}
+
+#ifdef CNNFAST_HAVE_AVX2_KERNELS
+template <>
+bool gemm_small_m<float>(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha,
+                         const float* A, index_t lda, const float* B, index_t ldb, float beta, float* C,
+                         index_t ldc) {
+  if (M > kSmallM || N * K < (index_t{1} << 16) || alpha != 1.0f || beta != 0.0f ||
+      active_isa() != Isa::avx2)
+    return false;
+  const float* a = A;  // op(A) as contiguous rows (M*K is small)
+  if (trans_a || lda != K) {
+    float* buf = workspace<float>(Slot::gemm_pack_a, M * K);
+    for (index_t i = 0; i < M; ++i)
+      for (index_t p = 0; p < K; ++p) buf[i * K + p] = at_a(A, lda, trans_a, i, p);
+    a = buf;
+  }
+  const auto kernel = trans_b ? &sgemm_small_m_nt_avx2 : &sgemm_small_m_nn_avx2;
+  // Column ranges in multiples of 8 (the nn kernel's width).
+  parallel_for(ceil_div(N, 8), std::max<index_t>(1, (index_t{1} << 14) / std::max<index_t>(K, 1)),
+               [&](index_t lo, index_t hi) { kernel(M, K, a, B, ldb, C, ldc, lo * 8, std::min(N, hi * 8)); });
+  return true;
+}
+#endif
+
 }  // namespace
 
 template <class T>
@@ -100,6 +146,7 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
     scale_c(M, N, beta, C, ldc);
     return;
   }
+  if (gemm_small_m<T>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)) return;
   const GemmUkernel<T>& uk = select_gemm_ukernel<T>(active_isa());
   const int MR = uk.mr, NR = uk.nr;
   const index_t MC = uk.mc, KC = uk.kc, NC = uk.nc;

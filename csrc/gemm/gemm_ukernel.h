@@ -41,6 +41,14 @@ void sgemm_ukernel_6x16_avx2(index_t k, const float* a, const float* b, float* c
                              float alpha, float beta);
 void dgemm_ukernel_6x8_avx2(index_t k, const double* a, const double* b, double* c, index_t ldc,
                             double alpha, double beta);
+
+// Few-row products without packing (gemm.cpp, gemm_small_m): a is op(A) as M
+// contiguous rows of K; columns [j_lo, j_hi) of C = a @ op(B) are written.
+// nt: B is (N, K), row j contiguous (trans_b); nn: B is (K, N).
+void sgemm_small_m_nt_avx2(index_t M, index_t K, const float* a, const float* b, index_t ldb, float* c,
+                           index_t ldc, index_t j_lo, index_t j_hi);
+void sgemm_small_m_nn_avx2(index_t M, index_t K, const float* a, const float* b, index_t ldb, float* c,
+                           index_t ldc, index_t j_lo, index_t j_hi);
 #endif
 
 }  // namespace cnnfast
