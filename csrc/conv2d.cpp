@@ -200,7 +200,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
 
 template <class T>
 void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
-  if (winograd_chosen(s)) return conv2d_backward_input_winograd(s, w, dy, dx);
+  if (winograd_chosen_backward_input(s)) return conv2d_backward_input_winograd(s, w, dy, dx);
   const index_t G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), PQ = s.P * s.Q, HW = s.H * s.W;
   const index_t CRS = Cg * s.R * s.S, nb = images_per_chunk(s);
   const bool pointwise = is_pointwise(s);

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
-#include "gemm/gemm.h"
+#include "gemm/gemm_ukernel.h"
 #include "parallel.h"
 #include "workspace.h"
 
@@ -13,8 +15,6 @@ namespace cnnfast {
 namespace {
 
 std::atomic<int> g_algorithm{static_cast<int>(ConvAlgorithm::automatic)};
-
-constexpr index_t kMinTiles = 256;  // GEMM columns per chunk, as kMinColumns in conv2d.cpp
 
 // Tiles of 2x2 outputs covering P x Q.
 struct Tiling {
@@ -47,124 +47,164 @@ void transform_filters(index_t K, index_t C, const T* w, T* U) {
   });
 }
 
-// B^T d B for one 4x4 patch d, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+// The filters as the GEMM microkernel's A operand: for each xi and each block of
+// at most KC input channels, U_xi (K x C) cut into MR-row micro-panels,
+// out[((xi * cblocks + cb) * mpanels + ip) * MR * kcb + p * MR + i] (kcb = the
+// block's width), zero rows past K. Packed once per call, shared by all threads.
 template <class T>
-inline void input_tile(const T (&d)[4][4], T (&v)[16]) {
-  T bd[4][4];  // B^T d
-  for (int j = 0; j < 4; ++j) {
-    bd[0][j] = d[0][j] - d[2][j];
-    bd[1][j] = d[1][j] + d[2][j];
-    bd[2][j] = d[2][j] - d[1][j];
-    bd[3][j] = d[1][j] - d[3][j];
-  }
-  for (int i = 0; i < 4; ++i) {
-    v[i * 4 + 0] = bd[i][0] - bd[i][2];
-    v[i * 4 + 1] = bd[i][1] + bd[i][2];
-    v[i * 4 + 2] = bd[i][2] - bd[i][1];
-    v[i * 4 + 3] = bd[i][1] - bd[i][3];
-  }
-}
-
-// V[xi][c][t0 + t] = (B^T d B)[xi] for the tiles of one image, d the 4x4 patch at
-// rows 2*ty - pad_t.., cols 2*tx - pad_l.. (zero outside the image). ldv = C * T.
-// Tiles whose patch lies inside the image go through a loop over tx the compiler
-// vectorises (stride-2 loads, contiguous stores); the border ones are gathered
-// with bounds checks.
-template <class T>
-void transform_input(const Conv2dShape& s, const Tiling& tl, const T* x_n, T* V, index_t ldv, index_t T_cols,
-                     index_t t0) {
-  const index_t pt = s.p.pad_t, pl = s.p.pad_l;
-  // Tiles tx in [tx_lo, tx_hi) have all four columns inside the image.
-  const index_t tx_lo = std::min(tl.tw, ceil_div(pl, 2));
-  const index_t tx_hi = std::max(tx_lo, std::min(tl.tw, (s.W + pl - 4) / 2 + 1));
-  for (index_t c = 0; c < s.C; ++c) {
-    const T* plane = x_n + c * s.H * s.W;
-    T* vc = V + c * T_cols + t0;
-    for (index_t ty = 0; ty < tl.th; ++ty) {
-      const index_t h0 = 2 * ty - pt;
-      auto border = [&](index_t tx) {
-        const index_t w0 = 2 * tx - pl;
-        T d[4][4];
-        for (int i = 0; i < 4; ++i)
-          for (int j = 0; j < 4; ++j) {
-            const index_t h = h0 + i, w = w0 + j;
-            d[i][j] = (h >= 0 && h < s.H && w >= 0 && w < s.W) ? plane[h * s.W + w] : T(0);
+void pack_filters(index_t K, index_t C, const T* U, int MR, index_t KC, T* out) {
+  const index_t mpanels = ceil_div(K, MR), cblocks = ceil_div(C, KC);
+  parallel_for(16 * cblocks, 1, [&](index_t lo, index_t hi) {
+    for (index_t xc = lo; xc < hi; ++xc) {
+      const index_t xi = xc / cblocks, cb = xc % cblocks, c0 = cb * KC, kcb = std::min(KC, C - c0);
+      T* dst = out + xc * mpanels * MR * KC;
+      for (index_t ip = 0; ip < mpanels; ++ip)
+        for (index_t p = 0; p < kcb; ++p)
+          for (int i = 0; i < MR; ++i) {
+            const index_t k = ip * MR + i;
+            dst[ip * MR * kcb + p * MR + i] = k < K ? U[(xi * K + k) * C + c0 + p] : T(0);
           }
-        T v[16];
-        input_tile(d, v);
-        for (int xi = 0; xi < 16; ++xi) vc[xi * ldv + ty * tl.tw + tx] = v[xi];
-      };
-      if (h0 < 0 || h0 + 4 > s.H) {
-        for (index_t tx = 0; tx < tl.tw; ++tx) border(tx);
-        continue;
+    }
+  });
+}
+
+// Where tile t (numbered across images) of the problem lies.
+struct TilePos {
+  index_t n, ty, tx;
+};
+
+inline TilePos tile_pos(const Tiling& tl, index_t t) {
+  const index_t TP = tl.per_image(), r = t % TP;
+  return {t / TP, r / tl.tw, r % tl.tw};
+}
+
+// For NR tiles [t0, t0 + nt) and every input channel: the 4x4 patches gathered
+// (zero outside the image), B^T d B computed for all NR tiles at once (the loops
+// over j vectorise), written as xi's packed B micro-panel: V[xi][c * NR + j].
+// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. ldv = C * NR.
+template <class T, int NR>
+void transform_input_block(const Conv2dShape& s, const Tiling& tl, const T* x, index_t t0, index_t nt, T* V) {
+  const index_t ldv = s.C * NR;
+  index_t base[NR];  // offset of each tile's patch origin in its image's plane 0, or -1 at a border
+  index_t img[NR];
+  index_t h0s[NR], w0s[NR];
+  for (int j = 0; j < NR; ++j) {
+    const TilePos tp = tile_pos(tl, t0 + std::min<index_t>(j, nt - 1));
+    img[j] = tp.n;
+    h0s[j] = 2 * tp.ty - s.p.pad_t;
+    w0s[j] = 2 * tp.tx - s.p.pad_l;
+    const bool inside = h0s[j] >= 0 && h0s[j] + 4 <= s.H && w0s[j] >= 0 && w0s[j] + 4 <= s.W;
+    base[j] = inside ? h0s[j] * s.W + w0s[j] : -1;
+  }
+  const index_t HW = s.H * s.W;
+  for (index_t c = 0; c < s.C; ++c) {
+    T d[4][4][NR];
+    for (int j = 0; j < NR; ++j) {
+      const T* plane = x + (img[j] * s.C + c) * HW;
+      if (base[j] >= 0) {
+        const T* o = plane + base[j];
+        for (int a = 0; a < 4; ++a)
+          for (int b = 0; b < 4; ++b) d[a][b][j] = o[a * s.W + b];
+      } else {
+        for (int a = 0; a < 4; ++a)
+          for (int b = 0; b < 4; ++b) {
+            const index_t h = h0s[j] + a, w = w0s[j] + b;
+            d[a][b][j] = (h >= 0 && h < s.H && w >= 0 && w < s.W) ? plane[h * s.W + w] : T(0);
+          }
       }
-      for (index_t tx = 0; tx < tx_lo; ++tx) border(tx);
-      const T* r0 = plane + h0 * s.W - pl;  // column w of the patch row i: r_i[2*tx + j]
-      const T *r1 = r0 + s.W, *r2 = r1 + s.W, *r3 = r2 + s.W;
-      T* out = vc + ty * tl.tw;
-      for (index_t tx = tx_lo; tx < tx_hi; ++tx) {
-        const index_t w = 2 * tx;
-        const T d[4][4] = {{r0[w], r0[w + 1], r0[w + 2], r0[w + 3]},
-                           {r1[w], r1[w + 1], r1[w + 2], r1[w + 3]},
-                           {r2[w], r2[w + 1], r2[w + 2], r2[w + 3]},
-                           {r3[w], r3[w + 1], r3[w + 2], r3[w + 3]}};
-        T v[16];
-        input_tile(d, v);
-        for (int xi = 0; xi < 16; ++xi) out[xi * ldv + tx] = v[xi];
+    }
+    T bd[4][4][NR];  // B^T d
+    for (int b = 0; b < 4; ++b)
+      for (int j = 0; j < NR; ++j) {
+        bd[0][b][j] = d[0][b][j] - d[2][b][j];
+        bd[1][b][j] = d[1][b][j] + d[2][b][j];
+        bd[2][b][j] = d[2][b][j] - d[1][b][j];
+        bd[3][b][j] = d[1][b][j] - d[3][b][j];
       }
-      for (index_t tx = tx_hi; tx < tl.tw; ++tx) border(tx);
+    for (int a = 0; a < 4; ++a) {
+      T* v0 = V + (a * 4 + 0) * ldv + c * NR;
+      T* v1 = V + (a * 4 + 1) * ldv + c * NR;
+      T* v2 = V + (a * 4 + 2) * ldv + c * NR;
+      T* v3 = V + (a * 4 + 3) * ldv + c * NR;
+      for (int j = 0; j < NR; ++j) {
+        v0[j] = bd[a][0][j] - bd[a][2][j];
+        v1[j] = bd[a][1][j] + bd[a][2][j];
+        v2[j] = bd[a][2][j] - bd[a][1][j];
+        v3[j] = bd[a][1][j] - bd[a][3][j];
+      }
     }
   }
 }
 
-// y[k][2ty+i][2tx+j] = (A^T M_kt A)[i][j] (+ b[k]) inside P x Q, A^T = [1 1 1 0; 0 1 -1 -1].
-// ldm = K * T. Full tiles (both rows and columns inside P x Q) in a loop over tx the
-// compiler vectorises; a ragged last row or column of tiles checks bounds.
-template <class T>
-void transform_output(const Conv2dShape& s, const Tiling& tl, const T* M, index_t ldm, index_t T_cols,
-                      index_t t0, const T* b, T* y_n) {
-  const index_t full_tw = s.Q / 2;
+// From M[xi][k * NR + j] (the 16 GEMM results for NR tiles), y = A^T M A (+ b[k])
+// for every filter k and tile j < nt, stored where the tile's 2x2 outputs lie
+// inside P x Q. A^T = [1 1 1 0; 0 1 -1 -1]. ldm = Kpad * NR.
+template <class T, int NR>
+void transform_output_block(const Conv2dShape& s, const Tiling& tl, const T* M, index_t ldm, index_t t0,
+                            index_t nt, const T* b, T* y) {
+  TilePos tp[NR];
+  for (index_t j = 0; j < nt; ++j) tp[j] = tile_pos(tl, t0 + j);
+  const index_t PQ = s.P * s.Q;
   for (index_t k = 0; k < s.K; ++k) {
-    const T* mk = M + k * T_cols + t0;
-    T* yk = y_n + k * s.P * s.Q;
-    const T bias = b != nullptr ? b[k] : T(0);
-    for (index_t ty = 0; ty < tl.th; ++ty) {
-      const T* mrow = mk + ty * tl.tw;
-      const bool two_rows = 2 * ty + 1 < s.P;
-      T* y0 = yk + 2 * ty * s.Q;
-      T* y1 = two_rows ? y0 + s.Q : nullptr;
-      auto tile = [&](index_t tx, T (&out)[2][2]) {
-        T m[4][4];
-        for (int i = 0; i < 4; ++i)
-          for (int j = 0; j < 4; ++j) m[i][j] = mrow[(i * 4 + j) * ldm + tx];
-        T am[2][4];  // A^T m
-        for (int j = 0; j < 4; ++j) {
-          am[0][j] = m[0][j] + m[1][j] + m[2][j];
-          am[1][j] = m[1][j] - m[2][j] - m[3][j];
-        }
-        for (int i = 0; i < 2; ++i) {
-          out[i][0] = am[i][0] + am[i][1] + am[i][2] + bias;
-          out[i][1] = am[i][1] - am[i][2] - am[i][3] + bias;
-        }
-      };
-      if (two_rows) {
-        for (index_t tx = 0; tx < full_tw; ++tx) {
-          T out[2][2];
-          tile(tx, out);
-          y0[2 * tx] = out[0][0];
-          y0[2 * tx + 1] = out[0][1];
-          y1[2 * tx] = out[1][0];
-          y1[2 * tx + 1] = out[1][1];
-        }
+    T am[2][4][NR];  // A^T m
+    for (int b4 = 0; b4 < 4; ++b4) {
+      const T* m0 = M + (0 * 4 + b4) * ldm + k * NR;
+      const T* m1 = M + (1 * 4 + b4) * ldm + k * NR;
+      const T* m2 = M + (2 * 4 + b4) * ldm + k * NR;
+      const T* m3 = M + (3 * 4 + b4) * ldm + k * NR;
+      for (int j = 0; j < NR; ++j) {
+        am[0][b4][j] = m0[j] + m1[j] + m2[j];
+        am[1][b4][j] = m1[j] - m2[j] - m3[j];
       }
-      for (index_t tx = two_rows ? full_tw : 0; tx < tl.tw; ++tx) {
-        T out[2][2];
-        tile(tx, out);
-        for (int i = 0; i < (two_rows ? 2 : 1); ++i)
-          for (int j = 0; j < 2 && 2 * tx + j < s.Q; ++j) (i == 0 ? y0 : y1)[2 * tx + j] = out[i][j];
+    }
+    T out[2][2][NR];
+    const T bias = b != nullptr ? b[k] : T(0);
+    for (int a = 0; a < 2; ++a)
+      for (int j = 0; j < NR; ++j) {
+        out[a][0][j] = am[a][0][j] + am[a][1][j] + am[a][2][j] + bias;
+        out[a][1][j] = am[a][1][j] - am[a][2][j] - am[a][3][j] + bias;
+      }
+    for (index_t j = 0; j < nt; ++j) {
+      T* yk = y + (tp[j].n * s.K + k) * PQ;
+      for (int a = 0; a < 2; ++a) {
+        const index_t oh = 2 * tp[j].ty + a;
+        if (oh >= s.P) break;
+        for (int c = 0; c < 2; ++c) {
+          const index_t ow = 2 * tp[j].tx + c;
+          if (ow < s.Q) yk[oh * s.Q + ow] = out[a][c][j];
+        }
       }
     }
   }
+}
+
+// The whole forward pass for one microkernel width NR: threads take runs of NR
+// tiles; for each run, input transform -> 16 x (K/MR) microkernel calls on the
+// pre-packed filters -> output transform, all in this thread's L2-sized buffers.
+template <class T, int NR>
+void winograd_blocks(const Conv2dShape& s, const Tiling& tl, const GemmUkernel<T>& uk, const T* Upack,
+                     const T* x, const T* b, T* y) {
+  const int MR = uk.mr;
+  const index_t KC = uk.kc, C = s.C, K = s.K;
+  const index_t mpanels = ceil_div(K, MR), cblocks = ceil_div(C, KC), Kpad = mpanels * MR;
+  const index_t tiles = s.N * tl.per_image(), blocks = ceil_div(tiles, NR);
+  parallel_for(blocks, 1, [&](index_t lo, index_t hi) {
+    T* V = workspace<T>(Slot::conv_columns, 16 * C * NR);
+    T* M = workspace<T>(Slot::conv_gather, 16 * Kpad * NR);
+    for (index_t blk = lo; blk < hi; ++blk) {
+      const index_t t0 = blk * NR, nt = std::min<index_t>(NR, tiles - t0);
+      transform_input_block<T, NR>(s, tl, x, t0, nt, V);
+      for (int xi = 0; xi < 16; ++xi)
+        for (index_t cb = 0; cb < cblocks; ++cb) {
+          const index_t c0 = cb * KC, kcb = std::min(KC, C - c0);
+          const T* A = Upack + (xi * cblocks + cb) * mpanels * MR * KC;
+          for (index_t ip = 0; ip < mpanels; ++ip)
+            uk.fn(kcb, A + ip * MR * kcb, V + xi * C * NR + c0 * NR, M + xi * Kpad * NR + ip * MR * NR, NR,
+                  T(1), cb == 0 ? T(0) : T(1));
+        }
+      transform_output_block<T, NR>(s, tl, M, Kpad * NR, t0, nt, b, y);
+    }
+  });
 }
 
 }  // namespace
@@ -186,46 +226,18 @@ bool winograd_chosen(const Conv2dShape& s) {
     case ConvAlgorithm::im2col:
       return false;
     default: {
-      // Measured on the zoo (cnnfast bench ops, conv_algorithm forced each way):
-      // its 16 GEMMs are K x C x T and with fewer than 64 channels on either side
-      // they are too thin to pay for the transforms' memory traffic; and when the
-      // 2x2 tiles overhang P x Q by more than ~12% (7x7 outputs: 31%) the wasted
-      // tiles eat the gain.
-      const double covered = 4.0 * static_cast<double>(ceil_div(s.P, 2) * ceil_div(s.Q, 2));
-      return s.C >= 64 && s.K >= 64 && covered <= 1.12 * static_cast<double>(s.P * s.Q);
+      // Measured on the zoo's layers (cnnfast bench ops, and _C.set_conv_algorithm
+      // forcing each way): with 8 or more channels in and out it beat im2col + GEMM
+      // by 1.3-2.2x, 7x7 and 3x3 maps included; first layers (1 or 3 channels) ran
+      // 2-3x slower. Padding 2 (a valid convolution's backward pass) makes most
+      // tiles border tiles, and it lost there by up to 20%.
+      const Conv2dParams& p = s.p;
+      return s.C >= 8 && s.K >= 8 && p.pad_t <= 1 && p.pad_b <= 1 && p.pad_l <= 1 && p.pad_r <= 1;
     }
   }
 }
 
-template <class T>
-void conv2d_forward_winograd(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
-  const Tiling tl = tiling(s);
-  const index_t TP = tl.per_image(), K = s.K, C = s.C;
-  T* U = workspace<T>(Slot::winograd_filters, 16 * K * C);
-  transform_filters(K, C, w, U);
-  const index_t nb = std::max<index_t>(1, std::min(ceil_div(kMinTiles, TP), s.N));
-  const index_t chunks = ceil_div(s.N, nb);
-  const index_t grain = chunks >= get_num_threads() ? 1 : std::max<index_t>(chunks, 1);
-  parallel_for(chunks, grain, [&](index_t lo, index_t hi) {
-    T* V = workspace<T>(Slot::conv_columns, 16 * C * nb * TP);
-    T* M = workspace<T>(Slot::conv_gather, 16 * K * nb * TP);
-    for (index_t ch = lo; ch < hi; ++ch) {
-      const index_t n0 = ch * nb, count = std::min(nb, s.N - n0), cols = count * TP;
-      for (index_t j = 0; j < count; ++j)
-        transform_input(s, tl, x + (n0 + j) * C * s.H * s.W, V, C * cols, cols, j * TP);
-      for (int xi = 0; xi < 16; ++xi)
-        gemm<T>(false, false, K, cols, C, T(1), U + xi * K * C, C, V + xi * C * cols, cols, T(0),
-                M + xi * K * cols, cols);
-      for (index_t j = 0; j < count; ++j)
-        transform_output(s, tl, M, K * cols, cols, j * TP, b, y + (n0 + j) * K * s.P * s.Q);
-    }
-  });
-}
-
-template <class T>
-void conv2d_backward_input_winograd(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
-  // dx = correlation of dy (K channels, P x Q) with w'[c][k] = w[k][c] rotated by
-  // 180 degrees, padded by 2 - pad on each side: a forward F(2x2, 3x3) problem.
+Conv2dShape winograd_backward_problem(const Conv2dShape& s) {
   Conv2dShape t = s;
   t.C = s.K;
   t.K = s.C;
@@ -237,6 +249,40 @@ void conv2d_backward_input_winograd(const Conv2dShape& s, const T* w, const T* d
   t.p.pad_b = 2 - s.p.pad_b;
   t.p.pad_l = 2 - s.p.pad_l;
   t.p.pad_r = 2 - s.p.pad_r;
+  return t;
+}
+
+bool winograd_chosen_backward_input(const Conv2dShape& s) {
+  return winograd_possible(s) && winograd_chosen(winograd_backward_problem(s));
+}
+
+template <class T>
+void conv2d_forward_winograd(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+  const Tiling tl = tiling(s);
+  const index_t K = s.K, C = s.C;
+  const GemmUkernel<T>& uk = select_gemm_ukernel<T>(active_isa());
+  T* U = workspace<T>(Slot::winograd_filters, 16 * K * C);
+  transform_filters(K, C, w, U);
+  const index_t packed = 16 * ceil_div(C, uk.kc) * ceil_div(K, uk.mr) * uk.mr * uk.kc;
+  T* Upack = workspace<T>(Slot::winograd_packed, packed);
+  pack_filters(K, C, U, uk.mr, uk.kc, Upack);
+  switch (uk.nr) {  // the transforms' loops over tiles need NR at compile time
+    case 16:
+      return winograd_blocks<T, 16>(s, tl, uk, Upack, x, b, y);
+    case 8:
+      return winograd_blocks<T, 8>(s, tl, uk, Upack, x, b, y);
+    case 4:
+      return winograd_blocks<T, 4>(s, tl, uk, Upack, x, b, y);
+    default:
+      throw std::logic_error("conv2d winograd: unsupported microkernel width " + std::to_string(uk.nr));
+  }
+}
+
+template <class T>
+void conv2d_backward_input_winograd(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
+  // dx = correlation of dy (K channels, P x Q) with w'[c][k] = w[k][c] rotated by
+  // 180 degrees, padded by 2 - pad on each side: a forward F(2x2, 3x3) problem.
+  const Conv2dShape t = winograd_backward_problem(s);
   T* wt = workspace<T>(Slot::winograd_flipped, s.K * s.C * 9);
   for (index_t k = 0; k < s.K; ++k)
     for (index_t c = 0; c < s.C; ++c)

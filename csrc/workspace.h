@@ -16,6 +16,7 @@ enum class Slot : int {
   conv_partial,
   winograd_filters,
   winograd_flipped,
+  winograd_packed,
   pool_codes,
   pool_values,
   count

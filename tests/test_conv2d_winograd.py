@@ -78,15 +78,19 @@ def test_winograd_error_is_measured_and_small(x_shape, w_shape, padding, algorit
 @pytest.mark.kernels
 def test_auto_uses_winograd_only_where_it_pays(algorithm):
     _C.set_conv_algorithm("auto")
-    assert cf.ops.conv2d_algorithm((8, 64, 14, 14), (128, 64, 3, 3), padding="same") == "winograd"
-    assert cf.ops.conv2d_algorithm((8, 32, 13, 13), (64, 32, 3, 3)) == "im2col"  # thin GEMMs
-    assert (
-        cf.ops.conv2d_algorithm((8, 64, 7, 7), (128, 64, 3, 3), padding=1) == "im2col"
-    )  # overhang
-    assert cf.ops.conv2d_algorithm((8, 64, 14, 14), (64, 64, 3, 3), stride=2) == "im2col"
-    assert cf.ops.conv2d_algorithm((8, 64, 14, 14), (64, 32, 3, 3), groups=2) == "im2col"
+    algo = cf.ops.conv2d_algorithm
+    assert algo((8, 64, 14, 14), (128, 64, 3, 3), padding="same") == "winograd"
+    assert algo((8, 64, 14, 14), (128, 64, 3, 3), padding=1, pass_="backward_input") == "winograd"
+    assert algo((8, 32, 13, 13), (64, 32, 3, 3)) == "winograd"
+    # A valid convolution's backward pass has padding 2: border tiles everywhere.
+    assert algo((8, 32, 13, 13), (64, 32, 3, 3), pass_="backward_input") == "im2col"
+    assert algo((8, 64, 14, 14), (128, 64, 3, 3), pass_="backward_weight") == "im2col"
+    assert algo((8, 3, 32, 32), (64, 3, 3, 3)) == "im2col"  # a first layer
+    assert algo((8, 64, 14, 14), (64, 64, 3, 3), stride=2) == "im2col"
+    assert algo((8, 64, 14, 14), (64, 32, 3, 3), groups=2) == "im2col"
     _C.set_conv_algorithm("winograd")
-    assert cf.ops.conv2d_algorithm((1, 1, 5, 5), (1, 1, 3, 3)) == "winograd"
-    assert cf.ops.conv2d_algorithm((1, 1, 5, 5), (1, 1, 5, 5)) == "im2col"  # not 3x3
+    assert algo((1, 1, 5, 5), (1, 1, 3, 3)) == "winograd"
+    assert algo((1, 1, 5, 5), (1, 1, 3, 3), pass_="backward_input") == "winograd"
+    assert algo((1, 1, 5, 5), (1, 1, 5, 5)) == "im2col"  # not 3x3
     with pytest.raises(ValueError, match="auto, im2col or winograd"):
         _C.set_conv_algorithm("fft")

@@ -66,12 +66,18 @@ py::array_t<T> backward_weight(In<T> x, In<T> dy, std::vector<index_t> w_shape, 
 void bind_conv2d(py::module_& m) {
   m.def("conv2d_algorithm",
         [](std::vector<index_t> x_shape, std::vector<index_t> w_shape, Pair stride, Quad padding, Pair dilation,
-           index_t groups) {
+           index_t groups, const std::string& pass) {
           const Conv2dShape s = shape_of_conv(x_shape, w_shape, params(stride, padding, dilation, groups));
-          return std::string(winograd_chosen(s) ? "winograd" : "im2col");
+          bool wino;
+          if (pass == "forward") wino = winograd_chosen(s);
+          else if (pass == "backward_input") wino = winograd_chosen_backward_input(s);
+          else if (pass == "backward_weight") wino = false;
+          else throw std::invalid_argument("conv2d_algorithm: pass must be forward, backward_input or "
+                                           "backward_weight, got '" + pass + "'");
+          return std::string(wino ? "winograd" : "im2col");
         },
         py::arg("x_shape"), py::arg("w_shape"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
-        py::arg("groups"), "Which algorithm conv2d's forward and backward-input use for this layer.");
+        py::arg("groups"), py::arg("pass_"), "Which algorithm a pass of conv2d uses for this layer.");
   CNNFAST_DEF_FLOATING(m, "conv2d_forward", forward, py::arg("x"), py::arg("w"), py::arg("b"),
                        py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"));
   CNNFAST_DEF_FLOATING(m, "conv2d_backward_input", backward_input, py::arg("w"), py::arg("dy"),

@@ -41,6 +41,7 @@ def conv2d_algorithm(
     padding: Quad,
     dilation: Pair,
     groups: int,
+    pass_: str,
 ) -> str: ...
 def conv2d_forward(
     x: FloatArray,

@@ -171,8 +171,9 @@ def check_conv2d(
     ab = None if b is None else np.abs(b64)
     direct = sum_bound(Cg * R * S + 1, dtype, reference.conv2d(ax, aw, ab, **kw))
     winograd = ops.conv2d_algorithm(x_shape, w_shape, **kw) == "winograd"
+    winograd_dx = ops.conv2d_algorithm(x_shape, w_shape, **kw, pass_="backward_input") == "winograd"
+    pad = conv_args("check", x, w, **kw).padding
     if winograd:
-        pad = conv_args("check", x, w, **kw).padding
         bias_err = 0 if ab is None else 2 * (unit(dtype) + U64) * ab.reshape(1, -1, 1, 1)
         direct = winograd_bound(dtype, ax, aw, pad, y.shape[2:]) + bias_err
     out = [compare("conv2d", case, y, reference.conv2d(x64, w64, b64, **kw), direct)]
@@ -182,7 +183,7 @@ def check_conv2d(
     mdx, mdw, mdb = reference.conv2d_backward(ax, aw, np.abs(dy.astype(np.float64)), **kw)
     Kg, (N, _, P, Q) = K // groups, y.shape
     dx_bound = sum_bound(Kg * R * S, dtype, mdx)
-    if winograd:  # dy correlated with the flipped, transposed filters, padded by 2 - pad
+    if winograd_dx:  # dy correlated with the flipped, transposed filters, padded by 2 - pad
         t, b, l, r = pad
         flipped = np.ascontiguousarray(aw.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
         ady = np.abs(dy.astype(np.float64))

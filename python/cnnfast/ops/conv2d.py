@@ -40,16 +40,18 @@ def conv2d_algorithm(
     padding: Padding = 0,
     dilation: Any = 1,
     groups: int = 1,
+    pass_: str = "forward",
 ) -> str:
-    """'winograd' or 'im2col': what conv2d's forward and backward-input use for this
-    layer (the backward-weight pass is always im2col + GEMM). Winograd F(2x2, 3x3)
-    takes 3x3 stride-1 ungrouped layers with >= 64 channels in and out whose output
-    its 2x2 tiles cover closely; `_C.set_conv_algorithm` can force either."""
+    """'winograd' or 'im2col': what one pass of conv2d ('forward', 'backward_input' or
+    'backward_weight', always im2col + GEMM) uses for this layer. Winograd F(2x2, 3x3)
+    takes 3x3 stride-1 ungrouped layers with >= 8 channels in and out and padding <= 1
+    (the backward-input pass is judged as its own forward problem, with padding
+    2 - pad); `_C.set_conv_algorithm` can force either."""
     x_shape, w_shape = tuple(x_shape), tuple(w_shape)
     # Validated like conv2d on zero-size stand-ins of the same geometry.
     x, w = np.empty((0, *x_shape[1:]), np.float32), np.empty(w_shape, np.float32)
     a = conv_args("conv2d_algorithm", x, w, stride, padding, dilation, groups)
-    return _C.conv2d_algorithm(x_shape, w_shape, *a.kernel_args())
+    return _C.conv2d_algorithm(x_shape, w_shape, *a.kernel_args(), pass_)
 
 
 def conv2d_backward(
