@@ -230,6 +230,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx)
 
 template <class T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
+  if (winograd_chosen_backward_weight(s)) return conv2d_backward_weight_winograd(s, x, dy, dw);
   const index_t G = s.p.groups, Kg = s.Kg(), PQ = s.P * s.Q;
   const index_t CRS = s.Cg() * s.R * s.S, wsize = s.K * CRS, nb = images_per_chunk(s);
   std::fill(dw, dw + wsize, T(0));

@@ -33,6 +33,7 @@ bool winograd_possible(const Conv2dShape& s);
 // the flipped, transposed filters, padding 2 - pad), judged the same way.
 bool winograd_chosen(const Conv2dShape& s);
 bool winograd_chosen_backward_input(const Conv2dShape& s);
+bool winograd_chosen_backward_weight(const Conv2dShape& s);
 Conv2dShape winograd_backward_problem(const Conv2dShape& s);
 
 template <class T>
@@ -40,5 +41,9 @@ void conv2d_forward_winograd(const Conv2dShape& s, const T* x, const T* w, const
 
 template <class T>
 void conv2d_backward_input_winograd(const Conv2dShape& s, const T* w, const T* dy, T* dx);
+
+// dw (K,C,3,3) from x and dy: sum over tiles of (A dy A^T) . (B^T d B), then G^T . G.
+template <class T>
+void conv2d_backward_weight_winograd(const Conv2dShape& s, const T* x, const T* dy, T* dw);
 
 }  // namespace cnnfast

@@ -71,7 +71,7 @@ void bind_conv2d(py::module_& m) {
           bool wino;
           if (pass == "forward") wino = winograd_chosen(s);
           else if (pass == "backward_input") wino = winograd_chosen_backward_input(s);
-          else if (pass == "backward_weight") wino = false;
+          else if (pass == "backward_weight") wino = winograd_chosen_backward_weight(s);
           else throw std::invalid_argument("conv2d_algorithm: pass must be forward, backward_input or "
                                            "backward_weight, got '" + pass + "'");
           return std::string(wino ? "winograd" : "im2col");

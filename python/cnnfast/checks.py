@@ -87,6 +87,30 @@ def winograd_bound(
     return (C + 12) * (unit(dtype) + U64) * 9 * per_output + np.finfo(dtype).tiny * (C + 1)
 
 
+def winograd_weight_bound(
+    dtype: Any, ax: np.ndarray, ady: np.ndarray, pad: tuple[int, int, int, int], w_shape: Any
+) -> np.ndarray:
+    """Error bound for conv2d's weight gradient by Winograd F(2x2, 3x3): dU sums, over
+    every tile, Z = A dy A^T (entries <= the 2x2 block sum of |dy|) times
+    V = B^T d B (<= the 4x4 patch sum of |x|), then dw = G^T dU G (coefficients
+    summing to <= 4 in magnitude). So error <= (terms + 24)(u + u64) * 4 * the sum over
+    tiles of block(|dy|) * patch(|x|), for every (k, c) and all nine taps."""
+    t, _, l, _ = pad
+    P, Q = ady.shape[2:]
+    th, tw = -(-P // 2), -(-Q // 2)
+    H, W = ax.shape[2:]
+    xp = np.pad(ax, ((0, 0), (0, 0), (t, 2 * th + 2 - H - t), (l, 2 * tw + 2 - W - l)))
+    patch = sum(
+        xp[:, :, i : i + 2 * th : 2, j : j + 2 * tw : 2] for i in range(4) for j in range(4)
+    )
+    dyp = np.pad(ady, ((0, 0), (0, 0), (0, 2 * th - P), (0, 2 * tw - Q)))
+    block = sum(dyp[:, :, i::2, j::2] for i in range(2) for j in range(2))
+    per_kc = np.einsum("nkyx,ncyx->kc", block, patch)
+    terms = ax.shape[0] * th * tw
+    bound = (terms + 24) * (unit(dtype) + U64) * 4 * per_kc
+    return np.broadcast_to(bound[:, :, None, None], tuple(w_shape)) + np.finfo(dtype).tiny * terms
+
+
 def rounding_bound(ulps: float, dtype: Any, magnitude: np.ndarray) -> np.ndarray:
     """Bound for a result computed (nearly) exactly and rounded a few times."""
     return ulps * (unit(dtype) + U64) * np.abs(magnitude) + np.finfo(dtype).tiny
@@ -189,7 +213,11 @@ def check_conv2d(
         ady = np.abs(dy.astype(np.float64))
         dx_bound = winograd_bound(dtype, ady, flipped, (2 - t, 2 - b, 2 - l, 2 - r), x.shape[2:])
     out.append(compare("conv2d_backward_input", case, dx, rdx, dx_bound))
-    out.append(compare("conv2d_backward_weight", case, dw, rdw, sum_bound(N * P * Q, dtype, mdw)))
+    dw_bound = sum_bound(N * P * Q, dtype, mdw)
+    if ops.conv2d_algorithm(x_shape, w_shape, **kw, pass_="backward_weight") == "winograd":
+        ady = np.abs(dy.astype(np.float64))
+        dw_bound = winograd_weight_bound(dtype, ax, ady, pad, w_shape)
+    out.append(compare("conv2d_backward_weight", case, dw, rdw, dw_bound))
     out.append(compare("conv2d_backward_bias", case, db, rdb, sum_bound(N * P * Q, dtype, mdb)))
     return out
 
