@@ -85,34 +85,28 @@ inline TilePos tile_pos(const Tiling& tl, index_t t) {
 // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. ldv = C * NR.
 template <class T, int NR>
 void transform_input_block(const Conv2dShape& s, const Tiling& tl, const T* x, index_t t0, index_t nt, T* V) {
-  const index_t ldv = s.C * NR;
-  index_t base[NR];  // offset of each tile's patch origin in its image's plane 0, or -1 at a border
+  const index_t ldv = s.C * NR, HW = s.H * s.W;
+  // Where each of the 16 patch cells of each tile sits in its image's channel
+  // plane (-1: padding), worked out once for all channels: small maps are mostly
+  // border tiles, and bounds checks per cell per channel dominated them.
+  index_t off[4][4][NR];
   index_t img[NR];
-  index_t h0s[NR], w0s[NR];
   for (int j = 0; j < NR; ++j) {
     const TilePos tp = tile_pos(tl, t0 + std::min<index_t>(j, nt - 1));
-    img[j] = tp.n;
-    h0s[j] = 2 * tp.ty - s.p.pad_t;
-    w0s[j] = 2 * tp.tx - s.p.pad_l;
-    const bool inside = h0s[j] >= 0 && h0s[j] + 4 <= s.H && w0s[j] >= 0 && w0s[j] + 4 <= s.W;
-    base[j] = inside ? h0s[j] * s.W + w0s[j] : -1;
+    img[j] = tp.n * s.C * HW;
+    const index_t h0 = 2 * tp.ty - s.p.pad_t, w0 = 2 * tp.tx - s.p.pad_l;
+    for (int a = 0; a < 4; ++a)
+      for (int b = 0; b < 4; ++b) {
+        const index_t h = h0 + a, w = w0 + b;
+        off[a][b][j] = (h >= 0 && h < s.H && w >= 0 && w < s.W) ? h * s.W + w : -1;
+      }
   }
-  const index_t HW = s.H * s.W;
   for (index_t c = 0; c < s.C; ++c) {
     T d[4][4][NR];
     for (int j = 0; j < NR; ++j) {
-      const T* plane = x + (img[j] * s.C + c) * HW;
-      if (base[j] >= 0) {
-        const T* o = plane + base[j];
-        for (int a = 0; a < 4; ++a)
-          for (int b = 0; b < 4; ++b) d[a][b][j] = o[a * s.W + b];
-      } else {
-        for (int a = 0; a < 4; ++a)
-          for (int b = 0; b < 4; ++b) {
-            const index_t h = h0s[j] + a, w = w0s[j] + b;
-            d[a][b][j] = (h >= 0 && h < s.H && w >= 0 && w < s.W) ? plane[h * s.W + w] : T(0);
-          }
-      }
+      const T* plane = x + img[j] + c * HW;
+      for (int a = 0; a < 4; ++a)
+        for (int b = 0; b < 4; ++b) d[a][b][j] = off[a][b][j] >= 0 ? plane[off[a][b][j]] : T(0);
     }
     T bd[4][4][NR];  // B^T d
     for (int b = 0; b < 4; ++b)
@@ -143,9 +137,17 @@ void transform_input_block(const Conv2dShape& s, const Tiling& tl, const T* x, i
 template <class T, int NR>
 void transform_output_block(const Conv2dShape& s, const Tiling& tl, const T* M, index_t ldm, index_t t0,
                             index_t nt, const T* b, T* y) {
-  TilePos tp[NR];
-  for (index_t j = 0; j < nt; ++j) tp[j] = tile_pos(tl, t0 + j);
   const index_t PQ = s.P * s.Q;
+  index_t base[NR], off[2][2][NR];  // each tile's image in y, and its 4 outputs (-1: past P x Q)
+  for (index_t j = 0; j < nt; ++j) {
+    const TilePos tp = tile_pos(tl, t0 + j);
+    base[j] = tp.n * s.K * PQ;
+    for (int a = 0; a < 2; ++a)
+      for (int c = 0; c < 2; ++c) {
+        const index_t oh = 2 * tp.ty + a, ow = 2 * tp.tx + c;
+        off[a][c][j] = (oh < s.P && ow < s.Q) ? oh * s.Q + ow : -1;
+      }
+  }
   for (index_t k = 0; k < s.K; ++k) {
     T am[2][4][NR];  // A^T m
     for (int b4 = 0; b4 < 4; ++b4) {
@@ -166,15 +168,10 @@ void transform_output_block(const Conv2dShape& s, const Tiling& tl, const T* M, 
         out[a][1][j] = am[a][1][j] - am[a][2][j] - am[a][3][j] + bias;
       }
     for (index_t j = 0; j < nt; ++j) {
-      T* yk = y + (tp[j].n * s.K + k) * PQ;
-      for (int a = 0; a < 2; ++a) {
-        const index_t oh = 2 * tp[j].ty + a;
-        if (oh >= s.P) break;
-        for (int c = 0; c < 2; ++c) {
-          const index_t ow = 2 * tp[j].tx + c;
-          if (ow < s.Q) yk[oh * s.Q + ow] = out[a][c][j];
-        }
-      }
+      T* yk = y + base[j] + k * PQ;
+      for (int a = 0; a < 2; ++a)
+        for (int c = 0; c < 2; ++c)
+          if (off[a][c][j] >= 0) yk[off[a][c][j]] = out[a][c][j];
     }
   }
 }
@@ -382,11 +379,16 @@ Conv2dShape winograd_backward_problem(const Conv2dShape& s) {
 }
 
 bool winograd_chosen_backward_weight(const Conv2dShape& s) {
-  // Its 16 GEMMs produce K x C and reduce over tiles: measured faster than
-  // im2col + GEMM from 64 channels in and out (x(128,64,30,30) w64: 68.8 -> 45.1 ms;
-  // x(128,128,14,14) w128: 67.8 -> 36.2 ms), slower below (x(128,32,13,13) w64:
-  // 6.2 -> 12.8 ms).
-  if (conv_algorithm() == ConvAlgorithm::automatic && (s.C < 64 || s.K < 64)) return false;
+  // Its 16 GEMMs produce K x C and reduce over tiles, and every tile counts in full:
+  // measured faster than im2col + GEMM from 64 channels in and out on outputs the
+  // 2x2 tiles cover within 12% (x(128,64,30,30) w64: 68.8 -> 45.1 ms;
+  // x(128,128,14,14) w128: 67.8 -> 36.2 ms; x(128,64,6,6) w128: 7.4 -> 5.4 ms),
+  // slower with fewer channels (x(128,32,13,13) w64: 6.2 -> 12.8 ms) or odd small
+  // outputs (7x7: 28.8 -> 34.7 ms; 3x3: 25.3 -> 30.1 ms).
+  if (conv_algorithm() == ConvAlgorithm::automatic) {
+    const double covered = 4.0 * static_cast<double>(ceil_div(s.P, 2) * ceil_div(s.Q, 2));
+    if (s.C < 64 || s.K < 64 || covered > 1.12 * static_cast<double>(s.P * s.Q)) return false;
+  }
   return winograd_chosen(s);
 }
 

@@ -94,3 +94,12 @@ def test_auto_uses_winograd_only_where_it_pays(algorithm):
     assert algo((1, 1, 5, 5), (1, 1, 5, 5)) == "im2col"  # not 3x3
     with pytest.raises(ValueError, match="auto, im2col or winograd"):
         _C.set_conv_algorithm("fft")
+
+
+@pytest.mark.kernels
+def test_weight_gradient_takes_winograd_only_on_closely_tiled_outputs(algorithm):
+    _C.set_conv_algorithm("auto")
+    algo = cf.ops.conv2d_algorithm
+    assert algo((8, 64, 6, 6), (128, 64, 3, 3), padding=1, pass_="backward_weight") == "winograd"
+    assert algo((8, 128, 7, 7), (256, 128, 3, 3), padding=1, pass_="backward_weight") == "im2col"
+    assert algo((8, 256, 3, 3), (512, 256, 3, 3), padding=1, pass_="backward_weight") == "im2col"
