@@ -68,8 +68,8 @@ void for_planes(const Pool2dShape& s, index_t work_per_plane, F&& f) {
 template <class T>
 void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, std::int64_t* indices) {
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
-  if (is_inner_2x2_stride2(s)) {
-    // The byte-argmax kernel's vectorised path (pool2d_argmax.cpp); indices, when
+  if (s.p.kh * s.p.kw <= kMaxPoolArgmaxWindow) {
+    // The byte-argmax kernel's vectorised paths (pool2d_argmax.cpp); indices, when
     // asked for, are rebuilt from its codes.
     auto* code = workspace<std::uint8_t>(Slot::pool_codes, s.N * s.C * PQ);
     max_pool2d_forward_argmax(s, false, x, y, code);
@@ -77,8 +77,9 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, std::int64_t* in
       for_planes(s, PQ, [&](index_t nc) {
         for (index_t oh = 0; oh < s.P; ++oh)
           for (index_t ow = 0; ow < s.Q; ++ow) {
-            const index_t o = nc * PQ + oh * s.Q + ow;
-            indices[o] = (2 * oh + code[o] / 2) * s.W + 2 * ow + code[o] % 2;
+            const index_t o = nc * PQ + oh * s.Q + ow, k = code[o];
+            indices[o] = (oh * s.p.stride_h - s.p.pad_t + k / s.p.kw) * s.W + ow * s.p.stride_w - s.p.pad_l +
+                         k % s.p.kw;
           }
       });
     return;
@@ -98,7 +99,7 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, std::int64_t* in
 template <class T>
 void max_pool2d_backward(const Pool2dShape& s, const T* x, const T* dy, T* dx) {
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
-  if (is_inner_2x2_stride2(s)) {  // the argmax codes first, then their scatter
+  if (s.p.kh * s.p.kw <= kMaxPoolArgmaxWindow) {  // the argmax codes first, then their scatter
     auto* code = workspace<std::uint8_t>(Slot::pool_codes, s.N * s.C * PQ);
     T* y = workspace<T>(Slot::pool_values, s.N * s.C * PQ);
     max_pool2d_forward_argmax(s, false, x, y, code);

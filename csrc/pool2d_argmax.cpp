@@ -110,6 +110,46 @@ void plane_general(const Pool2dShape& s, bool relu, const T* plane, T* y, std::u
   }
 }
 
+// Windows that all lie inside the input (AlexNet's 3x3 stride 2): the window
+// scan's rule applied cell by cell to a whole row of outputs at once, so the
+// loop over outputs (stride-s loads, selects, no branches) vectorises. State per
+// output: the running max, its cell, whether a NaN has won.
+bool windows_inside(const Pool2dShape& s) {
+  const Pool2dParams& p = s.p;
+  return p.pad_t == 0 && p.pad_l == 0 && (s.P - 1) * p.stride_h + p.kh <= s.H &&
+         (s.Q - 1) * p.stride_w + p.kw <= s.W && s.Q <= 1024;
+}
+
+template <class T>
+void plane_inside(const Pool2dShape& s, bool relu, const T* plane, T* y, std::uint8_t* code) {
+  const Pool2dParams& p = s.p;
+  T m[1024], k[1024], done[1024];
+  for (index_t oh = 0; oh < s.P; ++oh) {
+    const T* top = plane + oh * p.stride_h * s.W;
+    for (index_t ow = 0; ow < s.Q; ++ow) {
+      const T v = top[ow * p.stride_w];
+      m[ow] = v;
+      k[ow] = T(0);
+      done[ow] = v != v ? T(1) : T(0);
+    }
+    for (index_t a = 0; a < p.kh; ++a)
+      for (index_t b = a == 0 ? 1 : 0; b < p.kw; ++b) {
+        const T* row = top + a * s.W + b;
+        const T cell = static_cast<T>(a * p.kw + b);
+        for (index_t ow = 0; ow < s.Q; ++ow) {
+          const T v = row[ow * p.stride_w];
+          const bool open = done[ow] == T(0), nan = v != v;
+          const bool take = open & (nan | (v > m[ow]));
+          m[ow] = take ? v : m[ow];
+          k[ow] = take ? cell : k[ow];
+          done[ow] = (open & nan) ? T(1) : done[ow];
+        }
+      }
+    for (index_t ow = 0; ow < s.Q; ++ow)
+      emit(relu, m[ow], static_cast<int>(k[ow]), y[oh * s.Q + ow], code[oh * s.Q + ow]);
+  }
+}
+
 template <class F>
 void for_planes(const Pool2dShape& s, F&& f) {
   const index_t work = std::max<index_t>(1, s.H * s.W);
@@ -129,7 +169,10 @@ void max_pool2d_forward_argmax(const Pool2dShape& s, bool relu, const T* x, T* y
     T* yp = y + nc * PQ;
     std::uint8_t* cp = argmax + nc * PQ;
     if (!fast) {
-      plane_general(s, relu, plane, yp, cp);
+      if (windows_inside(s))
+        plane_inside(s, relu, plane, yp, cp);
+      else
+        plane_general(s, relu, plane, yp, cp);
       return;
     }
     for (index_t oh = 0; oh < s.P; ++oh) {
