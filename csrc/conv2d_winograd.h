@@ -19,7 +19,7 @@
 namespace cnnfast {
 
 // Which algorithm conv2d uses where both apply. auto: Winograd for 3x3 stride-1
-// ungrouped layers with >= 8 channels in and out and padding <= 1.
+// ungrouped layers with >= 8 channels in and out (>= 64 where padding is 2).
 enum class ConvAlgorithm : int { automatic = 0, im2col, winograd };
 ConvAlgorithm conv_algorithm();
 void set_conv_algorithm(ConvAlgorithm a);

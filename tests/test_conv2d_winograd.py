@@ -83,6 +83,7 @@ def test_auto_uses_winograd_only_where_it_pays(algorithm):
     assert algo((8, 32, 13, 13), (64, 32, 3, 3)) == "winograd"
     # A valid convolution's backward pass has padding 2: border tiles everywhere.
     assert algo((8, 32, 13, 13), (64, 32, 3, 3), pass_="backward_input") == "im2col"
+    assert algo((8, 64, 30, 30), (64, 64, 3, 3), pass_="backward_input") == "winograd"
     assert algo((8, 64, 14, 14), (128, 64, 3, 3), pass_="backward_weight") == "winograd"
     assert algo((8, 32, 14, 14), (64, 32, 3, 3), padding=1, pass_="backward_weight") == "im2col"
     assert algo((8, 3, 32, 32), (64, 3, 3, 3)) == "im2col"  # a first layer

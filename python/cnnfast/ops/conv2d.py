@@ -44,9 +44,9 @@ def conv2d_algorithm(
 ) -> str:
     """'winograd' or 'im2col': what one pass of conv2d ('forward', 'backward_input' or
     'backward_weight') uses for this layer. Winograd F(2x2, 3x3) takes 3x3 stride-1
-    ungrouped layers with >= 8 channels in and out (>= 64 for backward_weight) and
-    padding <= 1 (the backward-input pass is judged as its own forward problem, with
-    padding 2 - pad); `_C.set_conv_algorithm` can force either."""
+    ungrouped layers with >= 8 channels in and out (>= 64 for backward_weight, and for
+    padding 2); the backward-input pass is judged as its own forward problem, with
+    padding 2 - pad. `_C.set_conv_algorithm` can force either."""
     x_shape, w_shape = tuple(x_shape), tuple(w_shape)
     # Validated like conv2d on zero-size stand-ins of the same geometry.
     x, w = np.empty((0, *x_shape[1:]), np.float32), np.empty(w_shape, np.float32)
