@@ -54,15 +54,6 @@ inline index_t window_argmax(const T* plane, index_t W, const Window& win) {
   return best;
 }
 
-// Threads over planes, with enough planes per thread to pay for the fork.
-template <class F>
-void for_planes(const Pool2dShape& s, index_t work_per_plane, F&& f) {
-  const index_t grain = std::max<index_t>(1, (index_t{1} << 15) / std::max<index_t>(work_per_plane, 1));
-  parallel_for(s.N * s.C, grain, [&](index_t lo, index_t hi) {
-    for (index_t nc = lo; nc < hi; ++nc) f(nc);
-  });
-}
-
 }  // namespace
 
 template <class T>
@@ -74,7 +65,7 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, std::int64_t* in
     auto* code = workspace<std::uint8_t>(Slot::pool_codes, s.N * s.C * PQ);
     max_pool2d_forward_argmax(s, false, x, y, code);
     if (indices != nullptr)
-      for_planes(s, PQ, [&](index_t nc) {
+      for_pool_planes(s, PQ, [&](index_t nc) {
         for (index_t oh = 0; oh < s.P; ++oh)
           for (index_t ow = 0; ow < s.Q; ++ow) {
             const index_t o = nc * PQ + oh * s.Q + ow, k = code[o];
@@ -84,7 +75,7 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, std::int64_t* in
       });
     return;
   }
-  for_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
+  for_pool_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
     const T* plane = x + nc * HW;
     for (index_t oh = 0; oh < s.P; ++oh) {
       for (index_t ow = 0; ow < s.Q; ++ow) {
@@ -106,7 +97,7 @@ void max_pool2d_backward(const Pool2dShape& s, const T* x, const T* dy, T* dx) {
     max_pool2d_backward_argmax(s, code, dy, dx);
     return;
   }
-  for_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
+  for_pool_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
     const T* plane = x + nc * HW;
     T* dplane = dx + nc * HW;
     std::fill(dplane, dplane + HW, T(0));
@@ -120,7 +111,7 @@ template <class T>
 void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, const T* x, T* y) {
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
   if (is_inner_2x2_stride2(s)) {  // LeNet's subsampling: no padding in any window, divisor 4
-    for_planes(s, 4 * PQ, [&](index_t nc) {
+    for_pool_planes(s, 4 * PQ, [&](index_t nc) {
       const T* plane = x + nc * HW;
       for (index_t oh = 0; oh < s.P; ++oh) {
         const T *r0 = plane + 2 * oh * s.W, *r1 = r0 + s.W;
@@ -131,7 +122,7 @@ void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, const T* x
     });
     return;
   }
-  for_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
+  for_pool_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
     const T* plane = x + nc * HW;
     for (index_t oh = 0; oh < s.P; ++oh) {
       for (index_t ow = 0; ow < s.Q; ++ow) {
@@ -149,7 +140,7 @@ template <class T>
 void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* dy, T* dx) {
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
   if (is_inner_2x2_stride2(s)) {  // disjoint windows: each cell gets one quarter, once
-    for_planes(s, 4 * PQ, [&](index_t nc) {
+    for_pool_planes(s, 4 * PQ, [&](index_t nc) {
       T* dp = dx + nc * HW;
       for (index_t oh = 0; oh < s.P; ++oh) {
         T *d0 = dp + 2 * oh * s.W, *d1 = d0 + s.W;
@@ -165,7 +156,7 @@ void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* 
     });
     return;
   }
-  for_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
+  for_pool_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
     T* dplane = dx + nc * HW;
     std::fill(dplane, dplane + HW, T(0));
     for (index_t oh = 0; oh < s.P; ++oh) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common.h"
+#include "parallel.h"
 
 namespace cnnfast {
 
@@ -45,6 +46,17 @@ void global_avg_pool2d_backward(index_t N, index_t C, index_t HW, const T* dy, T
 // gradient there: one pass over x serves ReLU + pooling, forward and backward.
 constexpr std::uint8_t kPoolNoGradient = 255;
 constexpr index_t kMaxPoolArgmaxWindow = 255;
+
+// f(nc) for every (image, channel) plane, threaded with enough planes per thread
+// (about 32K elements of `work_per_plane` each) to pay for the fork. Shared by
+// pool2d.cpp and pool2d_argmax.cpp.
+template <class F>
+void for_pool_planes(const Pool2dShape& s, index_t work_per_plane, F&& f) {
+  const index_t grain = std::max<index_t>(1, (index_t{1} << 15) / std::max<index_t>(work_per_plane, 1));
+  parallel_for(s.N * s.C, grain, [&](index_t lo, index_t hi) {
+    for (index_t nc = lo; nc < hi; ++nc) f(nc);
+  });
+}
 
 // The lectures' 2x2 stride-2 windows when all of them lie inside the input
 // (disjoint, no padding reached): the kernels' fast paths.

@@ -150,21 +150,13 @@ void plane_inside(const Pool2dShape& s, bool relu, const T* plane, T* y, std::ui
   }
 }
 
-template <class F>
-void for_planes(const Pool2dShape& s, F&& f) {
-  const index_t work = std::max<index_t>(1, s.H * s.W);
-  parallel_for(s.N * s.C, std::max<index_t>(1, (index_t{1} << 15) / work), [&](index_t lo, index_t hi) {
-    for (index_t nc = lo; nc < hi; ++nc) f(nc);
-  });
-}
-
 }  // namespace
 
 template <class T>
 void max_pool2d_forward_argmax(const Pool2dShape& s, bool relu, const T* x, T* y, std::uint8_t* argmax) {
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
   const bool fast = is_inner_2x2_stride2(s);
-  for_planes(s, [&](index_t nc) {
+  for_pool_planes(s, s.H * s.W, [&](index_t nc) {
     const T* plane = x + nc * HW;
     T* yp = y + nc * PQ;
     std::uint8_t* cp = argmax + nc * PQ;
@@ -189,7 +181,7 @@ void max_pool2d_backward_argmax(const Pool2dShape& s, const std::uint8_t* argmax
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
   const Pool2dParams& p = s.p;
   const bool fast = is_inner_2x2_stride2(s);
-  for_planes(s, [&](index_t nc) {
+  for_pool_planes(s, s.H * s.W, [&](index_t nc) {
     T* dp = dx + nc * HW;
     const T* g = dy + nc * PQ;
     const std::uint8_t* cp = argmax + nc * PQ;

@@ -58,6 +58,18 @@ def sum_bound(terms: int, dtype: Any, magnitude: np.ndarray) -> np.ndarray:
     return (terms + 2) * (unit(dtype) + U64) * np.abs(magnitude) + tiny
 
 
+def _winograd_patch_sums(
+    ax: np.ndarray, pad: tuple[int, int, int, int], out_hw: tuple[int, int]
+) -> np.ndarray:
+    """(N, C, tiles_h, tiles_w): the sum of |x| over each 2x2 output tile's 4x4 input
+    patch (zero outside the image), the magnitude both Winograd bounds build on."""
+    t, _, l, _ = pad
+    th, tw = -(-out_hw[0] // 2), -(-out_hw[1] // 2)
+    H, W = ax.shape[2:]
+    xp = np.pad(ax, ((0, 0), (0, 0), (t, 2 * th + 2 - H - t), (l, 2 * tw + 2 - W - l)))
+    return sum(xp[:, :, i : i + 2 * th : 2, j : j + 2 * tw : 2] for i in range(4) for j in range(4))
+
+
 def winograd_bound(
     dtype: Any,
     ax: np.ndarray,
@@ -73,14 +85,8 @@ def winograd_bound(
     so error <= (C + 12)(u + u64) * 9 * sum_c patch(|x|) * sum(|w|). (The direct
     bound, sum_bound, is too tight here: exact cancellations in the transforms leave
     rounding from cells outside the output's own window.)"""
-    t, _, l, _ = pad
     P, Q = out_hw
-    th, tw = -(-P // 2), -(-Q // 2)
-    H, W = ax.shape[2:]
-    xp = np.pad(ax, ((0, 0), (0, 0), (t, 2 * th + 2 - H - t), (l, 2 * tw + 2 - W - l)))
-    patch = sum(
-        xp[:, :, i : i + 2 * th : 2, j : j + 2 * tw : 2] for i in range(4) for j in range(4)
-    )
+    patch = _winograd_patch_sums(ax, pad, (P, Q))
     tiles = np.einsum("ncyx,kc->nkyx", patch, aw.sum(axis=(2, 3)))
     per_output = np.repeat(np.repeat(tiles, 2, axis=2), 2, axis=3)[:, :, :P, :Q]
     C = ax.shape[1]
@@ -95,14 +101,9 @@ def winograd_weight_bound(
     V = B^T d B (<= the 4x4 patch sum of |x|), then dw = G^T dU G (coefficients
     summing to <= 4 in magnitude). So error <= (terms + 24)(u + u64) * 4 * the sum over
     tiles of block(|dy|) * patch(|x|), for every (k, c) and all nine taps."""
-    t, _, l, _ = pad
     P, Q = ady.shape[2:]
     th, tw = -(-P // 2), -(-Q // 2)
-    H, W = ax.shape[2:]
-    xp = np.pad(ax, ((0, 0), (0, 0), (t, 2 * th + 2 - H - t), (l, 2 * tw + 2 - W - l)))
-    patch = sum(
-        xp[:, :, i : i + 2 * th : 2, j : j + 2 * tw : 2] for i in range(4) for j in range(4)
-    )
+    patch = _winograd_patch_sums(ax, pad, (P, Q))
     dyp = np.pad(ady, ((0, 0), (0, 0), (0, 2 * th - P), (0, 2 * tw - Q)))
     block = sum(dyp[:, :, i::2, j::2] for i in range(2) for j in range(2))
     per_kc = np.einsum("nkyx,ncyx->kc", block, patch)
