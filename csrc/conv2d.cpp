@@ -21,6 +21,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "conv2d_algorithm.h"
+#include "conv2d_direct.h"
 #include "conv2d_winograd.h"
 #include "gemm/gemm.h"
 #include "parallel.h"
@@ -49,6 +51,15 @@ bool is_pointwise(const Conv2dShape& s) {
   const Conv2dParams& p = s.p;
   return s.R == 1 && s.S == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_t == 0 && p.pad_b == 0 &&
          p.pad_l == 0 && p.pad_r == 0;
+}
+
+// A kernel covering the whole unpadded input with one output per image (lenet5's
+// C5, 5x5 on 5x5): a dense layer, y (N, K) = x (N, C*H*W) @ w (K, C*R*S)^T, one GEMM
+// for the whole batch instead of per-image columns of height C*R*S and width 1.
+bool is_dense(const Conv2dShape& s) {
+  const Conv2dParams& p = s.p;
+  return s.P == 1 && s.Q == 1 && s.R == s.H && s.S == s.W && p.dil_h == 1 && p.dil_w == 1 && p.groups == 1 &&
+         p.pad_t == 0 && p.pad_b == 0 && p.pad_l == 0 && p.pad_r == 0;
 }
 
 // Output columns q whose input column iw = q*sw + shift lies inside [0, W):
@@ -172,9 +183,20 @@ const T* columns(const Conv2dShape& s, const T* x, index_t g, Chunk ch, T* col, 
 
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
-  if (winograd_chosen(s)) return conv2d_forward_winograd(s, x, w, b, y);
+  switch (conv2d_algorithm(s, ConvPass::forward)) {
+    case ConvAlgorithm::winograd: return conv2d_forward_winograd(s, x, w, b, y);
+    case ConvAlgorithm::direct: return conv2d_forward_direct(s, x, w, b, y);
+    default: break;
+  }
   const index_t G = s.p.groups, Kg = s.Kg(), PQ = s.P * s.Q;
   const index_t CRS = s.Cg() * s.R * s.S, nb = images_per_chunk(s);
+  if (is_dense(s)) {
+    gemm<T>(false, true, s.N, s.K, CRS, T(1), x, CRS, w, CRS, T(0), y, s.K);
+    if (b != nullptr)
+      for (index_t n = 0; n < s.N; ++n)
+        for (index_t k = 0; k < s.K; ++k) y[n * s.K + k] += b[k];
+    return;
+  }
   for_each_chunk(s, [&](int, Chunk ch) {
     T* col = workspace<T>(Slot::conv_columns, CRS * nb * PQ);
     T* ybuf = ch.count > 1 ? workspace<T>(Slot::conv_gather, Kg * nb * PQ) : nullptr;
@@ -200,9 +222,14 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
 
 template <class T>
 void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
-  if (winograd_chosen_backward_input(s)) return conv2d_backward_input_winograd(s, w, dy, dx);
+  switch (conv2d_algorithm(s, ConvPass::backward_input)) {
+    case ConvAlgorithm::winograd: return conv2d_backward_input_winograd(s, w, dy, dx);
+    case ConvAlgorithm::direct: return conv2d_backward_input_direct(s, w, dy, dx);
+    default: break;
+  }
   const index_t G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), PQ = s.P * s.Q, HW = s.H * s.W;
   const index_t CRS = Cg * s.R * s.S, nb = images_per_chunk(s);
+  if (is_dense(s)) return gemm<T>(false, false, s.N, CRS, s.K, T(1), dy, s.K, w, CRS, T(0), dx, CRS);
   const bool pointwise = is_pointwise(s);
   for_each_chunk(s, [&](int, Chunk ch) {
     T* dx_chunk = dx + ch.n0 * s.C * HW;
@@ -230,11 +257,13 @@ void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx)
 
 template <class T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
-  if (winograd_chosen_backward_weight(s)) return conv2d_backward_weight_winograd(s, x, dy, dw);
+  if (conv2d_algorithm(s, ConvPass::backward_weight) == ConvAlgorithm::winograd)
+    return conv2d_backward_weight_winograd(s, x, dy, dw);
   const index_t G = s.p.groups, Kg = s.Kg(), PQ = s.P * s.Q;
   const index_t CRS = s.Cg() * s.R * s.S, wsize = s.K * CRS, nb = images_per_chunk(s);
   std::fill(dw, dw + wsize, T(0));
   if (s.N == 0) return;
+  if (is_dense(s)) return gemm<T>(true, false, s.K, CRS, s.N, T(1), dy, s.K, x, CRS, T(0), dw, CRS);
 
   // Each thread partition accumulates into its own copy of dw (partition 0 into
   // dw itself); the copies are then added in partition order, so the result

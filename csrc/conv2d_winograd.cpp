@@ -1,11 +1,11 @@
 #include "conv2d_winograd.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
+#include "conv2d_algorithm.h"
 #include "gemm/gemm.h"
 #include "gemm/gemm_ukernel.h"
 #include "parallel.h"
@@ -14,8 +14,6 @@
 namespace cnnfast {
 
 namespace {
-
-std::atomic<int> g_algorithm{static_cast<int>(ConvAlgorithm::automatic)};
 
 // Tiles of 2x2 outputs covering P x Q.
 struct Tiling {
@@ -335,67 +333,12 @@ void transform_filter_gradient(index_t K, index_t C, const T* dU, T* dw) {
 
 }  // namespace
 
-ConvAlgorithm conv_algorithm() { return static_cast<ConvAlgorithm>(g_algorithm.load()); }
-void set_conv_algorithm(ConvAlgorithm a) { g_algorithm.store(static_cast<int>(a)); }
-
 bool winograd_possible(const Conv2dShape& s) {
   const Conv2dParams& p = s.p;
+  const auto pad_ok = [](index_t pad) { return pad >= 0 && pad <= 2; };
   return s.R == 3 && s.S == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 && p.dil_w == 1 &&
-         p.groups == 1 && p.pad_t <= 2 && p.pad_b <= 2 && p.pad_l <= 2 && p.pad_r <= 2 && s.P > 0 && s.Q > 0;
-}
-
-bool winograd_chosen(const Conv2dShape& s) {
-  if (!winograd_possible(s)) return false;
-  switch (conv_algorithm()) {
-    case ConvAlgorithm::winograd:
-      return true;
-    case ConvAlgorithm::im2col:
-      return false;
-    default: {
-      // Measured on the zoo's layers (cnnfast bench ops, and _C.set_conv_algorithm
-      // forcing each way): with 8 or more channels in and out it beat im2col + GEMM
-      // by 1.3-2.2x, 7x7 and 3x3 maps included; first layers (1 or 3 channels) ran
-      // 2-3x slower. Padding 2 (a valid convolution's backward pass) adds a ring of
-      // border tiles; with 32 channels on a side it lost there by up to 20%, with 64
-      // and more it still won (x(128,64,30,30) w64 backward-input: 56.8 -> 40.9 ms).
-      const Conv2dParams& p = s.p;
-      const bool padded_2 = p.pad_t > 1 || p.pad_b > 1 || p.pad_l > 1 || p.pad_r > 1;
-      return s.C >= 8 && s.K >= 8 && (!padded_2 || (s.C >= 64 && s.K >= 64));
-    }
-  }
-}
-
-Conv2dShape winograd_backward_problem(const Conv2dShape& s) {
-  Conv2dShape t = s;
-  t.C = s.K;
-  t.K = s.C;
-  t.H = s.P;
-  t.W = s.Q;
-  t.P = s.H;
-  t.Q = s.W;
-  t.p.pad_t = 2 - s.p.pad_t;
-  t.p.pad_b = 2 - s.p.pad_b;
-  t.p.pad_l = 2 - s.p.pad_l;
-  t.p.pad_r = 2 - s.p.pad_r;
-  return t;
-}
-
-bool winograd_chosen_backward_weight(const Conv2dShape& s) {
-  // Its 16 GEMMs produce K x C and reduce over tiles, and every tile counts in full:
-  // measured faster than im2col + GEMM from 64 channels in and out on outputs the
-  // 2x2 tiles cover within 12% (x(128,64,30,30) w64: 68.8 -> 45.1 ms;
-  // x(128,128,14,14) w128: 67.8 -> 36.2 ms; x(128,64,6,6) w128: 7.4 -> 5.4 ms),
-  // slower with fewer channels (x(128,32,13,13) w64: 6.2 -> 12.8 ms) or odd small
-  // outputs (7x7: 28.8 -> 34.7 ms; 3x3: 25.3 -> 30.1 ms).
-  if (conv_algorithm() == ConvAlgorithm::automatic) {
-    const double covered = 4.0 * static_cast<double>(ceil_div(s.P, 2) * ceil_div(s.Q, 2));
-    if (s.C < 64 || s.K < 64 || covered > 1.12 * static_cast<double>(s.P * s.Q)) return false;
-  }
-  return winograd_chosen(s);
-}
-
-bool winograd_chosen_backward_input(const Conv2dShape& s) {
-  return winograd_possible(s) && winograd_chosen(winograd_backward_problem(s));
+         p.groups == 1 && pad_ok(p.pad_t) && pad_ok(p.pad_b) && pad_ok(p.pad_l) && pad_ok(p.pad_r) && s.P > 0 &&
+         s.Q > 0;
 }
 
 template <class T>
@@ -424,12 +367,9 @@ template <class T>
 void conv2d_backward_input_winograd(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
   // dx = correlation of dy (K channels, P x Q) with w'[c][k] = w[k][c] rotated by
   // 180 degrees, padded by 2 - pad on each side: a forward F(2x2, 3x3) problem.
-  const Conv2dShape t = winograd_backward_problem(s);
-  T* wt = workspace<T>(Slot::winograd_flipped, s.K * s.C * 9);
-  for (index_t k = 0; k < s.K; ++k)
-    for (index_t c = 0; c < s.C; ++c)
-      for (int r = 0; r < 9; ++r) wt[(c * s.K + k) * 9 + r] = w[(k * s.C + c) * 9 + (8 - r)];
-  conv2d_forward_winograd<T>(t, dy, wt, nullptr, dx);
+  T* wt = workspace<T>(Slot::conv_flipped, s.K * s.C * 9);
+  flip_transpose_filters(s, w, wt);
+  conv2d_forward_winograd<T>(conv2d_backward_problem(s), dy, wt, nullptr, dx);
 }
 
 template <class T>

@@ -18,23 +18,10 @@
 
 namespace cnnfast {
 
-// Which algorithm conv2d uses where both apply. auto: Winograd for 3x3 stride-1
-// ungrouped layers with >= 8 channels in and out (>= 64 where padding is 2).
-enum class ConvAlgorithm : int { automatic = 0, im2col, winograd };
-ConvAlgorithm conv_algorithm();
-void set_conv_algorithm(ConvAlgorithm a);
-
 // Whether F(2x2, 3x3) can compute this forward convolution (3x3, stride 1,
-// dilation 1, one group, padding <= 2 on each side).
+// dilation 1, one group, padding 0..2 on each side). When it is used:
+// conv2d_algorithm.h.
 bool winograd_possible(const Conv2dShape& s);
-// Whether conv2d's forward pass uses it (the setting above and, for auto, the
-// channel counts and padding), and whether its backward-input pass does: that
-// pass is the forward problem winograd_backward_problem(s) (dy correlated with
-// the flipped, transposed filters, padding 2 - pad), judged the same way.
-bool winograd_chosen(const Conv2dShape& s);
-bool winograd_chosen_backward_input(const Conv2dShape& s);
-bool winograd_chosen_backward_weight(const Conv2dShape& s);
-Conv2dShape winograd_backward_problem(const Conv2dShape& s);
 
 template <class T>
 void conv2d_forward_winograd(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);

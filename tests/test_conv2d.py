@@ -31,6 +31,9 @@ CASES = [
     ((1, 64, 5, 5), (70, 64, 3, 3), 1, 1, 1, 1),  # reduction 576 > GEMM KC
     ((3, 33, 6, 5), (17, 33, 3, 3), 1, "valid", 1, 1),  # odd channel counts
     ((1, 1, 8, 8), (1, 1, 8, 8), 1, 0, 1, 1),  # kernel as large as the input
+    ((5, 16, 5, 5), (120, 16, 5, 5), 1, 0, 1, 1),  # lenet5's C5: the dense-layer path
+    ((2, 3, 4, 4), (7, 3, 4, 4), 3, 0, 1, 1),  # dense, stride irrelevant
+    ((2, 2, 5, 5), (3, 2, 3, 3), 1, 0, 2, 1),  # one output, but dilated: not dense
     ((2, 3, 7, 7), (2, 3, 7, 7), 1, 3, 1, 1),
     ((1, 2, 5, 6), (3, 2, 4, 9), 1, (0, 0, 2, 2), 1, 1),  # kernel wider than the input
     ((2, 2, 19, 19), (4, 2, 5, 5), 1, 2, 1, 1),  # AlphaGo's first layer shape
@@ -57,6 +60,7 @@ GRAD_CASES = [
     ((1, 4, 6, 6), (4, 2, 3, 3), 1, (1, 0, 2, 1), 1, 2),
     ((1, 2, 7, 7), (2, 2, 3, 3), 2, 1, 2, 1),
     ((1, 3, 5, 5), (3, 1, 2, 2), 1, "same", 1, 3),
+    ((3, 2, 3, 3), (4, 2, 3, 3), 1, 0, 1, 1),  # dense-layer path
 ]
 
 

@@ -93,7 +93,7 @@ def test_auto_uses_winograd_only_where_it_pays(algorithm):
     assert algo((1, 1, 5, 5), (1, 1, 3, 3)) == "winograd"
     assert algo((1, 1, 5, 5), (1, 1, 3, 3), pass_="backward_input") == "winograd"
     assert algo((1, 1, 5, 5), (1, 1, 5, 5)) == "im2col"  # not 3x3
-    with pytest.raises(ValueError, match="auto, im2col or winograd"):
+    with pytest.raises(ValueError, match="auto, im2col, winograd or direct"):
         _C.set_conv_algorithm("fft")
 
 

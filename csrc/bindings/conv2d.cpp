@@ -1,5 +1,5 @@
 #include "conv2d.h"
-#include "conv2d_winograd.h"
+#include "conv2d_algorithm.h"
 
 #include "bindings/util.h"
 
@@ -68,13 +68,13 @@ void bind_conv2d(py::module_& m) {
         [](std::vector<index_t> x_shape, std::vector<index_t> w_shape, Pair stride, Quad padding, Pair dilation,
            index_t groups, const std::string& pass) {
           const Conv2dShape s = shape_of_conv(x_shape, w_shape, params(stride, padding, dilation, groups));
-          bool wino;
-          if (pass == "forward") wino = winograd_chosen(s);
-          else if (pass == "backward_input") wino = winograd_chosen_backward_input(s);
-          else if (pass == "backward_weight") wino = winograd_chosen_backward_weight(s);
+          ConvPass which;
+          if (pass == "forward") which = ConvPass::forward;
+          else if (pass == "backward_input") which = ConvPass::backward_input;
+          else if (pass == "backward_weight") which = ConvPass::backward_weight;
           else throw std::invalid_argument("conv2d_algorithm: pass must be forward, backward_input or "
                                            "backward_weight, got '" + pass + "'");
-          return std::string(wino ? "winograd" : "im2col");
+          return std::string(conv_algorithm_name(conv2d_algorithm(s, which)));
         },
         py::arg("x_shape"), py::arg("w_shape"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
         py::arg("groups"), py::arg("pass_"), "Which algorithm a pass of conv2d uses for this layer.");

@@ -3,7 +3,7 @@
 #include <pybind11/pybind11.h>
 
 #include "block_cache.h"
-#include "conv2d_winograd.h"
+#include "conv2d_algorithm.h"
 #include "fma_peak.h"
 #include "bindings/util.h"
 #include "cpu_features.h"
@@ -43,21 +43,18 @@ PYBIND11_MODULE(_C, m) {
   }, "The (float, double) GEMM microkernels the active ISA uses.");
   m.attr("cuda_built") = false;
 
-  m.def("get_conv_algorithm", [] {
-    switch (conv_algorithm()) {
-      case ConvAlgorithm::im2col: return std::string("im2col");
-      case ConvAlgorithm::winograd: return std::string("winograd");
-      default: return std::string("auto");
-    }
-  }, "Which conv2d algorithm is forced: auto, im2col or winograd.");
+  m.def("get_conv_algorithm", [] { return std::string(conv_algorithm_name(conv_algorithm())); },
+        "Which conv2d algorithm is forced: auto (none), im2col, winograd or direct.");
   m.def("set_conv_algorithm", [](const std::string& name) {
-    if (name == "auto") set_conv_algorithm(ConvAlgorithm::automatic);
-    else if (name == "im2col") set_conv_algorithm(ConvAlgorithm::im2col);
-    else if (name == "winograd") set_conv_algorithm(ConvAlgorithm::winograd);
-    else throw std::invalid_argument("set_conv_algorithm: expected auto, im2col or winograd, got '" + name + "'");
+    try {
+      set_conv_algorithm(parse_conv_algorithm(name));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(std::string("set_conv_algorithm: ") + e.what());
+    }
   }, py::arg("name"),
-  "Force conv2d's algorithm where Winograd applies (3x3, stride 1, one group): 'im2col', 'winograd', "
-  "or 'auto' (Winograd when C and K are >= 64 and 2x2 tiles fit the output). Process-wide; for tests and benchmarks.");
+  "Force conv2d's algorithm wherever it applies, im2col elsewhere: 'im2col', 'winograd' (3x3, stride 1, "
+  "one group), 'direct' (stride 1), or 'auto' (the measured rules in csrc/conv2d_algorithm.cpp). "
+  "Process-wide; for tests and benchmarks.");
   m.def("fma_peak", [](double seconds, int repeats) {
     FmaPeak p;
     {

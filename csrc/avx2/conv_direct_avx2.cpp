@@ -1,0 +1,17 @@
+// The direct convolution's 6 x 16 microkernel: the GEMM microkernel's register
+// tile (gemm/avx2/tile_6x2_avx2.h), with B read in place from the padded input
+// plane through a row-offset table instead of from a packed panel.
+#include "avx2/conv_direct_avx2.h"
+
+#include "gemm/avx2/tile_6x2_avx2.h"
+
+namespace cnnfast {
+
+void sconv_direct_6x16_avx2(index_t k, const float* a, const float* x, const std::int32_t* off, float* c,
+                            index_t ldc, bool accumulate) {
+  Tile6x2<float> acc;
+  for (index_t p = 0; p < k; ++p, a += 6) acc.fma_row(a, x + off[p]);
+  acc.store_sum(c, ldc, accumulate);
+}
+
+}  // namespace cnnfast

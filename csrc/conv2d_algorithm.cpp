@@ -1,0 +1,147 @@
+#include "conv2d_algorithm.h"
+
+#include <atomic>
+#include <stdexcept>
+#include <string>
+
+#include "conv2d_direct.h"
+#include "conv2d_winograd.h"
+
+namespace cnnfast {
+
+namespace {
+
+std::atomic<int> g_algorithm{static_cast<int>(ConvAlgorithm::automatic)};
+
+bool any_padding_over(const Conv2dParams& p, index_t n) {
+  return p.pad_t > n || p.pad_b > n || p.pad_l > n || p.pad_r > n;
+}
+
+bool winograd_pays_forward(const Conv2dShape& s) {
+  // Measured on the zoo's layers (cnnfast bench ops, and _C.set_conv_algorithm
+  // forcing each way): with 8 or more channels in and out it beat im2col + GEMM
+  // by 1.3-2.2x, 7x7 and 3x3 maps included; first layers (1 or 3 channels) ran
+  // 2-3x slower. Padding 2 (a valid convolution's backward pass) adds a ring of
+  // border tiles; with 32 channels on a side it lost there by up to 20%, with 64
+  // and more it still won (x(128,64,30,30) w64 backward-input: 56.8 -> 40.9 ms).
+  return s.C >= 8 && s.K >= 8 && (!any_padding_over(s.p, 1) || (s.C >= 64 && s.K >= 64));
+}
+
+bool winograd_pays_backward_weight(const Conv2dShape& s) {
+  // Its 16 GEMMs produce K x C and reduce over tiles, and every tile counts in full:
+  // measured faster than im2col + GEMM from 64 channels in and out on outputs the
+  // 2x2 tiles cover within 12% (x(128,64,30,30) w64: 68.8 -> 45.1 ms;
+  // x(128,128,14,14) w128: 67.8 -> 36.2 ms; x(128,64,6,6) w128: 7.4 -> 5.4 ms),
+  // slower with fewer channels (x(128,32,13,13) w64: 6.2 -> 12.8 ms) or odd small
+  // outputs (7x7: 28.8 -> 34.7 ms; 3x3: 25.3 -> 30.1 ms).
+  const double covered = 4.0 * static_cast<double>(ceil_div(s.P, 2) * ceil_div(s.Q, 2));
+  return s.C >= 64 && s.K >= 64 && covered <= 1.12 * static_cast<double>(s.P * s.Q);
+}
+
+bool direct_pays(const Conv2dShape& s, index_t im2col_columns) {
+  // The direct kernel multiplies across the plane's full width (Wp instead of Q
+  // columns) and, for a backward-input problem, the padding ring around dy; im2col
+  // + GEMM computes P x Q columns but writes and re-reads a column matrix R*S times
+  // the input, and its 6-row GEMM tiles suit few output channels badly. Measured on
+  // the zoo (cnnfast bench ops; _C.set_conv_algorithm forcing each way):
+  // - few output channels per group (6-20), direct wins by 1.2-2.6x at up to twice
+  //   im2col's multiplies: lenet5 C1 0.73 -> 0.28 ms, C3 1.26 -> 0.60 ms and its
+  //   backward-input, x(32,12,58,78) w16x12x5x5 15.3 -> 8.3 ms (backward 13.5 -> 8.7);
+  // - from 32 output channels only when it multiplies at most ~10% more
+  //   (x(8,96,27,27) w256x48x5x5 g2 forward 24.8 -> 23.7 ms, its backward-input, with
+  //   15% more, 22.7 -> 24.1 ms);
+  // - under 6 output channels a 6-row tile is mostly empty (a first layer's
+  //   backward-input: 0.86 -> 2.6 ms), and with fewer (c,r,s) rows than output
+  //   channels the pass that copies results out dominates (x(128,1,28,28) w32x1x3x3:
+  //   0.70 -> 0.83 ms).
+  const index_t Kg = s.Kg(), CRS = s.Cg() * s.R * s.S;
+  if (Kg < 6 || CRS < Kg || s.R * s.S == 1) return false;  // 1x1: im2col needs no unrolling
+  const double ratio = static_cast<double>(direct_columns(s)) / static_cast<double>(im2col_columns);
+  return ratio <= (Kg < 32 ? 2.0 : 1.1);
+}
+
+// The algorithm for a forward problem: the forward pass itself, or a stride-1
+// backward-input pass recast as one, for which im2col + GEMM would compute
+// `im2col_columns` columns per channel and image (the forward pass's P * Q).
+ConvAlgorithm forward_algorithm(const Conv2dShape& s, index_t im2col_columns) {
+  const ConvAlgorithm forced = conv_algorithm();
+  if (forced == ConvAlgorithm::winograd && winograd_possible(s)) return ConvAlgorithm::winograd;
+  if (forced == ConvAlgorithm::direct && direct_possible(s)) return ConvAlgorithm::direct;
+  if (forced != ConvAlgorithm::automatic) return ConvAlgorithm::im2col;
+  if (winograd_possible(s) && winograd_pays_forward(s)) return ConvAlgorithm::winograd;
+  if (direct_possible(s) && direct_pays(s, im2col_columns)) return ConvAlgorithm::direct;
+  return ConvAlgorithm::im2col;
+}
+
+}  // namespace
+
+const char* conv_algorithm_name(ConvAlgorithm a) {
+  switch (a) {
+    case ConvAlgorithm::im2col: return "im2col";
+    case ConvAlgorithm::winograd: return "winograd";
+    case ConvAlgorithm::direct: return "direct";
+    default: return "auto";
+  }
+}
+
+ConvAlgorithm parse_conv_algorithm(const std::string& name) {
+  for (ConvAlgorithm a : {ConvAlgorithm::automatic, ConvAlgorithm::im2col, ConvAlgorithm::winograd,
+                          ConvAlgorithm::direct})
+    if (name == conv_algorithm_name(a)) return a;
+  throw std::invalid_argument("expected auto, im2col, winograd or direct, got '" + name + "'");
+}
+
+ConvAlgorithm conv_algorithm() { return static_cast<ConvAlgorithm>(g_algorithm.load()); }
+void set_conv_algorithm(ConvAlgorithm a) { g_algorithm.store(static_cast<int>(a)); }
+
+ConvAlgorithm conv2d_algorithm(const Conv2dShape& s, ConvPass pass) {
+  const bool stride_1 = s.p.stride_h == 1 && s.p.stride_w == 1;
+  switch (pass) {
+    case ConvPass::forward:
+      return forward_algorithm(s, s.P * s.Q);
+    case ConvPass::backward_input:
+      return stride_1 ? forward_algorithm(conv2d_backward_problem(s), s.P * s.Q) : ConvAlgorithm::im2col;
+    case ConvPass::backward_weight: {
+      if (!winograd_possible(s)) return ConvAlgorithm::im2col;
+      const ConvAlgorithm forced = conv_algorithm();
+      if (forced == ConvAlgorithm::winograd) return ConvAlgorithm::winograd;
+      if (forced == ConvAlgorithm::automatic && winograd_pays_backward_weight(s) && winograd_pays_forward(s))
+        return ConvAlgorithm::winograd;
+      return ConvAlgorithm::im2col;
+    }
+  }
+  return ConvAlgorithm::im2col;
+}
+
+Conv2dShape conv2d_backward_problem(const Conv2dShape& s) {
+  Conv2dShape t = s;
+  t.C = s.K;
+  t.K = s.C;
+  t.H = s.P;
+  t.W = s.Q;
+  t.P = s.H;
+  t.Q = s.W;
+  const index_t reach_h = (s.R - 1) * s.p.dil_h, reach_w = (s.S - 1) * s.p.dil_w;
+  t.p.pad_t = reach_h - s.p.pad_t;
+  t.p.pad_b = reach_h - s.p.pad_b;
+  t.p.pad_l = reach_w - s.p.pad_l;
+  t.p.pad_r = reach_w - s.p.pad_r;
+  return t;
+}
+
+template <class T>
+void flip_transpose_filters(const Conv2dShape& s, const T* w, T* wt) {
+  const index_t G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), RS = s.R * s.S;
+  for (index_t g = 0; g < G; ++g)
+    for (index_t k = 0; k < Kg; ++k)
+      for (index_t c = 0; c < Cg; ++c) {
+        const T* src = w + ((g * Kg + k) * Cg + c) * RS;
+        T* dst = wt + ((g * Cg + c) * Kg + k) * RS;
+        for (index_t i = 0; i < RS; ++i) dst[i] = src[RS - 1 - i];
+      }
+}
+
+template void flip_transpose_filters<float>(const Conv2dShape&, const float*, float*);
+template void flip_transpose_filters<double>(const Conv2dShape&, const double*, double*);
+
+}  // namespace cnnfast

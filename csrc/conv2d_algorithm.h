@@ -1,0 +1,40 @@
+// Which algorithm each pass of a convolution runs, decided in one place.
+//
+//   im2col    unroll patches into a column matrix, one GEMM (conv2d.cpp); any shape
+//   winograd  F(2x2, 3x3) minimal filtering (conv2d_winograd.cpp); 3x3 stride 1
+//   direct    GEMM on shifted windows of the padded input plane, no column
+//             matrix (conv2d_direct.cpp); stride 1
+//
+// The automatic choice comes from measurements on the zoo's layer shapes (the
+// rules and their figures are in conv2d_algorithm.cpp); set_conv_algorithm forces
+// one algorithm wherever it applies (im2col elsewhere), for tests and benchmarks.
+#pragma once
+
+#include "common.h"
+
+namespace cnnfast {
+
+enum class ConvAlgorithm : int { automatic = 0, im2col, winograd, direct };
+enum class ConvPass : int { forward, backward_input, backward_weight };
+
+const char* conv_algorithm_name(ConvAlgorithm a);
+ConvAlgorithm parse_conv_algorithm(const std::string& name);  // throws std::invalid_argument
+
+// The forced algorithm (automatic: none forced).
+ConvAlgorithm conv_algorithm();
+void set_conv_algorithm(ConvAlgorithm a);
+
+// What `pass` of the convolution `s` runs: im2col, winograd or direct.
+ConvAlgorithm conv2d_algorithm(const Conv2dShape& s, ConvPass pass);
+
+// The backward-input pass of a stride-1 convolution as a forward problem:
+// dx = dy correlated with the filters flipped and transposed per group
+// (flip_transpose_filters), input dy (N, K, P, Q), C and K swapped, padding
+// (R-1)*dil - pad on each side (negative: that many border rows are cropped).
+Conv2dShape conv2d_backward_problem(const Conv2dShape& s);
+
+// wt (C, K/groups, R, S): wt[g*Cg + c][k][r][s] = w[g*Kg + k][c][R-1-r][S-1-s].
+template <class T>
+void flip_transpose_filters(const Conv2dShape& s, const T* w, T* wt);
+
+}  // namespace cnnfast

@@ -1,0 +1,224 @@
+#include "conv2d_direct.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "conv2d_algorithm.h"
+#include "cpu_features.h"
+#include "parallel.h"
+#include "workspace.h"
+#ifdef CNNFAST_HAVE_AVX2_KERNELS
+#include "avx2/conv_direct_avx2.h"
+#endif
+
+namespace cnnfast {
+
+namespace {
+
+// c[i*ldc + j] (+)= sum_p a[p*MR + i] * x[off[p] + j], 0 <= i < MR, 0 <= j < NR.
+template <class T>
+using DirectFn = void (*)(index_t k, const T* a, const T* x, const std::int32_t* off, T* c, index_t ldc,
+                          bool accumulate);
+
+template <class T>
+struct DirectUkernel {
+  DirectFn<T> fn;
+  int mr, nr;
+  index_t kc;  // rows of filters per pass: a packed panel (kc x mr) stays in L1
+};
+
+// Portable microkernel (the compiler vectorises the j loops for the baseline).
+template <class T, int MR, int NR>
+void conv_direct_generic(index_t k, const T* a, const T* x, const std::int32_t* off, T* c, index_t ldc,
+                         bool accumulate) {
+  T acc[MR][NR] = {};
+  for (index_t p = 0; p < k; ++p) {
+    const T* b = x + off[p];
+    for (int i = 0; i < MR; ++i) {
+      const T ai = a[p * MR + i];
+      for (int j = 0; j < NR; ++j) acc[i][j] += ai * b[j];
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+}
+
+template <class T>
+const DirectUkernel<T>& select_direct_ukernel(Isa isa);
+
+template <>
+const DirectUkernel<float>& select_direct_ukernel<float>(Isa isa) {
+  static const DirectUkernel<float> generic{conv_direct_generic<float, 6, 16>, 6, 16, 256};
+#ifdef CNNFAST_HAVE_AVX2_KERNELS
+  static const DirectUkernel<float> avx2{sconv_direct_6x16_avx2, 6, 16, 256};
+  if (isa == Isa::avx2) return avx2;
+#endif
+  (void)isa;
+  return generic;
+}
+
+template <>
+const DirectUkernel<double>& select_direct_ukernel<double>(Isa) {
+  static const DirectUkernel<double> generic{conv_direct_generic<double, 6, 8>, 6, 8, 256};
+  return generic;
+}
+
+// The padded plane of one image and group, and the output columns over it.
+struct Plane {
+  index_t Hp, Wp;   // padded height and width
+  index_t J;        // output columns j = p*Wp + q, 0 <= p < P, 0 <= q < Wp
+  index_t tiles;    // NR-wide tiles covering J
+  index_t ldy;      // tiles * NR: row stride of the tile results
+  index_t size;     // elements, with the slack the last tile's reads run into
+};
+
+Plane plane_geometry(const Conv2dShape& s, index_t nr) {
+  Plane pl;
+  pl.Hp = s.P + (s.R - 1) * s.p.dil_h;
+  pl.Wp = s.Q + (s.S - 1) * s.p.dil_w;
+  pl.J = s.P * pl.Wp;
+  pl.tiles = ceil_div(pl.J, nr);
+  pl.ldy = pl.tiles * nr;
+  // The last tile reads up to column ldy - 1 shifted by the largest offset.
+  pl.size = s.Cg() * pl.Hp * pl.Wp + (pl.ldy - pl.J) + (s.S - 1) * s.p.dil_w;
+  return pl;
+}
+
+// plane (Cg, Hp, Wp) = x_g (Cg, H, W) placed at (pad_t, pad_l), zero around it
+// (a negative padding crops), then zero slack.
+template <class T>
+void build_plane(const Conv2dShape& s, const Plane& pl, const T* x_g, T* plane) {
+  const index_t pt = s.p.pad_t, pL = s.p.pad_l;
+  const index_t lo = std::clamp<index_t>(pL, 0, pl.Wp), hi = std::clamp<index_t>(s.W + pL, lo, pl.Wp);
+  for (index_t c = 0; c < s.Cg(); ++c)
+    for (index_t hp = 0; hp < pl.Hp; ++hp) {
+      T* row = plane + (c * pl.Hp + hp) * pl.Wp;
+      const index_t h = hp - pt;
+      if (h < 0 || h >= s.H || lo == hi) {
+        std::fill(row, row + pl.Wp, T(0));
+        continue;
+      }
+      std::fill(row, row + lo, T(0));
+      std::memcpy(row + lo, x_g + (c * s.H + h) * s.W + (lo - pL), sizeof(T) * (hi - lo));
+      std::fill(row + hi, row + pl.Wp, T(0));
+    }
+  T* end = plane + s.Cg() * pl.Hp * pl.Wp;
+  std::fill(end, plane + pl.size, T(0));
+}
+
+// The filters of every group as the microkernel's A operand: for each block of at
+// most KC rows (c, r, s), Kg cut into MR-row panels,
+// out[((g * kblocks + kb) * panels + ip) * MR * KC + p * MR + i], zero rows past Kg.
+template <class T>
+void pack_filters(const Conv2dShape& s, const T* w, int MR, index_t KC, T* out) {
+  const index_t G = s.p.groups, Kg = s.Kg(), CRS = s.Cg() * s.R * s.S;
+  const index_t panels = ceil_div(Kg, MR), kblocks = ceil_div(CRS, KC);
+  parallel_for(G * kblocks * panels, 16, [&](index_t lo, index_t hi) {
+    for (index_t u = lo; u < hi; ++u) {
+      const index_t ip = u % panels, kb = (u / panels) % kblocks, g = u / (panels * kblocks);
+      const index_t p0 = kb * KC, kcb = std::min(KC, CRS - p0);
+      T* dst = out + u * MR * KC;
+      for (index_t p = 0; p < kcb; ++p)
+        for (int i = 0; i < MR; ++i) {
+          const index_t k = ip * MR + i;
+          dst[p * MR + i] = k < Kg ? w[(g * Kg + k) * CRS + p0 + p] : T(0);
+        }
+    }
+  });
+}
+
+}  // namespace
+
+bool direct_possible(const Conv2dShape& s) {
+  if (s.p.stride_h != 1 || s.p.stride_w != 1 || s.P <= 0 || s.Q <= 0) return false;
+  const Plane pl = plane_geometry(s, 16);
+  return pl.size < (index_t{1} << 30);
+}
+
+index_t direct_columns(const Conv2dShape& s) { return s.P * (s.Q + (s.S - 1) * s.p.dil_w); }
+
+template <class T>
+void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+  const DirectUkernel<T>& uk = select_direct_ukernel<T>(active_isa());
+  const index_t G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), CRS = Cg * s.R * s.S;
+  const index_t panels = ceil_div(Kg, uk.mr), kblocks = ceil_div(CRS, uk.kc), PQ = s.P * s.Q;
+  const Plane pl = plane_geometry(s, uk.nr);
+
+  T* packed = workspace<T>(Slot::conv_packed_filters, G * kblocks * panels * uk.mr * uk.kc);
+  pack_filters(s, w, uk.mr, uk.kc, packed);
+  std::int32_t* off = workspace<std::int32_t>(Slot::conv_offsets, CRS);
+  for (index_t c = 0; c < Cg; ++c)
+    for (index_t r = 0; r < s.R; ++r)
+      for (index_t t = 0; t < s.S; ++t)
+        off[(c * s.R + r) * s.S + t] =
+            static_cast<std::int32_t>(c * pl.Hp * pl.Wp + r * s.p.dil_h * pl.Wp + t * s.p.dil_w);
+
+  // Tiles [t_lo, t_hi) of group g from its plane into ybuf (panels*MR rows of ldy).
+  // (Storing each finished tile's row segments straight into y measured slower on
+  // every layer: many short masked copies instead of one pass over long rows.)
+  auto compute = [&](index_t g, const T* plane, T* ybuf, index_t t_lo, index_t t_hi) {
+    const T* a_g = packed + g * kblocks * panels * uk.mr * uk.kc;
+    for (index_t t = t_lo; t < t_hi; ++t)
+      for (index_t kb = 0; kb < kblocks; ++kb) {
+        const index_t p0 = kb * uk.kc, kcb = std::min(uk.kc, CRS - p0);
+        for (index_t ip = 0; ip < panels; ++ip)
+          uk.fn(kcb, a_g + (kb * panels + ip) * uk.mr * uk.kc, plane + t * uk.nr, off + p0,
+                ybuf + ip * uk.mr * pl.ldy + t * uk.nr, pl.ldy, kb > 0);
+      }
+  };
+  // Output channels [k_lo, k_hi) of image n, group g: the columns q < Q of each
+  // row of ybuf, + bias.
+  auto store = [&](index_t n, index_t g, const T* ybuf, index_t k_lo, index_t k_hi) {
+    for (index_t k = k_lo; k < k_hi; ++k) {
+      const index_t kk = g * Kg + k;
+      T* yk = y + (n * s.K + kk) * PQ;
+      const T bias = b != nullptr ? b[kk] : T(0);
+      for (index_t p = 0; p < s.P; ++p) {
+        const T* src = ybuf + k * pl.ldy + p * pl.Wp;
+        T* dst = yk + p * s.Q;
+        for (index_t q = 0; q < s.Q; ++q) dst[q] = src[q] + bias;
+      }
+    }
+  };
+  const index_t items = s.N * G, HW = s.H * s.W;
+  const auto x_of = [&](index_t n, index_t g) { return x + (n * s.C + g * Cg) * HW; };
+  const index_t ybuf_size = panels * uk.mr * pl.ldy;
+  if (items >= get_num_threads()) {
+    // Whole images (and groups) per thread, each with its own plane and results.
+    parallel_for(items, 1, [&](index_t lo, index_t hi) {
+      T* plane = workspace<T>(Slot::conv_columns, pl.size);
+      T* ybuf = workspace<T>(Slot::conv_gather, ybuf_size);
+      for (index_t it = lo; it < hi; ++it) {
+        build_plane(s, pl, x_of(it / G, it % G), plane);
+        compute(it % G, plane, ybuf, 0, pl.tiles);
+        store(it / G, it % G, ybuf, 0, Kg);
+      }
+    });
+    return;
+  }
+  // Fewer images than threads (inference on one image): threads share each plane.
+  T* plane = workspace<T>(Slot::conv_columns, pl.size);
+  T* ybuf = workspace<T>(Slot::conv_gather, ybuf_size);
+  for (index_t it = 0; it < items; ++it) {
+    build_plane(s, pl, x_of(it / G, it % G), plane);
+    parallel_for(pl.tiles, 4, [&](index_t lo, index_t hi) { compute(it % G, plane, ybuf, lo, hi); });
+    parallel_for(Kg, 4, [&](index_t lo, index_t hi) { store(it / G, it % G, ybuf, lo, hi); });
+  }
+}
+
+template <class T>
+void conv2d_backward_input_direct(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
+  T* wt = workspace<T>(Slot::conv_flipped, s.K * s.Cg() * s.R * s.S);
+  flip_transpose_filters(s, w, wt);
+  conv2d_forward_direct<T>(conv2d_backward_problem(s), dy, wt, nullptr, dx);
+}
+
+#define CNNFAST_INSTANTIATE(T)                                                                  \
+  template void conv2d_forward_direct<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
+  template void conv2d_backward_input_direct<T>(const Conv2dShape&, const T*, const T*, T*);
+CNNFAST_INSTANTIATE(float)
+CNNFAST_INSTANTIATE(double)
+#undef CNNFAST_INSTANTIATE
+
+}  // namespace cnnfast
