@@ -257,8 +257,11 @@ void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx)
 
 template <class T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
-  if (conv2d_algorithm(s, ConvPass::backward_weight) == ConvAlgorithm::winograd)
-    return conv2d_backward_weight_winograd(s, x, dy, dw);
+  switch (conv2d_algorithm(s, ConvPass::backward_weight)) {
+    case ConvAlgorithm::winograd: return conv2d_backward_weight_winograd(s, x, dy, dw);
+    case ConvAlgorithm::direct: return conv2d_backward_weight_direct(s, x, dy, dw);
+    default: break;
+  }
   const index_t G = s.p.groups, Kg = s.Kg(), PQ = s.P * s.Q;
   const index_t CRS = s.Cg() * s.R * s.S, wsize = s.K * CRS, nb = images_per_chunk(s);
   std::fill(dw, dw + wsize, T(0));

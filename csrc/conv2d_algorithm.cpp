@@ -28,14 +28,26 @@ bool winograd_pays_forward(const Conv2dShape& s) {
 }
 
 bool winograd_pays_backward_weight(const Conv2dShape& s) {
-  // Its 16 GEMMs produce K x C and reduce over tiles, and every tile counts in full:
-  // measured faster than im2col + GEMM from 64 channels in and out on outputs the
-  // 2x2 tiles cover within 12% (x(128,64,30,30) w64: 68.8 -> 45.1 ms;
-  // x(128,128,14,14) w128: 67.8 -> 36.2 ms; x(128,64,6,6) w128: 7.4 -> 5.4 ms),
-  // slower with fewer channels (x(128,32,13,13) w64: 6.2 -> 12.8 ms) or odd small
-  // outputs (7x7: 28.8 -> 34.7 ms; 3x3: 25.3 -> 30.1 ms).
+  // Its 16 GEMMs produce K x C and reduce over tiles, and every tile counts in full.
+  // Against the direct weight gradient (below) it wins from 128 channels in and out
+  // on outputs the 2x2 tiles cover within 20%: x(128,128,14,14) w128 43.8 -> 37.0 ms,
+  // x(16,192,19,19) w192 23.6 -> 18.6 ms, x(8,256,13,13) w384 18.5 -> 14.5 ms; with
+  // 64 channels it ties or loses (x(128,64,30,30) w64 43.6 vs 45.7 ms; x(128,64,6,6)
+  // w128 4.5 vs 5.5 ms), and on 7x7 outputs (31% overhang) it loses by 1.2-1.5x.
   const double covered = 4.0 * static_cast<double>(ceil_div(s.P, 2) * ceil_div(s.Q, 2));
-  return s.C >= 64 && s.K >= 64 && covered <= 1.12 * static_cast<double>(s.P * s.Q);
+  return s.C >= 128 && s.K >= 128 && covered <= 1.2 * static_cast<double>(s.P * s.Q);
+}
+
+bool direct_pays_backward_weight(const Conv2dShape& s) {
+  // No column matrix, and only real pixels summed: faster than im2col + GEMM by
+  // 1.1-3.6x on the zoo's stride-1 layers (x(128,6,14,14) w16x6x5x5 1.53 -> 0.43 ms,
+  // x(128,32,13,13) w64 6.3 -> 3.5 ms, x(128,64,30,30) w64 66.6 -> 43.6 ms,
+  // x(16,48,19,19) w192x48x5x5 19.5 -> 15.6 ms), except where a chunk's planes
+  // outgrow L2 (many channels on tiny maps, which also pay for the padding ring:
+  // x(128,256,3,3) w512 25.8 -> 33.1 ms at 6400 floats per plane x 29 images), and
+  // 1x1 and whole-input kernels, which im2col handles without unrolling.
+  if (s.R * s.S == 1 || (s.P == 1 && s.Q == 1)) return false;
+  return direct_weight_chunk_floats(s) <= 100000;
 }
 
 bool direct_pays(const Conv2dShape& s, index_t im2col_columns) {
@@ -102,11 +114,13 @@ ConvAlgorithm conv2d_algorithm(const Conv2dShape& s, ConvPass pass) {
     case ConvPass::backward_input:
       return stride_1 ? forward_algorithm(conv2d_backward_problem(s), s.P * s.Q) : ConvAlgorithm::im2col;
     case ConvPass::backward_weight: {
-      if (!winograd_possible(s)) return ConvAlgorithm::im2col;
       const ConvAlgorithm forced = conv_algorithm();
-      if (forced == ConvAlgorithm::winograd) return ConvAlgorithm::winograd;
-      if (forced == ConvAlgorithm::automatic && winograd_pays_backward_weight(s) && winograd_pays_forward(s))
+      if (forced == ConvAlgorithm::winograd && winograd_possible(s)) return ConvAlgorithm::winograd;
+      if (forced == ConvAlgorithm::direct && direct_possible(s)) return ConvAlgorithm::direct;
+      if (forced != ConvAlgorithm::automatic) return ConvAlgorithm::im2col;
+      if (winograd_possible(s) && winograd_pays_backward_weight(s) && winograd_pays_forward(s))
         return ConvAlgorithm::winograd;
+      if (direct_possible(s) && direct_pays_backward_weight(s)) return ConvAlgorithm::direct;
       return ConvAlgorithm::im2col;
     }
   }

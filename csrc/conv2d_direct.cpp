@@ -21,11 +21,17 @@ template <class T>
 using DirectFn = void (*)(index_t k, const T* a, const T* x, const std::int32_t* off, T* c, index_t ldc,
                           bool accumulate);
 
+// c[i*ldc + j] += sum_l rows[i][pos[l]] * b[l*NR + j], 0 <= i < MR, 0 <= j < NR.
+template <class T>
+using WgradFn = void (*)(index_t L, const T* const* rows, const std::int32_t* pos, const T* b, T* c,
+                         index_t ldc);
+
 template <class T>
 struct DirectUkernel {
   DirectFn<T> fn;
+  WgradFn<T> wgrad;
   int mr, nr;
-  index_t kc;  // rows of filters per pass: a packed panel (kc x mr) stays in L1
+  index_t kc;  // reduction steps per call: filter rows (forward), pixels (wgrad)
 };
 
 // Portable microkernel (the compiler vectorises the j loops for the baseline).
@@ -44,14 +50,29 @@ void conv_direct_generic(index_t k, const T* a, const T* x, const std::int32_t* 
     for (int j = 0; j < NR; ++j) c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
+template <class T, int MR, int NR>
+void conv_wgrad_generic(index_t L, const T* const* rows, const std::int32_t* pos, const T* b, T* c,
+                        index_t ldc) {
+  T acc[MR][NR] = {};
+  for (index_t l = 0; l < L; ++l) {
+    const T* bl = b + l * NR;
+    for (int i = 0; i < MR; ++i) {
+      const T ai = rows[i][pos[l]];
+      for (int j = 0; j < NR; ++j) acc[i][j] += ai * bl[j];
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) c[i * ldc + j] += acc[i][j];
+}
+
 template <class T>
 const DirectUkernel<T>& select_direct_ukernel(Isa isa);
 
 template <>
 const DirectUkernel<float>& select_direct_ukernel<float>(Isa isa) {
-  static const DirectUkernel<float> generic{conv_direct_generic<float, 6, 16>, 6, 16, 256};
+  static const DirectUkernel<float> generic{conv_direct_generic<float, 6, 16>, conv_wgrad_generic<float, 6, 16>, 6, 16, 256};
 #ifdef CNNFAST_HAVE_AVX2_KERNELS
-  static const DirectUkernel<float> avx2{sconv_direct_6x16_avx2, 6, 16, 256};
+  static const DirectUkernel<float> avx2{sconv_direct_6x16_avx2, sconv_wgrad_6x16_avx2, 6, 16, 256};
   if (isa == Isa::avx2) return avx2;
 #endif
   (void)isa;
@@ -60,7 +81,7 @@ const DirectUkernel<float>& select_direct_ukernel<float>(Isa isa) {
 
 template <>
 const DirectUkernel<double>& select_direct_ukernel<double>(Isa) {
-  static const DirectUkernel<double> generic{conv_direct_generic<double, 6, 8>, 6, 8, 256};
+  static const DirectUkernel<double> generic{conv_direct_generic<double, 6, 8>, conv_wgrad_generic<double, 6, 8>, 6, 8, 256};
   return generic;
 }
 
@@ -107,6 +128,18 @@ void build_plane(const Conv2dShape& s, const Plane& pl, const T* x_g, T* plane) 
   std::fill(end, plane + pl.size, T(0));
 }
 
+// off[(c*R + r)*S + s]: where row (c, r, s) of the implicit column matrix starts
+// in the plane.
+std::int32_t* plane_offsets(const Conv2dShape& s, const Plane& pl) {
+  std::int32_t* off = workspace<std::int32_t>(Slot::conv_offsets, s.Cg() * s.R * s.S);
+  for (index_t c = 0; c < s.Cg(); ++c)
+    for (index_t r = 0; r < s.R; ++r)
+      for (index_t t = 0; t < s.S; ++t)
+        off[(c * s.R + r) * s.S + t] =
+            static_cast<std::int32_t>(c * pl.Hp * pl.Wp + r * s.p.dil_h * pl.Wp + t * s.p.dil_w);
+  return off;
+}
+
 // The filters of every group as the microkernel's A operand: for each block of at
 // most KC rows (c, r, s), Kg cut into MR-row panels,
 // out[((g * kblocks + kb) * panels + ip) * MR * KC + p * MR + i], zero rows past Kg.
@@ -128,7 +161,19 @@ void pack_filters(const Conv2dShape& s, const T* w, int MR, index_t KC, T* out) 
   });
 }
 
+// Images per chunk of the weight gradient: a reduction of >= 256 pixels per
+// microkernel call, with every pixel's position in the chunk's planes within 32 bits.
+index_t weight_chunk_images(const Conv2dShape& s, const Plane& pl) {
+  const index_t nb = std::clamp<index_t>(ceil_div(256, std::max<index_t>(s.P * s.Q, 1)), 1, std::max<index_t>(s.N, 1));
+  return std::max<index_t>(1, std::min(nb, ((index_t{1} << 31) - 1) / pl.size));
+}
+
 }  // namespace
+
+index_t direct_weight_chunk_floats(const Conv2dShape& s) {
+  const Plane pl = plane_geometry(s, 16);
+  return weight_chunk_images(s, pl) * pl.size;
+}
 
 bool direct_possible(const Conv2dShape& s) {
   if (s.p.stride_h != 1 || s.p.stride_w != 1 || s.P <= 0 || s.Q <= 0) return false;
@@ -147,12 +192,7 @@ void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T
 
   T* packed = workspace<T>(Slot::conv_packed_filters, G * kblocks * panels * uk.mr * uk.kc);
   pack_filters(s, w, uk.mr, uk.kc, packed);
-  std::int32_t* off = workspace<std::int32_t>(Slot::conv_offsets, CRS);
-  for (index_t c = 0; c < Cg; ++c)
-    for (index_t r = 0; r < s.R; ++r)
-      for (index_t t = 0; t < s.S; ++t)
-        off[(c * s.R + r) * s.S + t] =
-            static_cast<std::int32_t>(c * pl.Hp * pl.Wp + r * s.p.dil_h * pl.Wp + t * s.p.dil_w);
+  const std::int32_t* off = plane_offsets(s, pl);
 
   // Tiles [t_lo, t_hi) of group g from its plane into ybuf (panels*MR rows of ldy).
   // (Storing each finished tile's row segments straight into y measured slower on
@@ -214,9 +254,82 @@ void conv2d_backward_input_direct(const Conv2dShape& s, const T* w, const T* dy,
   conv2d_forward_direct<T>(conv2d_backward_problem(s), dy, wt, nullptr, dx);
 }
 
+template <class T>
+void conv2d_backward_weight_direct(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
+  const DirectUkernel<T>& uk = select_direct_ukernel<T>(active_isa());
+  const index_t G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), CRS = Cg * s.R * s.S, PQ = s.P * s.Q;
+  const index_t MR = uk.mr, NR = uk.nr, HW = s.H * s.W;
+  const index_t kpanels = ceil_div(Kg, NR), Kpad = kpanels * NR, rpanels = ceil_div(CRS, MR), Rpad = rpanels * MR;
+  std::fill(dw, dw + s.K * CRS, T(0));
+  if (s.N == 0) return;
+  const Plane pl = plane_geometry(s, NR);
+  const std::int32_t* off = plane_offsets(s, pl);
+
+  const index_t nb = weight_chunk_images(s, pl);
+  const index_t chunks = ceil_div(s.N, nb), L = nb * PQ;
+
+  // Each thread partition sums into its own dw^T (G, Rpad, Kpad); they are added in
+  // partition order at the end, so the result does not depend on thread timing.
+  const index_t per_part = G * Rpad * Kpad;
+  const int parts_max = chunks >= get_num_threads() ? get_num_threads() : 1;
+  T* partial = workspace<T>(Slot::conv_partial, parts_max * per_part);
+  std::fill(partial, partial + parts_max * per_part, T(0));
+  const index_t grain = chunks >= get_num_threads() ? 1 : chunks;
+  const int parts = parallel_chunks(chunks, grain, [&](int part, index_t lo, index_t hi) {
+    T* acc = partial + part * per_part;
+    T* planes = workspace<T>(Slot::conv_columns, nb * pl.size);
+    T* dyT = workspace<T>(Slot::conv_gather, kpanels * L * NR);
+    std::int32_t* pos = workspace<std::int32_t>(Slot::conv_positions, L);
+    for (index_t ch = lo; ch < hi; ++ch) {
+      const index_t n0 = ch * nb, cnt = std::min(nb, s.N - n0), Lc = cnt * PQ;
+      for (index_t j = 0; j < cnt; ++j)
+        for (index_t p = 0; p < s.P; ++p)
+          for (index_t q = 0; q < s.Q; ++q)
+            pos[(j * s.P + p) * s.Q + q] = static_cast<std::int32_t>(j * pl.size + p * pl.Wp + q);
+      for (index_t g = 0; g < G; ++g) {
+        for (index_t j = 0; j < cnt; ++j) build_plane(s, pl, x + ((n0 + j) * s.C + g * Cg) * HW, planes + j * pl.size);
+        // dyT[kp][l][kk] = dy of output channel kp*NR + kk at pixel l (zero past Kg).
+        for (index_t kp = 0; kp < kpanels; ++kp)
+          for (index_t kk = 0; kk < NR; ++kk) {
+            const index_t k = kp * NR + kk;
+            T* dst = dyT + kp * Lc * NR + kk;
+            for (index_t j = 0; j < cnt; ++j) {
+              T* d = dst + j * PQ * NR;
+              if (k >= Kg) {
+                for (index_t l = 0; l < PQ; ++l) d[l * NR] = T(0);
+                continue;
+              }
+              const T* src = dy + ((n0 + j) * s.K + g * Kg + k) * PQ;
+              for (index_t l = 0; l < PQ; ++l) d[l * NR] = src[l];
+            }
+          }
+        T* acc_g = acc + g * Rpad * Kpad;
+        for (index_t l0 = 0; l0 < Lc; l0 += uk.kc) {
+          const index_t lb = std::min(uk.kc, Lc - l0);
+          for (index_t kp = 0; kp < kpanels; ++kp)
+            for (index_t ip = 0; ip < rpanels; ++ip) {
+              const T* rows[16];
+              for (index_t i = 0; i < MR; ++i) rows[i] = planes + off[std::min(ip * MR + i, CRS - 1)];
+              uk.wgrad(lb, rows, pos + l0, dyT + (kp * Lc + l0) * NR, acc_g + ip * MR * Kpad + kp * NR, Kpad);
+            }
+        }
+      }
+    }
+  });
+  for (index_t g = 0; g < G; ++g)
+    for (index_t k = 0; k < Kg; ++k) {
+      T* dwk = dw + (g * Kg + k) * CRS;
+      for (int part = 0; part < parts; ++part) {
+        const T* src = partial + part * per_part + g * Rpad * Kpad + k;
+        for (index_t i = 0; i < CRS; ++i) dwk[i] += src[i * Kpad];
+      }
+    }
+}
+
 #define CNNFAST_INSTANTIATE(T)                                                                  \
   template void conv2d_forward_direct<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
-  template void conv2d_backward_input_direct<T>(const Conv2dShape&, const T*, const T*, T*);
+  template void conv2d_backward_input_direct<T>(const Conv2dShape&, const T*, const T*, T*);    \
+  template void conv2d_backward_weight_direct<T>(const Conv2dShape&, const T*, const T*, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)
 #undef CNNFAST_INSTANTIATE

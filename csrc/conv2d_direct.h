@@ -31,4 +31,16 @@ void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T
 template <class T>
 void conv2d_backward_input_direct(const Conv2dShape& s, const T* w, const T* dy, T* dx);
 
+// The floats of padded planes one chunk of the weight gradient holds (its images
+// are batched until the chunk has >= 256 pixels).
+index_t direct_weight_chunk_floats(const Conv2dShape& s);
+
+// dw (K, Cg, R, S): for each (c,r,s) row, dw[k][crs] = sum over images and real
+// pixels l = (p, q) of dy[k][l] * plane[off(crs) + p*Wp + q]. The microkernel holds
+// a 6 (c,r,s) x 16 output-channel tile, broadcasts its 6 input values straight
+// from the plane (no column matrix) and streams dy transposed to 16 channels per
+// pixel; only real pixels are summed (the wrap-around columns never enter).
+template <class T>
+void conv2d_backward_weight_direct(const Conv2dShape& s, const T* x, const T* dy, T* dw);
+
 }  // namespace cnnfast

@@ -16,6 +16,7 @@ enum class Slot : int {
   conv_partial,
   conv_flipped,
   conv_offsets,
+  conv_positions,
   conv_packed_filters,
   winograd_filters,
   winograd_packed,

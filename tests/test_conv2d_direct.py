@@ -59,6 +59,7 @@ def test_direct_matches_reference(case, dtype, threads, isa, direct, rng):
     kw = dict(padding=padding, dilation=dilation, groups=groups)
     assert algo(x_shape, w_shape, **kw) == "direct"
     assert algo(x_shape, w_shape, **kw, pass_="backward_input") == "direct"
+    assert algo(x_shape, w_shape, **kw, pass_="backward_weight") == "direct"
     before = cf.get_num_threads()
     cf.set_num_threads(threads)
     try:
@@ -72,7 +73,7 @@ def test_forcing_direct_leaves_strided_layers_to_im2col(direct):
     algo = cf.ops.conv2d_algorithm
     assert algo((2, 3, 11, 11), (4, 3, 3, 3), stride=2) == "im2col"
     assert algo((2, 3, 11, 11), (4, 3, 3, 3), stride=2, pass_="backward_input") == "im2col"
-    assert algo((2, 3, 11, 11), (4, 3, 3, 3), pass_="backward_weight") == "im2col"
+    assert algo((2, 3, 11, 11), (4, 3, 3, 3), stride=2, pass_="backward_weight") == "im2col"
     rng = np.random.default_rng(0)
     assert_all_ok(checks.check_conv2d(rng, np.float32, (2, 3, 11, 11), (4, 3, 3, 3), 2, 1))
 
@@ -114,6 +115,27 @@ def test_auto_uses_direct_where_it_pays():
         assert algo((16, 192, 19, 19), (64, 192, 1, 1)) == "im2col"  # 1x1: no unrolling anyway
         assert algo((128, 16, 5, 5), (120, 16, 5, 5)) == "im2col"  # the dense-layer path
         assert algo((128, 6, 14, 14), (16, 6, 5, 5), stride=2) == "im2col"
-        assert algo((128, 6, 14, 14), (16, 6, 5, 5), pass_="backward_weight") == "im2col"
+        assert algo((128, 6, 14, 14), (16, 6, 5, 5), pass_="backward_weight") == "direct"
+        assert algo((128, 1, 28, 28), (6, 1, 5, 5), padding=2, pass_="backward_weight") == "direct"
+        assert algo((128, 16, 5, 5), (120, 16, 5, 5), pass_="backward_weight") == "im2col"
+        assert algo((16, 192, 19, 19), (1, 192, 1, 1), pass_="backward_weight") == "im2col"
     finally:
         _C.set_conv_algorithm(before)
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_direct_weight_gradient_sums_only_real_pixels(bad, direct, rng):
+    """A non-finite input reaches exactly the weight-gradient entries whose taps meet
+    it: the kernel never multiplies the plane's wrap-around columns (a 0 * inf there
+    would put NaN where the exact sum is finite)."""
+    x = rng.standard_normal((2, 3, 7, 7))
+    x[0, 1, 2, 0] = bad  # the left edge: wrap-around reads would pair it with s > 0
+    w = rng.standard_normal((8, 3, 3, 3))
+    dy = np.abs(rng.standard_normal((2, 8, 5, 5))) + 0.1
+    assert cf.ops.conv2d_algorithm(x.shape, w.shape, pass_="backward_weight") == "direct"
+    _, dw, _ = cf.ops.conv2d_backward(x, w, dy, need_input_grad=False, need_bias_grad=False)
+    _, ref, _ = cf.reference.conv2d_backward(x, w, dy)
+    np.testing.assert_array_equal(np.isnan(dw), np.isnan(ref))
+    np.testing.assert_array_equal(np.isinf(dw), np.isinf(ref))
+    assert 0 < (~np.isfinite(dw)).sum() < dw.size

@@ -70,6 +70,17 @@ struct Tile6x2 {
     }
   }
 
+  // The same with row i's A element at a_rows[i][at] (gathered, not packed).
+  CNNFAST_TILE_INLINE void fma_row_gathered(const T* const a_rows[6], index_t at, const T* b) {
+    const V b0 = Vec::load(b), b1 = Vec::load(b + Vec::lanes);
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; ++i) {
+      const V ai = Vec::broadcast(a_rows[i] + at);
+      c[i][0] = Vec::fma(ai, b0, c[i][0]);
+      c[i][1] = Vec::fma(ai, b1, c[i][1]);
+    }
+  }
+
   // C = alpha * c + beta * C, row stride ldc; beta == 0: C is not read.
   CNNFAST_TILE_INLINE void store_scaled(T* C, index_t ldc, T alpha, T beta) const {
     const V va = Vec::set1(alpha), vb = Vec::set1(beta);
