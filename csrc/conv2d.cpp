@@ -23,6 +23,7 @@
 
 #include "conv2d_algorithm.h"
 #include "conv2d_direct.h"
+#include "conv2d_taps.h"
 #include "conv2d_winograd.h"
 #include "gemm/gemm.h"
 #include "parallel.h"
@@ -186,6 +187,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
   switch (conv2d_algorithm(s, ConvPass::forward)) {
     case ConvAlgorithm::winograd: return conv2d_forward_winograd(s, x, w, b, y);
     case ConvAlgorithm::direct: return conv2d_forward_direct(s, x, w, b, y);
+    case ConvAlgorithm::taps: return conv2d_forward_taps(s, x, w, b, y);
     default: break;
   }
   const index_t G = s.p.groups, Kg = s.Kg(), PQ = s.P * s.Q;
@@ -225,6 +227,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx)
   switch (conv2d_algorithm(s, ConvPass::backward_input)) {
     case ConvAlgorithm::winograd: return conv2d_backward_input_winograd(s, w, dy, dx);
     case ConvAlgorithm::direct: return conv2d_backward_input_direct(s, w, dy, dx);
+    case ConvAlgorithm::taps: return conv2d_backward_input_taps(s, w, dy, dx);
     default: break;
   }
   const index_t G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), PQ = s.P * s.Q, HW = s.H * s.W;
@@ -260,6 +263,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
   switch (conv2d_algorithm(s, ConvPass::backward_weight)) {
     case ConvAlgorithm::winograd: return conv2d_backward_weight_winograd(s, x, dy, dw);
     case ConvAlgorithm::direct: return conv2d_backward_weight_direct(s, x, dy, dw);
+    case ConvAlgorithm::taps: return conv2d_backward_weight_taps(s, x, dy, dw);
     default: break;
   }
   const index_t G = s.p.groups, Kg = s.Kg(), PQ = s.P * s.Q;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "conv2d_direct.h"
+#include "conv2d_taps.h"
 #include "conv2d_winograd.h"
 
 namespace cnnfast {
@@ -72,6 +73,30 @@ bool direct_pays(const Conv2dShape& s, index_t im2col_columns) {
   return ratio <= (Kg < 32 ? 2.0 : 1.1);
 }
 
+bool taps_pay(const Conv2dShape& s, ConvPass pass) {
+  // One GEMM per tap and output row never multiplies padding, which on tiny maps is
+  // a large share of everyone else's work (3x3 'same' on a 3x3 map: 49 of 81
+  // products are real; Winograd's 2x2 tiles also cover it as 4x4). Its GEMMs need
+  // many channels to run at speed, and its layout transposes and per-tap
+  // accumulation cost more than the padding saves on larger maps (14x14 and up:
+  // 1.7-2.6x slower than Winograd or direct). Measured (cnnfast bench ops shapes):
+  // x(128,256,3,3) w512 'same': forward 16.8 -> 11.6 ms (Winograd), backward-input
+  // 18.2 -> 13.2 ms, weight gradient 23.1 -> 11.3 ms (im2col); x(128,128,3,3) w256:
+  // 4.5 -> 3.1, 4.9 -> 3.4, 5.7 -> 3.2 ms; x(128,64,5,5) w64 valid backward-input
+  // 1.61 -> 0.86 ms; x(128,256,7,7) w256 weight gradient 62.8 -> 48.9 ms (im2col:
+  // direct's chunks would outgrow L2); x(128,64,6,6) w128 forward 2.8 vs 4.1 ms.
+  const bool wide = s.Cg() >= 128 && s.Kg() >= 128;
+  switch (pass) {
+    case ConvPass::forward:
+      return wide && s.P * s.Q <= 9;
+    case ConvPass::backward_input:
+      return s.Cg() >= 64 && s.Kg() >= 64 && s.H * s.W <= 25;
+    case ConvPass::backward_weight:
+      return wide && (s.P * s.Q <= 9 || !(direct_possible(s) && direct_pays_backward_weight(s)));
+  }
+  return false;
+}
+
 // The algorithm for a forward problem: the forward pass itself, or a stride-1
 // backward-input pass recast as one, for which im2col + GEMM would compute
 // `im2col_columns` columns per channel and image (the forward pass's P * Q).
@@ -92,34 +117,40 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
     case ConvAlgorithm::im2col: return "im2col";
     case ConvAlgorithm::winograd: return "winograd";
     case ConvAlgorithm::direct: return "direct";
+    case ConvAlgorithm::taps: return "taps";
     default: return "auto";
   }
 }
 
 ConvAlgorithm parse_conv_algorithm(const std::string& name) {
   for (ConvAlgorithm a : {ConvAlgorithm::automatic, ConvAlgorithm::im2col, ConvAlgorithm::winograd,
-                          ConvAlgorithm::direct})
+                          ConvAlgorithm::direct, ConvAlgorithm::taps})
     if (name == conv_algorithm_name(a)) return a;
-  throw std::invalid_argument("expected auto, im2col, winograd or direct, got '" + name + "'");
+  throw std::invalid_argument("expected auto, im2col, winograd, direct or taps, got '" + name + "'");
 }
 
 ConvAlgorithm conv_algorithm() { return static_cast<ConvAlgorithm>(g_algorithm.load()); }
 void set_conv_algorithm(ConvAlgorithm a) { g_algorithm.store(static_cast<int>(a)); }
 
 ConvAlgorithm conv2d_algorithm(const Conv2dShape& s, ConvPass pass) {
-  const bool stride_1 = s.p.stride_h == 1 && s.p.stride_w == 1;
+  const ConvAlgorithm forced = conv_algorithm();
+  if (forced == ConvAlgorithm::taps) return taps_possible(s) ? ConvAlgorithm::taps : ConvAlgorithm::im2col;
+  if (!taps_possible(s)) return ConvAlgorithm::im2col;  // stride > 1: nothing else applies
+  const bool automatic = forced == ConvAlgorithm::automatic;
   switch (pass) {
     case ConvPass::forward:
+      if (automatic && taps_pay(s, pass)) return ConvAlgorithm::taps;
       return forward_algorithm(s, s.P * s.Q);
     case ConvPass::backward_input:
-      return stride_1 ? forward_algorithm(conv2d_backward_problem(s), s.P * s.Q) : ConvAlgorithm::im2col;
+      if (automatic && taps_pay(s, pass)) return ConvAlgorithm::taps;
+      return forward_algorithm(conv2d_backward_problem(s), s.P * s.Q);
     case ConvPass::backward_weight: {
-      const ConvAlgorithm forced = conv_algorithm();
       if (forced == ConvAlgorithm::winograd && winograd_possible(s)) return ConvAlgorithm::winograd;
       if (forced == ConvAlgorithm::direct && direct_possible(s)) return ConvAlgorithm::direct;
-      if (forced != ConvAlgorithm::automatic) return ConvAlgorithm::im2col;
+      if (!automatic) return ConvAlgorithm::im2col;
       if (winograd_possible(s) && winograd_pays_backward_weight(s) && winograd_pays_forward(s))
         return ConvAlgorithm::winograd;
+      if (taps_pay(s, pass)) return ConvAlgorithm::taps;
       if (direct_possible(s) && direct_pays_backward_weight(s)) return ConvAlgorithm::direct;
       return ConvAlgorithm::im2col;
     }

@@ -4,6 +4,8 @@
 //   winograd  F(2x2, 3x3) minimal filtering (conv2d_winograd.cpp); 3x3 stride 1
 //   direct    GEMM on shifted windows of the padded input plane, no column
 //             matrix (conv2d_direct.cpp); stride 1
+//   taps      one GEMM per kernel tap and output row in a batch-innermost layout,
+//             padding never multiplied (conv2d_taps.cpp); stride 1
 //
 // The automatic choice comes from measurements on the zoo's layer shapes (the
 // rules and their figures are in conv2d_algorithm.cpp); set_conv_algorithm forces
@@ -14,7 +16,7 @@
 
 namespace cnnfast {
 
-enum class ConvAlgorithm : int { automatic = 0, im2col, winograd, direct };
+enum class ConvAlgorithm : int { automatic = 0, im2col, winograd, direct, taps };
 enum class ConvPass : int { forward, backward_input, backward_weight };
 
 const char* conv_algorithm_name(ConvAlgorithm a);

@@ -114,4 +114,29 @@ int parallel_chunks(index_t n, index_t grain, F&& f) {
   return nt;
 }
 
+// Runs f(tid, nth) once on each of `nt` threads of one parallel region (f may
+// call team_barrier(nth) between phases); nt <= 1 runs f(0, 1) without entering
+// OpenMP at all (for a tiny problem the region costs more than the work).
+template <class F>
+void run_team(int nt, F&& f) {
+  if (nt <= 1) {
+    f(0, 1);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+  f(omp_get_thread_num(), omp_get_num_threads());
+#else
+  f(0, 1);
+#endif
+}
+
+inline void team_barrier(int nth) {
+  if (nth > 1) {
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+  }
+}
+
 }  // namespace cnnfast

@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
+import cnnfast as cf
+from cnnfast import _C
 from cnnfast.checks import Result, numerical_gradient
+
+
+@contextmanager
+def num_threads(n: int) -> Iterator[None]:
+    """cnnfast's thread count set to n inside the block."""
+    before = cf.get_num_threads()
+    cf.set_num_threads(n)
+    try:
+        yield
+    finally:
+        cf.set_num_threads(before)
+
+
+@contextmanager
+def conv_algorithm(name: str) -> Iterator[None]:
+    """conv2d forced to one algorithm ('auto' for the measured rules) inside the block."""
+    before = _C.get_conv_algorithm()
+    _C.set_conv_algorithm(name)
+    try:
+        yield
+    finally:
+        _C.set_conv_algorithm(before)
 
 
 def assert_all_ok(results: list[Result]) -> None:

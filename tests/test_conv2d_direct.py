@@ -12,47 +12,21 @@ import numpy as np
 import pytest
 
 import cnnfast as cf
-from cnnfast import _C, checks
-from helpers import assert_all_ok
+from cnnfast import checks
+from conv_cases import STRIDE_1_CASES, case_id
+from helpers import assert_all_ok, conv_algorithm, num_threads
 
 
 @pytest.fixture
 def direct() -> Iterator[None]:
-    before = _C.get_conv_algorithm()
-    _C.set_conv_algorithm("direct")
-    yield
-    _C.set_conv_algorithm(before)
-
-
-# (x shape, w shape, padding, dilation, groups). Output widths that leave a ragged
-# last 16-column tile; output channels that leave a partial 6-row panel; more than
-# 256 (c, r, s) rows (several filter blocks); padding larger than the kernel's reach
-# (the backward problem crops); dilation; groups; one image (tiles split across
-# threads); kernels as wide as the input.
-CASES = [
-    ((2, 1, 28, 28), (6, 1, 5, 5), 2, 1, 1),
-    ((3, 6, 14, 14), (16, 6, 5, 5), 0, 1, 1),
-    ((2, 16, 5, 5), (7, 16, 5, 5), 0, 1, 1),
-    ((1, 3, 9, 13), (5, 3, 3, 3), 1, 1, 1),
-    ((2, 3, 8, 8), (4, 3, 2, 2), "same", 1, 1),
-    ((2, 4, 7, 9), (8, 4, 4, 4), (1, 2, 0, 3), 1, 1),
-    ((2, 12, 11, 10), (13, 12, 5, 5), 2, 1, 1),  # CRS = 300: two filter blocks
-    ((2, 8, 10, 10), (6, 4, 3, 3), 1, 2, 2),  # dilation and groups
-    ((1, 6, 9, 9), (9, 2, 3, 3), 3, 1, 3),  # padding 3 > reach 2
-    ((2, 5, 6, 6), (4, 5, 1, 1), 1, 1, 1),  # 1x1 with padding
-    ((1, 2, 3, 3), (3, 2, 3, 3), 0, 1, 1),  # one output
-    ((3, 2, 4, 17), (2, 2, 1, 7), (0, 0, 3, 3), 1, 1),
-]
-
-
-def _case_id(c) -> str:
-    return f"{c[0]}-{c[1]}-p{c[2]}-d{c[3]}-g{c[4]}"
+    with conv_algorithm("direct"):
+        yield
 
 
 @pytest.mark.kernels
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+@pytest.mark.parametrize("case", STRIDE_1_CASES, ids=[case_id(c) for c in STRIDE_1_CASES])
 def test_direct_matches_reference(case, dtype, threads, isa, direct, rng):
     x_shape, w_shape, padding, dilation, groups = case
     algo = cf.ops.conv2d_algorithm
@@ -60,12 +34,8 @@ def test_direct_matches_reference(case, dtype, threads, isa, direct, rng):
     assert algo(x_shape, w_shape, **kw) == "direct"
     assert algo(x_shape, w_shape, **kw, pass_="backward_input") == "direct"
     assert algo(x_shape, w_shape, **kw, pass_="backward_weight") == "direct"
-    before = cf.get_num_threads()
-    cf.set_num_threads(threads)
-    try:
+    with num_threads(threads):
         assert_all_ok(checks.check_conv2d(rng, dtype, x_shape, w_shape, 1, **kw))
-    finally:
-        cf.set_num_threads(before)
 
 
 @pytest.mark.kernels
@@ -84,23 +54,17 @@ def test_direct_result_matches_im2col_closely(rng):
     result's range of each other, on a zoo shape (lenet5's C3)."""
     x = rng.standard_normal((16, 6, 14, 14)).astype(np.float32)
     w = rng.standard_normal((16, 6, 5, 5)).astype(np.float32)
-    before = _C.get_conv_algorithm()
-    try:
-        out = {}
-        for a in ("direct", "im2col"):
-            _C.set_conv_algorithm(a)
+    out = {}
+    for a in ("direct", "im2col"):
+        with conv_algorithm(a):
             out[a] = cf.ops.conv2d(x, w)
-    finally:
-        _C.set_conv_algorithm(before)
     scale = float(np.abs(out["im2col"]).max())
     assert np.abs(out["direct"] - out["im2col"]).max() <= 1e-6 * scale
 
 
 @pytest.mark.kernels
 def test_auto_uses_direct_where_it_pays():
-    before = _C.get_conv_algorithm()
-    _C.set_conv_algorithm("auto")
-    try:
+    with conv_algorithm("auto"):
         algo = cf.ops.conv2d_algorithm
         assert algo((128, 1, 28, 28), (6, 1, 5, 5), padding=2) == "direct"  # lenet5 C1
         assert algo((128, 6, 14, 14), (16, 6, 5, 5)) == "direct"  # lenet5 C3
@@ -119,8 +83,6 @@ def test_auto_uses_direct_where_it_pays():
         assert algo((128, 1, 28, 28), (6, 1, 5, 5), padding=2, pass_="backward_weight") == "direct"
         assert algo((128, 16, 5, 5), (120, 16, 5, 5), pass_="backward_weight") == "im2col"
         assert algo((16, 192, 19, 19), (1, 192, 1, 1), pass_="backward_weight") == "im2col"
-    finally:
-        _C.set_conv_algorithm(before)
 
 
 @pytest.mark.kernels

@@ -167,13 +167,7 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
       lo = n * tid / nth;
       hi = n * (tid + 1) / nth;
     };
-    auto barrier = [nth] {
-      if (nth > 1) {
-#ifdef _OPENMP
-#pragma omp barrier
-#endif
-      }
-    };
+    auto barrier = [nth] { team_barrier(nth); };
     alignas(64) T edge[kMaxUkernelTile];
     for (index_t jc = 0; jc < N; jc += NC) {
       const index_t nc = std::min(NC, N - jc);
@@ -230,16 +224,7 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
     }
   };
 
-  if (nt <= 1) {
-    run(0, 1);
-    return;
-  }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt)
-  run(omp_get_thread_num(), omp_get_num_threads());
-#else
-  run(0, 1);
-#endif
+  run_team(nt, run);
 }
 
 template <>
