@@ -2,7 +2,9 @@
 
 x (N, C, H, W), w (K, C/groups, R, S), b (K,) -> y (N, K, P, Q); arguments as in
 `torch.nn.functional.conv2d`, plus TensorFlow's 'same'/'valid' padding.
-Kernel: csrc/conv2d.cpp. Reference: cnnfast/reference/conv2d.py.
+Kernels: csrc/conv2d.cpp (dispatch, im2col), conv2d_winograd.cpp, conv2d_direct.cpp,
+conv2d_taps.cpp; the choice per layer and pass: conv2d_algorithm.cpp.
+Reference: cnnfast/reference/conv2d.py.
 """
 
 from __future__ import annotations
@@ -42,11 +44,12 @@ def conv2d_algorithm(
     groups: int = 1,
     pass_: str = "forward",
 ) -> str:
-    """'winograd' or 'im2col': what one pass of conv2d ('forward', 'backward_input' or
-    'backward_weight') uses for this layer. Winograd F(2x2, 3x3) takes 3x3 stride-1
-    ungrouped layers with >= 8 channels in and out (>= 64 for backward_weight, and for
-    padding 2); the backward-input pass is judged as its own forward problem, with
-    padding 2 - pad. `_C.set_conv_algorithm` can force either."""
+    """Which algorithm one pass of conv2d ('forward', 'backward_input' or
+    'backward_weight') runs for this layer: 'im2col' (column matrix + GEMM, any
+    shape), 'winograd' (F(2x2, 3x3), 3x3 stride 1), 'direct' (GEMM on shifted windows
+    of the padded plane, stride 1) or 'taps' (one GEMM per kernel tap, stride 1, tiny
+    maps). The rules, with the measurements behind them, are in
+    csrc/conv2d_algorithm.cpp; `_C.set_conv_algorithm` forces one where it applies."""
     x_shape, w_shape = tuple(x_shape), tuple(w_shape)
     # Validated like conv2d on zero-size stand-ins of the same geometry.
     x, w = np.empty((0, *x_shape[1:]), np.float32), np.empty(w_shape, np.float32)
