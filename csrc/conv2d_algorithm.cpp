@@ -28,6 +28,28 @@ bool winograd_pays_forward(const Conv2dShape& s) {
   return s.C >= 8 && s.K >= 8 && (!any_padding_over(s.p, 1) || (s.C >= 64 && s.K >= 64));
 }
 
+// Outputs computed per output wanted when m x m tiles cover P x Q.
+double tile_overhang(const Conv2dShape& s, index_t m) {
+  return static_cast<double>(ceil_div(s.P, m) * m * ceil_div(s.Q, m) * m) / static_cast<double>(s.P * s.Q);
+}
+
+bool winograd4_pays(const Conv2dShape& s) {
+  // F(4x4, 3x3) multiplies 2.25 times per output against F(2x2, 3x3)'s 4, but its
+  // 4x4 tiles overhang small maps more, its filters (36 x K x C) cost more to
+  // transform and pack, and its float32 error is ~20x larger (still ~1e-5 of the
+  // output range). Measured against F(2x2, 3x3) (cnnfast bench ops shapes, forced
+  // each way): 20-35% faster wherever the two tilings cover the output alike and
+  // there are >= 256 tiles to amortise the filters: x(128,64,30,30) w64 forward
+  // 36.1 -> 25.1 ms, backward-input 40.5 -> 30.3 ms; x(128,128,14,14) w128 27.3 ->
+  // 21.4 ms; x(16,192,19,19) w192 15.0 -> 12.1 ms; a valid 3x3's backward-input
+  // (padding 2) from 32 channels, where F(2x2, 3x3) did not pay (x(128,32,13,13) w64:
+  // im2col 5.3 -> 4.6 ms). Slower where its tiles overhang much more (6x6 outputs:
+  // 2.8 -> 3.6 ms), with few tiles (x(8,256,13,13) w384: 128 tiles, 11.7 -> 16.4 ms),
+  // and on first layers (1-3 input channels: 2-4x slower than im2col).
+  const index_t tiles = s.N * ceil_div(s.P, 4) * ceil_div(s.Q, 4);
+  return s.C >= 16 && s.K >= 16 && tiles >= 256 && tile_overhang(s, 4) <= 1.35 * tile_overhang(s, 2);
+}
+
 bool winograd_pays_backward_weight(const Conv2dShape& s) {
   // Its 16 GEMMs produce K x C and reduce over tiles, and every tile counts in full.
   // Against the direct weight gradient (below) it wins from 128 channels in and out
@@ -35,8 +57,7 @@ bool winograd_pays_backward_weight(const Conv2dShape& s) {
   // x(16,192,19,19) w192 23.6 -> 18.6 ms, x(8,256,13,13) w384 18.5 -> 14.5 ms; with
   // 64 channels it ties or loses (x(128,64,30,30) w64 43.6 vs 45.7 ms; x(128,64,6,6)
   // w128 4.5 vs 5.5 ms), and on 7x7 outputs (31% overhang) it loses by 1.2-1.5x.
-  const double covered = 4.0 * static_cast<double>(ceil_div(s.P, 2) * ceil_div(s.Q, 2));
-  return s.C >= 128 && s.K >= 128 && covered <= 1.2 * static_cast<double>(s.P * s.Q);
+  return s.C >= 128 && s.K >= 128 && tile_overhang(s, 2) <= 1.2;
 }
 
 bool direct_pays_backward_weight(const Conv2dShape& s) {
@@ -102,9 +123,11 @@ bool taps_pay(const Conv2dShape& s, ConvPass pass) {
 // `im2col_columns` columns per channel and image (the forward pass's P * Q).
 ConvAlgorithm forward_algorithm(const Conv2dShape& s, index_t im2col_columns) {
   const ConvAlgorithm forced = conv_algorithm();
-  if (forced == ConvAlgorithm::winograd && winograd_possible(s)) return ConvAlgorithm::winograd;
+  if ((forced == ConvAlgorithm::winograd || forced == ConvAlgorithm::winograd4) && winograd_possible(s))
+    return forced;
   if (forced == ConvAlgorithm::direct && direct_possible(s)) return ConvAlgorithm::direct;
   if (forced != ConvAlgorithm::automatic) return ConvAlgorithm::im2col;
+  if (winograd_possible(s) && winograd4_pays(s)) return ConvAlgorithm::winograd4;
   if (winograd_possible(s) && winograd_pays_forward(s)) return ConvAlgorithm::winograd;
   if (direct_possible(s) && direct_pays(s, im2col_columns)) return ConvAlgorithm::direct;
   return ConvAlgorithm::im2col;
@@ -116,6 +139,7 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
   switch (a) {
     case ConvAlgorithm::im2col: return "im2col";
     case ConvAlgorithm::winograd: return "winograd";
+    case ConvAlgorithm::winograd4: return "winograd4";
     case ConvAlgorithm::direct: return "direct";
     case ConvAlgorithm::taps: return "taps";
     default: return "auto";
@@ -124,9 +148,9 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
 
 ConvAlgorithm parse_conv_algorithm(const std::string& name) {
   for (ConvAlgorithm a : {ConvAlgorithm::automatic, ConvAlgorithm::im2col, ConvAlgorithm::winograd,
-                          ConvAlgorithm::direct, ConvAlgorithm::taps})
+                          ConvAlgorithm::winograd4, ConvAlgorithm::direct, ConvAlgorithm::taps})
     if (name == conv_algorithm_name(a)) return a;
-  throw std::invalid_argument("expected auto, im2col, winograd, direct or taps, got '" + name + "'");
+  throw std::invalid_argument("expected auto, im2col, winograd, winograd4, direct or taps, got '" + name + "'");
 }
 
 ConvAlgorithm conv_algorithm() { return static_cast<ConvAlgorithm>(g_algorithm.load()); }

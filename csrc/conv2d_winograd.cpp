@@ -6,6 +6,7 @@
 #include <string>
 
 #include "conv2d_algorithm.h"
+#include "conv2d_winograd_blocks.h"
 #include "gemm/gemm.h"
 #include "gemm/gemm_ukernel.h"
 #include "parallel.h"
@@ -15,97 +16,37 @@ namespace cnnfast {
 
 namespace {
 
-// Tiles of 2x2 outputs covering P x Q.
-struct Tiling {
-  index_t th, tw;
-  index_t per_image() const { return th * tw; }
-};
+using winograd::Tiling;
 
-Tiling tiling(const Conv2dShape& s) { return {ceil_div(s.P, 2), ceil_div(s.Q, 2)}; }
+// F(2x2, 3x3): G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
+// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], A^T = [1 1 1 0; 0 1 -1 -1].
+// (The transform policy of conv2d_winograd_blocks.h.)
+struct F2x2 {
+  static constexpr int m = 2, alpha = 4, points = 16;
 
-// U[xi][k][c] = (G g_kc G^T)[xi], G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
-template <class T>
-void transform_filters(index_t K, index_t C, const T* w, T* U) {
-  parallel_for(K * C, 64, [&](index_t lo, index_t hi) {
-    for (index_t kc = lo; kc < hi; ++kc) {
-      const T* g = w + kc * 9;
-      T gg[4][3];  // G g
-      for (int j = 0; j < 3; ++j) {
-        const T g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-        gg[0][j] = g0;
-        gg[1][j] = (g0 + g1 + g2) * T(0.5);
-        gg[2][j] = (g0 - g1 + g2) * T(0.5);
-        gg[3][j] = g2;
-      }
-      for (int i = 0; i < 4; ++i) {
-        const T g0 = gg[i][0], g1 = gg[i][1], g2 = gg[i][2];
-        const T u[4] = {g0, (g0 + g1 + g2) * T(0.5), (g0 - g1 + g2) * T(0.5), g2};
-        for (int j = 0; j < 4; ++j) U[(i * 4 + j) * K * C + kc] = u[j];
-      }
+  // u = G g G^T (4x4, row-major) for one 3x3 filter g.
+  template <class T>
+  static void filter(const T* g, T* u) {
+    T gg[4][3];  // G g
+    for (int j = 0; j < 3; ++j) {
+      const T g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+      gg[0][j] = g0;
+      gg[1][j] = (g0 + g1 + g2) * T(0.5);
+      gg[2][j] = (g0 - g1 + g2) * T(0.5);
+      gg[3][j] = g2;
     }
-  });
-}
-
-// The filters as the GEMM microkernel's A operand: for each xi and each block of
-// at most KC input channels, U_xi (K x C) cut into MR-row micro-panels,
-// out[((xi * cblocks + cb) * mpanels + ip) * MR * kcb + p * MR + i] (kcb = the
-// block's width), zero rows past K. Packed once per call, shared by all threads.
-template <class T>
-void pack_filters(index_t K, index_t C, const T* U, int MR, index_t KC, T* out) {
-  const index_t mpanels = ceil_div(K, MR), cblocks = ceil_div(C, KC);
-  parallel_for(16 * cblocks, 1, [&](index_t lo, index_t hi) {
-    for (index_t xc = lo; xc < hi; ++xc) {
-      const index_t xi = xc / cblocks, cb = xc % cblocks, c0 = cb * KC, kcb = std::min(KC, C - c0);
-      T* dst = out + xc * mpanels * MR * KC;
-      for (index_t ip = 0; ip < mpanels; ++ip)
-        for (index_t p = 0; p < kcb; ++p)
-          for (int i = 0; i < MR; ++i) {
-            const index_t k = ip * MR + i;
-            dst[ip * MR * kcb + p * MR + i] = k < K ? U[(xi * K + k) * C + c0 + p] : T(0);
-          }
+    for (int i = 0; i < 4; ++i) {
+      const T g0 = gg[i][0], g1 = gg[i][1], g2 = gg[i][2];
+      u[i * 4 + 0] = g0;
+      u[i * 4 + 1] = (g0 + g1 + g2) * T(0.5);
+      u[i * 4 + 2] = (g0 - g1 + g2) * T(0.5);
+      u[i * 4 + 3] = g2;
     }
-  });
-}
-
-// Where tile t (numbered across images) of the problem lies.
-struct TilePos {
-  index_t n, ty, tx;
-};
-
-inline TilePos tile_pos(const Tiling& tl, index_t t) {
-  const index_t TP = tl.per_image(), r = t % TP;
-  return {t / TP, r / tl.tw, r % tl.tw};
-}
-
-// For NR tiles [t0, t0 + nt) and every input channel: the 4x4 patches gathered
-// (zero outside the image), B^T d B computed for all NR tiles at once (the loops
-// over j vectorise), written as xi's packed B micro-panel: V[xi][c * NR + j].
-// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. ldv = C * NR.
-template <class T, int NR>
-void transform_input_block(const Conv2dShape& s, const Tiling& tl, const T* x, index_t t0, index_t nt, T* V) {
-  const index_t ldv = s.C * NR, HW = s.H * s.W;
-  // Where each of the 16 patch cells of each tile sits in its image's channel
-  // plane (-1: padding), worked out once for all channels: small maps are mostly
-  // border tiles, and bounds checks per cell per channel dominated them.
-  index_t off[4][4][NR];
-  index_t img[NR];
-  for (int j = 0; j < NR; ++j) {
-    const TilePos tp = tile_pos(tl, t0 + std::min<index_t>(j, nt - 1));
-    img[j] = tp.n * s.C * HW;
-    const index_t h0 = 2 * tp.ty - s.p.pad_t, w0 = 2 * tp.tx - s.p.pad_l;
-    for (int a = 0; a < 4; ++a)
-      for (int b = 0; b < 4; ++b) {
-        const index_t h = h0 + a, w = w0 + b;
-        off[a][b][j] = (h >= 0 && h < s.H && w >= 0 && w < s.W) ? h * s.W + w : -1;
-      }
   }
-  for (index_t c = 0; c < s.C; ++c) {
-    T d[4][4][NR];
-    for (int j = 0; j < NR; ++j) {
-      const T* plane = x + img[j] + c * HW;
-      for (int a = 0; a < 4; ++a)
-        for (int b = 0; b < 4; ++b) d[a][b][j] = off[a][b][j] >= 0 ? plane[off[a][b][j]] : T(0);
-    }
+
+  // V row (a*4 + b) = (B^T d B)[a][b] for NR tiles.
+  template <class T, int NR>
+  static void input(const T (&d)[4][4][NR], T* V, index_t ldv) {
     T bd[4][4][NR];  // B^T d
     for (int b = 0; b < 4; ++b)
       for (int j = 0; j < NR; ++j) {
@@ -115,10 +56,10 @@ void transform_input_block(const Conv2dShape& s, const Tiling& tl, const T* x, i
         bd[3][b][j] = d[1][b][j] - d[3][b][j];
       }
     for (int a = 0; a < 4; ++a) {
-      T* v0 = V + (a * 4 + 0) * ldv + c * NR;
-      T* v1 = V + (a * 4 + 1) * ldv + c * NR;
-      T* v2 = V + (a * 4 + 2) * ldv + c * NR;
-      T* v3 = V + (a * 4 + 3) * ldv + c * NR;
+      T* v0 = V + (a * 4 + 0) * ldv;
+      T* v1 = V + (a * 4 + 1) * ldv;
+      T* v2 = V + (a * 4 + 2) * ldv;
+      T* v3 = V + (a * 4 + 3) * ldv;
       for (int j = 0; j < NR; ++j) {
         v0[j] = bd[a][0][j] - bd[a][2][j];
         v1[j] = bd[a][1][j] + bd[a][2][j];
@@ -127,81 +68,30 @@ void transform_input_block(const Conv2dShape& s, const Tiling& tl, const T* x, i
       }
     }
   }
-}
 
-// From M[xi][k * NR + j] (the 16 GEMM results for NR tiles), y = A^T M A (+ b[k])
-// for every filter k and tile j < nt, stored where the tile's 2x2 outputs lie
-// inside P x Q. A^T = [1 1 1 0; 0 1 -1 -1]. ldm = Kpad * NR.
-template <class T, int NR>
-void transform_output_block(const Conv2dShape& s, const Tiling& tl, const T* M, index_t ldm, index_t t0,
-                            index_t nt, const T* b, T* y) {
-  const index_t PQ = s.P * s.Q;
-  index_t base[NR], off[2][2][NR];  // each tile's image in y, and its 4 outputs (-1: past P x Q)
-  for (index_t j = 0; j < nt; ++j) {
-    const TilePos tp = tile_pos(tl, t0 + j);
-    base[j] = tp.n * s.K * PQ;
-    for (int a = 0; a < 2; ++a)
-      for (int c = 0; c < 2; ++c) {
-        const index_t oh = 2 * tp.ty + a, ow = 2 * tp.tx + c;
-        off[a][c][j] = (oh < s.P && ow < s.Q) ? oh * s.Q + ow : -1;
-      }
-  }
-  for (index_t k = 0; k < s.K; ++k) {
+  // out = A^T m A + bias for NR tiles, m[a][b] at M + (a*4 + b) * ldm.
+  template <class T, int NR>
+  static void output(const T* M, index_t ldm, T bias, T (&out)[2][2][NR]) {
     T am[2][4][NR];  // A^T m
     for (int b4 = 0; b4 < 4; ++b4) {
-      const T* m0 = M + (0 * 4 + b4) * ldm + k * NR;
-      const T* m1 = M + (1 * 4 + b4) * ldm + k * NR;
-      const T* m2 = M + (2 * 4 + b4) * ldm + k * NR;
-      const T* m3 = M + (3 * 4 + b4) * ldm + k * NR;
+      const T* m0 = M + (0 * 4 + b4) * ldm;
+      const T* m1 = M + (1 * 4 + b4) * ldm;
+      const T* m2 = M + (2 * 4 + b4) * ldm;
+      const T* m3 = M + (3 * 4 + b4) * ldm;
       for (int j = 0; j < NR; ++j) {
         am[0][b4][j] = m0[j] + m1[j] + m2[j];
         am[1][b4][j] = m1[j] - m2[j] - m3[j];
       }
     }
-    T out[2][2][NR];
-    const T bias = b != nullptr ? b[k] : T(0);
     for (int a = 0; a < 2; ++a)
       for (int j = 0; j < NR; ++j) {
         out[a][0][j] = am[a][0][j] + am[a][1][j] + am[a][2][j] + bias;
         out[a][1][j] = am[a][1][j] - am[a][2][j] - am[a][3][j] + bias;
       }
-    for (index_t j = 0; j < nt; ++j) {
-      T* yk = y + base[j] + k * PQ;
-      for (int a = 0; a < 2; ++a)
-        for (int c = 0; c < 2; ++c)
-          if (off[a][c][j] >= 0) yk[off[a][c][j]] = out[a][c][j];
-    }
   }
-}
+};
 
-// The whole forward pass for one microkernel width NR: threads take runs of NR
-// tiles; for each run, input transform -> 16 x (K/MR) microkernel calls on the
-// pre-packed filters -> output transform, all in this thread's L2-sized buffers.
-template <class T, int NR>
-void winograd_blocks(const Conv2dShape& s, const Tiling& tl, const GemmUkernel<T>& uk, const T* Upack,
-                     const T* x, const T* b, T* y) {
-  const int MR = uk.mr;
-  const index_t KC = uk.kc, C = s.C, K = s.K;
-  const index_t mpanels = ceil_div(K, MR), cblocks = ceil_div(C, KC), Kpad = mpanels * MR;
-  const index_t tiles = s.N * tl.per_image(), blocks = ceil_div(tiles, NR);
-  parallel_for(blocks, 1, [&](index_t lo, index_t hi) {
-    T* V = workspace<T>(Slot::conv_columns, 16 * C * NR);
-    T* M = workspace<T>(Slot::conv_gather, 16 * Kpad * NR);
-    for (index_t blk = lo; blk < hi; ++blk) {
-      const index_t t0 = blk * NR, nt = std::min<index_t>(NR, tiles - t0);
-      transform_input_block<T, NR>(s, tl, x, t0, nt, V);
-      for (int xi = 0; xi < 16; ++xi)
-        for (index_t cb = 0; cb < cblocks; ++cb) {
-          const index_t c0 = cb * KC, kcb = std::min(KC, C - c0);
-          const T* A = Upack + (xi * cblocks + cb) * mpanels * MR * KC;
-          for (index_t ip = 0; ip < mpanels; ++ip)
-            uk.fn(kcb, A + ip * MR * kcb, V + xi * C * NR + c0 * NR, M + xi * Kpad * NR + ip * MR * NR, NR,
-                  T(1), cb == 0 ? T(0) : T(1));
-        }
-      transform_output_block<T, NR>(s, tl, M, Kpad * NR, t0, nt, b, y);
-    }
-  });
-}
+Tiling tiling(const Conv2dShape& s) { return winograd::tiling(s, 2); }
 
 // B^T d B for one 4x4 patch d, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
 template <class T>
@@ -343,33 +233,12 @@ bool winograd_possible(const Conv2dShape& s) {
 
 template <class T>
 void conv2d_forward_winograd(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
-  const Tiling tl = tiling(s);
-  const index_t K = s.K, C = s.C;
-  const GemmUkernel<T>& uk = select_gemm_ukernel<T>(active_isa());
-  T* U = workspace<T>(Slot::winograd_filters, 16 * K * C);
-  transform_filters(K, C, w, U);
-  const index_t packed = 16 * ceil_div(C, uk.kc) * ceil_div(K, uk.mr) * uk.mr * uk.kc;
-  T* Upack = workspace<T>(Slot::winograd_packed, packed);
-  pack_filters(K, C, U, uk.mr, uk.kc, Upack);
-  switch (uk.nr) {  // the transforms' loops over tiles need NR at compile time
-    case 16:
-      return winograd_blocks<T, 16>(s, tl, uk, Upack, x, b, y);
-    case 8:
-      return winograd_blocks<T, 8>(s, tl, uk, Upack, x, b, y);
-    case 4:
-      return winograd_blocks<T, 4>(s, tl, uk, Upack, x, b, y);
-    default:
-      throw std::logic_error("conv2d winograd: unsupported microkernel width " + std::to_string(uk.nr));
-  }
+  winograd::forward<F2x2>(s, x, w, b, y);
 }
 
 template <class T>
 void conv2d_backward_input_winograd(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
-  // dx = correlation of dy (K channels, P x Q) with w'[c][k] = w[k][c] rotated by
-  // 180 degrees, padded by 2 - pad on each side: a forward F(2x2, 3x3) problem.
-  T* wt = workspace<T>(Slot::conv_flipped, s.K * s.C * 9);
-  flip_transpose_filters(s, w, wt);
-  conv2d_forward_winograd<T>(conv2d_backward_problem(s), dy, wt, nullptr, dx);
+  winograd::backward_input<F2x2>(s, w, dy, dx);
 }
 
 template <class T>

@@ -59,15 +59,22 @@ def sum_bound(terms: int, dtype: Any, magnitude: np.ndarray) -> np.ndarray:
 
 
 def _winograd_patch_sums(
-    ax: np.ndarray, pad: tuple[int, int, int, int], out_hw: tuple[int, int]
+    ax: np.ndarray, pad: tuple[int, int, int, int], out_hw: tuple[int, int], m: int = 2
 ) -> np.ndarray:
-    """(N, C, tiles_h, tiles_w): the sum of |x| over each 2x2 output tile's 4x4 input
-    patch (zero outside the image), the magnitude both Winograd bounds build on."""
+    """(N, C, tiles_h, tiles_w): the sum of |x| over each m x m output tile's
+    (m+2) x (m+2) input patch (zero outside the image), the magnitude the Winograd
+    bounds build on."""
     t, _, l, _ = pad
-    th, tw = -(-out_hw[0] // 2), -(-out_hw[1] // 2)
+    th, tw = -(-out_hw[0] // m), -(-out_hw[1] // m)
     H, W = ax.shape[2:]
-    xp = np.pad(ax, ((0, 0), (0, 0), (t, 2 * th + 2 - H - t), (l, 2 * tw + 2 - W - l)))
-    return sum(xp[:, :, i : i + 2 * th : 2, j : j + 2 * tw : 2] for i in range(4) for j in range(4))
+    xp = np.pad(ax, ((0, 0), (0, 0), (t, m * th + 2 - H - t), (l, m * tw + 2 - W - l)))
+    a = m + 2
+    return sum(xp[:, :, i : i + m * th : m, j : j + m * tw : m] for i in range(a) for j in range(a))
+
+
+# F(m x m, 3x3): (largest |B^T| entry)^2, (largest row sum of |A^T|)^2, and the
+# rounding steps of the transforms, for the bound below.
+_WINOGRAD_CONSTANTS = {2: (1, 9, 12), 4: (25, 361, 30)}
 
 
 def winograd_bound(
@@ -76,21 +83,25 @@ def winograd_bound(
     aw: np.ndarray,
     pad: tuple[int, int, int, int],
     out_hw: tuple[int, int],
+    m: int = 2,
 ) -> np.ndarray:
-    """Error bound for conv2d by Winograd F(2x2, 3x3) of |x| = ax (N,C,H,W) with
-    |w| = aw (K,C,3,3), output (N,K,*out_hw). Its intermediates are not partial sums
-    of the output's own terms: an output's error scales with its whole 4x4 input
-    patch. With G's entries at most 1/2 and B's and A's in {0, +-1}: |V| <= the patch
-    sum of |x|, |U| <= the sum of |w|, |M| <= sum_c |U||V|, and an output adds 9 M's,
-    so error <= (C + 12)(u + u64) * 9 * sum_c patch(|x|) * sum(|w|). (The direct
-    bound, sum_bound, is too tight here: exact cancellations in the transforms leave
-    rounding from cells outside the output's own window.)"""
+    """Error bound for conv2d by Winograd F(m x m, 3x3), m = 2 or 4, of |x| = ax
+    (N,C,H,W) with |w| = aw (K,C,3,3), output (N,K,*out_hw). Its intermediates are not
+    partial sums of the output's own terms: an output's error scales with its whole
+    (m+2)^2 input patch. G's entries are at most 1, so |U| <= the sum of |w|; |V| <= b
+    times the patch sum of |x| (b = the largest |B^T| entry squared: 1 for m = 2, 25
+    for m = 4); |M| <= sum_c |U||V|; an output adds M's with coefficients summing to
+    at most a (9 for m = 2, 19^2 for m = 4). So error <= (C + steps)(u + u64) * a * b *
+    sum_c patch(|x|) * sum(|w|). (The direct bound, sum_bound, is too tight here:
+    exact cancellations in the transforms leave rounding from cells outside the
+    output's own window.)"""
+    b, a, steps = _WINOGRAD_CONSTANTS[m]
     P, Q = out_hw
-    patch = _winograd_patch_sums(ax, pad, (P, Q))
+    patch = _winograd_patch_sums(ax, pad, (P, Q), m)
     tiles = np.einsum("ncyx,kc->nkyx", patch, aw.sum(axis=(2, 3)))
-    per_output = np.repeat(np.repeat(tiles, 2, axis=2), 2, axis=3)[:, :, :P, :Q]
+    per_output = np.repeat(np.repeat(tiles, m, axis=2), m, axis=3)[:, :, :P, :Q]
     C = ax.shape[1]
-    return (C + 12) * (unit(dtype) + U64) * 9 * per_output + np.finfo(dtype).tiny * (C + 1)
+    return (C + steps) * (unit(dtype) + U64) * a * b * per_output + np.finfo(dtype).tiny * (C + 1)
 
 
 def winograd_weight_bound(
@@ -195,12 +206,13 @@ def check_conv2d(
     ax, aw = _abs64(x, w)
     ab = None if b is None else np.abs(b64)
     direct = sum_bound(Cg * R * S + 1, dtype, reference.conv2d(ax, aw, ab, **kw))
-    winograd = ops.conv2d_algorithm(x_shape, w_shape, **kw) == "winograd"
-    winograd_dx = ops.conv2d_algorithm(x_shape, w_shape, **kw, pass_="backward_input") == "winograd"
+    tile = {"winograd": 2, "winograd4": 4}  # F(m x m, 3x3)
+    m_y = tile.get(ops.conv2d_algorithm(x_shape, w_shape, **kw))
+    m_dx = tile.get(ops.conv2d_algorithm(x_shape, w_shape, **kw, pass_="backward_input"))
     pad = conv_args("check", x, w, **kw).padding
-    if winograd:
+    if m_y is not None:
         bias_err = 0 if ab is None else 2 * (unit(dtype) + U64) * ab.reshape(1, -1, 1, 1)
-        direct = winograd_bound(dtype, ax, aw, pad, y.shape[2:]) + bias_err
+        direct = winograd_bound(dtype, ax, aw, pad, y.shape[2:], m_y) + bias_err
     out = [compare("conv2d", case, y, reference.conv2d(x64, w64, b64, **kw), direct)]
     dy = _normal(rng, y.shape, dtype)
     dx, dw, db = ops.conv2d_backward(x, w, dy, **kw)
@@ -208,11 +220,12 @@ def check_conv2d(
     mdx, mdw, mdb = reference.conv2d_backward(ax, aw, np.abs(dy.astype(np.float64)), **kw)
     Kg, (N, _, P, Q) = K // groups, y.shape
     dx_bound = sum_bound(Kg * R * S, dtype, mdx)
-    if winograd_dx:  # dy correlated with the flipped, transposed filters, padded by 2 - pad
+    if m_dx is not None:  # dy correlated with the flipped, transposed filters, padded by 2 - pad
         t, b, l, r = pad
         flipped = np.ascontiguousarray(aw.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
         ady = np.abs(dy.astype(np.float64))
-        dx_bound = winograd_bound(dtype, ady, flipped, (2 - t, 2 - b, 2 - l, 2 - r), x.shape[2:])
+        back_pad = (2 - t, 2 - b, 2 - l, 2 - r)
+        dx_bound = winograd_bound(dtype, ady, flipped, back_pad, x.shape[2:], m_dx)
     out.append(compare("conv2d_backward_input", case, dx, rdx, dx_bound))
     dw_bound = sum_bound(N * P * Q, dtype, mdw)
     if ops.conv2d_algorithm(x_shape, w_shape, **kw, pass_="backward_weight") == "winograd":
