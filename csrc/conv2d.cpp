@@ -187,6 +187,8 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
   switch (conv2d_algorithm(s, ConvPass::forward)) {
     case ConvAlgorithm::winograd: return conv2d_forward_winograd(s, x, w, b, y);
     case ConvAlgorithm::winograd4: return conv2d_forward_winograd4(s, x, w, b, y);
+    case ConvAlgorithm::expand: return conv2d_forward_winograd_expand(s, false, x, w, b, y);
+    case ConvAlgorithm::expand4: return conv2d_forward_winograd_expand(s, true, x, w, b, y);
     case ConvAlgorithm::direct: return conv2d_forward_direct(s, x, w, b, y);
     case ConvAlgorithm::taps: return conv2d_forward_taps(s, x, w, b, y);
     default: break;
@@ -228,6 +230,8 @@ void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx)
   switch (conv2d_algorithm(s, ConvPass::backward_input)) {
     case ConvAlgorithm::winograd: return conv2d_backward_input_winograd(s, w, dy, dx);
     case ConvAlgorithm::winograd4: return conv2d_backward_input_winograd4(s, w, dy, dx);
+    case ConvAlgorithm::expand: return conv2d_backward_input_winograd_expand(s, false, w, dy, dx);
+    case ConvAlgorithm::expand4: return conv2d_backward_input_winograd_expand(s, true, w, dy, dx);
     case ConvAlgorithm::direct: return conv2d_backward_input_direct(s, w, dy, dx);
     case ConvAlgorithm::taps: return conv2d_backward_input_taps(s, w, dy, dx);
     default: break;

@@ -118,6 +118,27 @@ bool taps_pay(const Conv2dShape& s, ConvPass pass) {
   return false;
 }
 
+// expand4, expand, or im2col when rewriting the layer for Winograd does not pay.
+ConvAlgorithm expand_pays(const Conv2dShape& s) {
+  // The expanded problem (conv2d_winograd_expand.cpp) has C' = Cg * stride^2 *
+  // (3x3 blocks) channels; Winograd multiplies 2.25 (F(4x4)) or 4 (F(2x2)) times per
+  // output and C' channel, im2col R*S times per Cg channel. Measured (cnnfast bench
+  // ops shapes, forced each way; PyTorch in brackets): AlexNet conv1 11x11 stride 4
+  // 18.4 -> 7.6 ms (10.7), conv2 5x5 g2 28.7 -> 20.2 ms (20.2), conv4/conv5 3x3 g2 with
+  // F(2x2) 15.1 -> 11.8 and 11.4 -> 8.5 ms (11.7, 8.2), alphago's 5x5 on 48 channels
+  // 21.8 -> 14.3 ms (15.1). It loses where the expanded problem has few output
+  // channels (a 5x5 layer's backward-input on 48 channels: 18.6 -> 21.5 ms) or few
+  // input channels (first layers: 2-4x slower), and to direct on small-K layers
+  // (tried first).
+  if (s.R * s.S == 1) return ConvAlgorithm::im2col;
+  const Conv2dShape t = winograd_expanded_problem(s);
+  if (t.C < 32 || t.K < 64) return ConvAlgorithm::im2col;
+  const double im2col_mults = static_cast<double>(s.Cg() * s.R * s.S);
+  if (winograd4_pays(t) && 2.25 * static_cast<double>(t.C) < 0.5 * im2col_mults) return ConvAlgorithm::expand4;
+  if (winograd_pays_forward(t) && 4.0 * static_cast<double>(t.C) < 0.5 * im2col_mults) return ConvAlgorithm::expand;
+  return ConvAlgorithm::im2col;
+}
+
 // The algorithm for a forward problem: the forward pass itself, or a stride-1
 // backward-input pass recast as one, for which im2col + GEMM would compute
 // `im2col_columns` columns per channel and image (the forward pass's P * Q).
@@ -125,11 +146,14 @@ ConvAlgorithm forward_algorithm(const Conv2dShape& s, index_t im2col_columns) {
   const ConvAlgorithm forced = conv_algorithm();
   if ((forced == ConvAlgorithm::winograd || forced == ConvAlgorithm::winograd4) && winograd_possible(s))
     return forced;
+  if ((forced == ConvAlgorithm::expand || forced == ConvAlgorithm::expand4) && winograd_expand_possible(s))
+    return forced;
   if (forced == ConvAlgorithm::direct && direct_possible(s)) return ConvAlgorithm::direct;
   if (forced != ConvAlgorithm::automatic) return ConvAlgorithm::im2col;
   if (winograd_possible(s) && winograd4_pays(s)) return ConvAlgorithm::winograd4;
   if (winograd_possible(s) && winograd_pays_forward(s)) return ConvAlgorithm::winograd;
   if (direct_possible(s) && direct_pays(s, im2col_columns)) return ConvAlgorithm::direct;
+  if (winograd_expand_possible(s)) return expand_pays(s);
   return ConvAlgorithm::im2col;
 }
 
@@ -140,6 +164,8 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
     case ConvAlgorithm::im2col: return "im2col";
     case ConvAlgorithm::winograd: return "winograd";
     case ConvAlgorithm::winograd4: return "winograd4";
+    case ConvAlgorithm::expand: return "expand";
+    case ConvAlgorithm::expand4: return "expand4";
     case ConvAlgorithm::direct: return "direct";
     case ConvAlgorithm::taps: return "taps";
     default: return "auto";
@@ -148,9 +174,11 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
 
 ConvAlgorithm parse_conv_algorithm(const std::string& name) {
   for (ConvAlgorithm a : {ConvAlgorithm::automatic, ConvAlgorithm::im2col, ConvAlgorithm::winograd,
-                          ConvAlgorithm::winograd4, ConvAlgorithm::direct, ConvAlgorithm::taps})
+                          ConvAlgorithm::winograd4, ConvAlgorithm::expand, ConvAlgorithm::expand4,
+                          ConvAlgorithm::direct, ConvAlgorithm::taps})
     if (name == conv_algorithm_name(a)) return a;
-  throw std::invalid_argument("expected auto, im2col, winograd, winograd4, direct or taps, got '" + name + "'");
+  throw std::invalid_argument("expected auto, im2col, winograd, winograd4, expand, expand4, direct or taps, got '" +
+                              name + "'");
 }
 
 ConvAlgorithm conv_algorithm() { return static_cast<ConvAlgorithm>(g_algorithm.load()); }
@@ -159,7 +187,8 @@ void set_conv_algorithm(ConvAlgorithm a) { g_algorithm.store(static_cast<int>(a)
 ConvAlgorithm conv2d_algorithm(const Conv2dShape& s, ConvPass pass) {
   const ConvAlgorithm forced = conv_algorithm();
   if (forced == ConvAlgorithm::taps) return taps_possible(s) ? ConvAlgorithm::taps : ConvAlgorithm::im2col;
-  if (!taps_possible(s)) return ConvAlgorithm::im2col;  // stride > 1: nothing else applies
+  if (!taps_possible(s))  // stride > 1: the forward pass can be expanded, the rest is im2col's
+    return pass == ConvPass::forward ? forward_algorithm(s, s.P * s.Q) : ConvAlgorithm::im2col;
   const bool automatic = forced == ConvAlgorithm::automatic;
   switch (pass) {
     case ConvPass::forward:

@@ -3,6 +3,9 @@
 //   im2col    unroll patches into a column matrix, one GEMM (conv2d.cpp); any shape
 //   winograd  F(2x2, 3x3) minimal filtering (conv2d_winograd.cpp); 3x3 stride 1
 //   winograd4 F(4x4, 3x3) (conv2d_winograd4.cpp): forward and backward-input only
+//   expand, expand4  F(2x2 / 4x4, 3x3) on the layer rewritten as a valid 3x3 stride-1
+//             convolution (conv2d_winograd_expand.cpp): strides, other kernel sizes,
+//             groups; forward and stride-1 backward-input
 //   direct    GEMM on shifted windows of the padded input plane, no column
 //             matrix (conv2d_direct.cpp); stride 1
 //   taps      one GEMM per kernel tap and output row in a batch-innermost layout,
@@ -17,7 +20,7 @@
 
 namespace cnnfast {
 
-enum class ConvAlgorithm : int { automatic = 0, im2col, winograd, winograd4, direct, taps };
+enum class ConvAlgorithm : int { automatic = 0, im2col, winograd, winograd4, expand, expand4, direct, taps };
 enum class ConvPass : int { forward, backward_input, backward_weight };
 
 const char* conv_algorithm_name(ConvAlgorithm a);

@@ -37,6 +37,21 @@ void conv2d_forward_winograd4(const Conv2dShape& s, const T* x, const T* w, cons
 template <class T>
 void conv2d_backward_input_winograd4(const Conv2dShape& s, const T* w, const T* dy, T* dx);
 
+// Layers Winograd cannot take as they are (strides, kernels other than 3x3, groups;
+// dilation 1), rewritten per group as a valid 3x3 stride-1 convolution of an
+// expanded input (conv2d_winograd_expand.cpp): phases of a stride become channels
+// (space-to-depth), a larger kernel 3x3 blocks over shifted copies of the input.
+// f4x4 picks F(4x4, 3x3) over F(2x2, 3x3) for the expanded problem.
+bool winograd_expand_possible(const Conv2dShape& s);
+Conv2dShape winograd_expanded_problem(const Conv2dShape& s);  // one group's
+
+template <class T>
+void conv2d_forward_winograd_expand(const Conv2dShape& s, bool f4x4, const T* x, const T* w, const T* b, T* y);
+
+// Stride 1 only: the forward problem conv2d_backward_problem(s), expanded.
+template <class T>
+void conv2d_backward_input_winograd_expand(const Conv2dShape& s, bool f4x4, const T* w, const T* dy, T* dx);
+
 // dw (K,C,3,3) from x and dy: sum over tiles of (A dy A^T) . (B^T d B), then G^T . G.
 template <class T>
 void conv2d_backward_weight_winograd(const Conv2dShape& s, const T* x, const T* dy, T* dw);

@@ -19,9 +19,13 @@ enum class Slot : int {
   conv_positions,
   conv_packed_filters,
   winograd_filters,
+  expand_input,
+  expand_filters,
+  expand_output,
   winograd_packed,
   pool_codes,
   pool_values,
+  lrn_scale,
   count
 };
 

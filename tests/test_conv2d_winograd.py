@@ -115,7 +115,8 @@ def test_auto_uses_winograd_only_where_it_pays(algorithm):
     assert algo((1, 1, 5, 5), (1, 1, 3, 3)) == "winograd"
     assert algo((1, 1, 5, 5), (1, 1, 3, 3), pass_="backward_input") == "winograd"
     assert algo((1, 1, 5, 5), (1, 1, 5, 5)) == "im2col"  # not 3x3
-    with pytest.raises(ValueError, match="auto, im2col, winograd, winograd4, direct or taps"):
+    names = "auto, im2col, winograd, winograd4, expand, expand4, direct or taps"
+    with pytest.raises(ValueError, match=names):
         _C.set_conv_algorithm("fft")
 
 

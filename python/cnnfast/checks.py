@@ -104,6 +104,68 @@ def winograd_bound(
     return (C + steps) * (unit(dtype) + U64) * a * b * per_output + np.finfo(dtype).tiny * (C + 1)
 
 
+def _ceil_div(a: int, b: int) -> int:
+    return -(a // -b)
+
+
+def _expanded(
+    ax: np.ndarray,
+    aw: np.ndarray,
+    stride: tuple[int, int],
+    pad: tuple[int, int, int, int],
+    out_hw: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """One group's x and w as the valid 3x3 stride-1 problem conv2d_winograd_expand.cpp
+    computes: channel ((c*sh + i)*sw + j)*A*B + a*B + b of x_exp (N, C', P+2, Q+2) is
+    x padded and read at rows (u + 3a)*sh + i, columns (v + 3b)*sw + j; w_exp
+    (K, C', 3, 3) the matching taps, zero past R x S."""
+    (sh, sw), (t, _, l, _), (P, Q) = stride, pad, out_hw
+    N, C, H, W = ax.shape
+    K, _, R, S = aw.shape
+    A, B = _ceil_div(_ceil_div(R, sh), 3), _ceil_div(_ceil_div(S, sw), 3)
+    rows, cols = (P + 2 + 3 * A) * sh, (Q + 2 + 3 * B) * sw  # every row and column read
+    xp = np.zeros((N, C, rows, cols))  # x placed at (t, l); a negative padding crops
+    r0, c0, sr, sc = max(t, 0), max(l, 0), max(-t, 0), max(-l, 0)
+    h, w = min(H - sr, rows - r0), min(W - sc, cols - c0)
+    if h > 0 and w > 0:
+        xp[:, :, r0 : r0 + h, c0 : c0 + w] = ax[:, :, sr : sr + h, sc : sc + w]
+    xe = np.empty((N, C, sh, sw, A, B, P + 2, Q + 2))
+    wp = np.zeros((K, C, 3 * A * sh, 3 * B * sw))
+    wp[:, :, :R, :S] = aw
+    we = np.empty((K, C, sh, sw, A, B, 3, 3))
+    for i in range(sh):
+        for j in range(sw):
+            for a in range(A):
+                for b in range(B):
+                    r0, c0 = 3 * a * sh + i, 3 * b * sw + j
+                    rows_x = slice(r0, r0 + (P + 2) * sh, sh)
+                    cols_x = slice(c0, c0 + (Q + 2) * sw, sw)
+                    xe[:, :, i, j, a, b] = xp[:, :, rows_x, cols_x]
+                    we[:, :, i, j, a, b] = wp[:, :, r0 : r0 + 3 * sh : sh, c0 : c0 + 3 * sw : sw]
+    return xe.reshape(N, -1, P + 2, Q + 2), we.reshape(K, -1, 3, 3)
+
+
+def winograd_expanded_bound(
+    dtype: Any,
+    ax: np.ndarray,
+    aw: np.ndarray,
+    stride: tuple[int, int],
+    pad: tuple[int, int, int, int],
+    groups: int,
+    out_hw: tuple[int, int],
+    m: int,
+) -> np.ndarray:
+    """winograd_bound of the problem conv2d_winograd_expand.cpp actually computes,
+    group by group (the expanded input and filters hold the same magnitudes, moved)."""
+    Cg, Kg = ax.shape[1] // groups, aw.shape[0] // groups
+    parts = []
+    for g in range(groups):
+        x_g, w_g = ax[:, g * Cg : (g + 1) * Cg], aw[g * Kg : (g + 1) * Kg]
+        xe, we = _expanded(x_g, w_g, stride, pad, out_hw)
+        parts.append(winograd_bound(dtype, xe, we, (0, 0, 0, 0), out_hw, m))
+    return np.concatenate(parts, axis=1)
+
+
 def winograd_weight_bound(
     dtype: Any, ax: np.ndarray, ady: np.ndarray, pad: tuple[int, int, int, int], w_shape: Any
 ) -> np.ndarray:
@@ -206,12 +268,18 @@ def check_conv2d(
     ax, aw = _abs64(x, w)
     ab = None if b is None else np.abs(b64)
     direct = sum_bound(Cg * R * S + 1, dtype, reference.conv2d(ax, aw, ab, **kw))
-    tile = {"winograd": 2, "winograd4": 4}  # F(m x m, 3x3)
-    m_y = tile.get(ops.conv2d_algorithm(x_shape, w_shape, **kw))
-    m_dx = tile.get(ops.conv2d_algorithm(x_shape, w_shape, **kw, pass_="backward_input"))
-    pad = conv_args("check", x, w, **kw).padding
-    if m_y is not None:
-        bias_err = 0 if ab is None else 2 * (unit(dtype) + U64) * ab.reshape(1, -1, 1, 1)
+    tile = {"winograd": 2, "winograd4": 4, "expand": 2, "expand4": 4}  # F(m x m, 3x3)
+    algo_y = ops.conv2d_algorithm(x_shape, w_shape, **kw)
+    algo_dx = ops.conv2d_algorithm(x_shape, w_shape, **kw, pass_="backward_input")
+    m_y, m_dx = tile.get(algo_y), tile.get(algo_dx)
+    a = conv_args("check", x, w, **kw)
+    pad, stride_hw = a.padding, a.stride
+    bias_err = 0 if ab is None else 2 * (unit(dtype) + U64) * ab.reshape(1, -1, 1, 1)
+    if algo_y in ("expand", "expand4"):
+        y_hw = tuple(y.shape[2:])
+        direct = winograd_expanded_bound(dtype, ax, aw, stride_hw, pad, groups, y_hw, m_y)
+        direct = direct + bias_err
+    elif m_y is not None:
         direct = winograd_bound(dtype, ax, aw, pad, y.shape[2:], m_y) + bias_err
     out = [compare("conv2d", case, y, reference.conv2d(x64, w64, b64, **kw), direct)]
     dy = _normal(rng, y.shape, dtype)
@@ -220,12 +288,24 @@ def check_conv2d(
     mdx, mdw, mdb = reference.conv2d_backward(ax, aw, np.abs(dy.astype(np.float64)), **kw)
     Kg, (N, _, P, Q) = K // groups, y.shape
     dx_bound = sum_bound(Kg * R * S, dtype, mdx)
-    if m_dx is not None:  # dy correlated with the flipped, transposed filters, padded by 2 - pad
+    if m_dx is not None:  # dy correlated with the flipped, transposed filters (padding reach - pad)
         t, b, l, r = pad
-        flipped = np.ascontiguousarray(aw.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
         ady = np.abs(dy.astype(np.float64))
-        back_pad = (2 - t, 2 - b, 2 - l, 2 - r)
-        dx_bound = winograd_bound(dtype, ady, flipped, back_pad, x.shape[2:], m_dx)
+        # Per group: w (K, Cg, R, S) -> (C, Kg, R, S), each filter rotated by 180 degrees.
+        flipped = np.concatenate(
+            [
+                aw[g * Kg : (g + 1) * Kg].transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
+                for g in range(groups)
+            ]
+        )
+        back_pad = (R - 1 - t, R - 1 - b, S - 1 - l, S - 1 - r)
+        x_hw = tuple(x.shape[2:])
+        if algo_dx in ("expand", "expand4"):
+            dx_bound = winograd_expanded_bound(
+                dtype, ady, flipped, (1, 1), back_pad, groups, x_hw, m_dx
+            )
+        else:
+            dx_bound = winograd_bound(dtype, ady, flipped, back_pad, x_hw, m_dx)
     out.append(compare("conv2d_backward_input", case, dx, rdx, dx_bound))
     dw_bound = sum_bound(N * P * Q, dtype, mdw)
     if ops.conv2d_algorithm(x_shape, w_shape, **kw, pass_="backward_weight") == "winograd":
