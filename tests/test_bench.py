@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from cnnfast.bench import gemm, nets, ops, peak
+from cnnfast.bench import gemm, nets, ops, peak, tiny
 from cnnfast.cli import main
 
 
@@ -40,6 +40,16 @@ def test_nets_suite_on_a_small_batch(capsys):
     assert rows[0]["net"] == "lenet5" and rows[0]["images_per_s"]["cnnfast"] > 0
     assert rows[0]["peak_bytes"] >= 0
     assert "peak MiB" in capsys.readouterr().out
+
+
+def test_tiny_suite_times_every_op(tmp_path, capsys):
+    out = tmp_path / "tiny.json"
+    assert main(["bench", "tiny", "--calls", "20", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert set(rows) == {"conv2d 3x3", "max_pool2d 2x2", "relu"}
+    assert all(r["cnnfast"] > 0 for r in rows.values())
+    assert "vs torch" in capsys.readouterr().out
+    assert tiny.median_call_us(lambda: None, 5) >= 0
 
 
 def test_a_wrong_result_stops_the_benchmark(monkeypatch):

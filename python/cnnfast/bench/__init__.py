@@ -5,6 +5,7 @@
     ops    conv2d (forward, backward-input, backward-weight) and pooling on every
            zoo layer shape, against PyTorch and the NumPy reference
     nets   one training step (and inference) of the lecture nets against PyTorch
+    tiny   one call on a 1x1x8x8 tensor (conv, pool, relu) against PyTorch's eager call
 
 Every suite verifies cnnfast's results before timing them, runs the peers in the same
 process on the same thread count, interleaved, and reports medians (timing.py).
@@ -12,4 +13,4 @@ process on the same thread count, interleaved, and reports medians (timing.py).
 
 from __future__ import annotations
 
-SUITES = ("peak", "gemm", "ops", "nets")
+SUITES = ("peak", "gemm", "ops", "nets", "tiny")
