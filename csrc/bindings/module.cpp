@@ -94,4 +94,5 @@ PYBIND11_MODULE(_C, m) {
   bind::bind_batch_norm(m);
   bind::bind_lrn(m);
   bind::bind_optim(m);
+  bind::bind_cuda(m);
 }

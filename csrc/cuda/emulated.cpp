@@ -1,0 +1,39 @@
+// The CUDA kernels compiled by the host compiler against the emulator: the same
+// source as the device build (cuda/*.cuh), in namespace cuda_emulated.
+#include "cuda/emulated.h"
+
+#include "cuda/reduce.cuh"
+#include "cuda/sgemm.cuh"
+
+namespace cnnfast {
+namespace cuda_emulated {
+
+void sgemm(int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
+           int ldc) {
+  launch_sgemm(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+float sum(int n, const float* x, int blocks) {
+  float out = 0.0f;
+  launch_sum(n, x, &out, blocks);
+  return out;
+}
+
+namespace {
+CNNFAST_GLOBAL void thread_indices_kernel(int* out) {
+  const unsigned block = (blockIdx.z * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
+  const unsigned thread = (threadIdx.z * blockDim.y + threadIdx.y) * blockDim.x + threadIdx.x;
+  int* row = out + (block * blockDim.x * blockDim.y * blockDim.z + thread) * 10;
+  const unsigned values[10] = {blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x, threadIdx.y,
+                               threadIdx.z, blockDim.x * blockDim.y * blockDim.z,
+                               gridDim.x * gridDim.y * gridDim.z, block, thread};
+  for (int i = 0; i < 10; ++i) row[i] = static_cast<int>(values[i]);
+}
+}  // namespace
+
+void thread_indices(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, int* out) {
+  CNNFAST_LAUNCH(thread_indices_kernel, dim3(gx, gy, gz), dim3(bx, by, bz))(out);
+}
+
+}  // namespace cuda_emulated
+}  // namespace cnnfast
