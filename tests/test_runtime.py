@@ -22,7 +22,8 @@ def test_info_reports_the_build():
     assert info["isa"] in info["supported_isas"]
     assert info["supported_isas"][0] == "generic"
     assert info["threads"] == cf.get_num_threads() >= 1
-    assert info["cuda_built"] is False and info["cuda_available"] is False
+    assert isinstance(info["cuda_built"], bool) and isinstance(info["cuda_available"], bool)
+    assert info["cuda_available"] <= info["cuda_built"]  # test_cuda_build.py checks the rest
     assert set(info["gemm_ukernels"]) == {"float32", "float64"}
 
 

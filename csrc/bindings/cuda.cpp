@@ -2,6 +2,9 @@
 
 #include "bindings/util.h"
 #include "cuda/emulated.h"
+#ifdef CNNFAST_HAVE_CUDA
+#include "cuda/device.h"
+#endif
 
 namespace cnnfast::bind {
 
@@ -46,6 +49,18 @@ py::array_t<int> emulated_thread_indices(std::vector<unsigned> grid, std::vector
 }  // namespace
 
 void bind_cuda(py::module_& m) {
+#ifdef CNNFAST_HAVE_CUDA
+  m.attr("cuda_built") = true;
+  m.def("cuda_device_count", &cuda_device::device_count, "Devices the CUDA runtime can use (0 without a driver).");
+  m.def("cuda_device_names", &cuda_device::device_names);
+  m.def("cuda_versions", [] { return std::make_pair(cuda_device::runtime_version(), cuda_device::driver_version()); },
+        "(runtime, driver) versions, e.g. (13000, 0) without a driver.");
+#else
+  m.attr("cuda_built") = false;
+  m.def("cuda_device_count", [] { return 0; });
+  m.def("cuda_device_names", [] { return std::vector<std::string>{}; });
+  m.def("cuda_versions", [] { return std::make_pair(0, 0); });
+#endif
   py::module_ emu = m.def_submodule("cuda_emulated", "CUDA kernels run on the host emulator (for tests).");
   emu.def("sgemm", &emulated_sgemm, py::arg("a"), py::arg("b"), py::arg("alpha"), py::arg("beta"), py::arg("c"));
   emu.def("sum", &emulated_sum, py::arg("x"), py::arg("blocks"));

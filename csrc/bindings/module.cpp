@@ -41,7 +41,6 @@ PYBIND11_MODULE(_C, m) {
     return std::make_pair(std::string(select_gemm_ukernel<float>(isa).name),
                           std::string(select_gemm_ukernel<double>(isa).name));
   }, "The (float, double) GEMM microkernels the active ISA uses.");
-  m.attr("cuda_built") = false;
 
   m.def("get_conv_algorithm", [] { return std::string(conv_algorithm_name(conv_algorithm())); },
         "Which conv2d algorithm is forced: auto (none), im2col, winograd or direct.");

@@ -3,6 +3,7 @@
 # returns new arrays of the same dtype. tests/test_runtime.py keeps this file
 # in step with the module: same names, same parameter names.
 from collections.abc import Sequence
+from types import ModuleType
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,7 +16,13 @@ Quad = tuple[int, int, int, int]
 
 __version__: str
 cuda_built: bool
+# The CUDA kernels run on the host emulator (csrc/bindings/cuda.cpp): sgemm(a, b,
+# alpha, beta, c) in place, sum(x, blocks), thread_indices(grid, block).
+cuda_emulated: ModuleType
 
+def cuda_device_count() -> int: ...
+def cuda_device_names() -> list[str]: ...
+def cuda_versions() -> tuple[int, int]: ...
 def get_num_threads() -> int: ...
 def fma_peak(seconds: float = 0.2, repeats: int = 5) -> dict[str, float | int | str]: ...
 def memory_stats() -> dict[str, int]: ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _C, data, models, nn, ops, optim, random, reference, training
+from . import _C, cuda, data, models, nn, ops, optim, random, reference, training
 from .random import manual_seed
 from .tensor import Tensor, no_grad, tensor
 
@@ -90,7 +90,7 @@ def info() -> dict[str, Any]:
         "gemm_ukernels": {"float32": sgemm, "float64": dgemm},
         "threads": get_num_threads(),
         "openmp": bool(_C.openmp_enabled()),
-        "cuda_built": bool(_C.cuda_built),
-        "cuda_available": False,
-        "cuda_devices": [],
+        "cuda_built": cuda.is_built(),
+        "cuda_available": cuda.is_available(),
+        "cuda_devices": cuda.device_names(),
     }
