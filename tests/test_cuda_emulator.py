@@ -5,6 +5,9 @@ small shapes with partial tiles; the emulator's built-in variables and launch li
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -73,3 +76,18 @@ def test_emulator_built_in_variables(grid, block):
 def test_emulator_refuses_blocks_the_device_would():
     with pytest.raises(ValueError, match="threads per block"):
         emu.thread_indices([1, 1, 1], [32, 32, 2])  # 2048 > 1024
+
+
+@pytest.mark.kernels
+@pytest.mark.skipif(
+    not hasattr(emu, "faulty_shared_index"), reason="only sanitizer builds carry the faulty kernel"
+)
+def test_sanitizer_catches_an_out_of_range_shared_index():
+    """__shared__ storage is a static array in the emulator, so the sanitizer build
+    stops a kernel's out-of-range shared index as it would any other: UBSan's bounds
+    check reports it first, AddressSanitizer's redzones would otherwise."""
+    code = "from cnnfast import _C; _C.cuda_emulated.faulty_shared_index(); print('not caught')"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/tmp")
+    assert run.returncode != 0 and "not caught" not in run.stdout
+    caught = ("out of bounds for type 'float [32]'", "global-buffer-overflow")
+    assert any(c in run.stderr for c in caught), run.stderr[-2000:]

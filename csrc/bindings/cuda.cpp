@@ -65,6 +65,10 @@ void bind_cuda(py::module_& m) {
   emu.def("sgemm", &emulated_sgemm, py::arg("a"), py::arg("b"), py::arg("alpha"), py::arg("beta"), py::arg("c"));
   emu.def("sum", &emulated_sum, py::arg("x"), py::arg("blocks"));
   emu.def("thread_indices", &emulated_thread_indices, py::arg("grid"), py::arg("block"));
+#ifdef CNNFAST_SANITIZE_BUILD
+  emu.def("faulty_shared_index", &cuda_emulated::faulty_shared_index,
+          "Sanitizer builds only: writes one past a __shared__ array (a sanitizer must abort).");
+#endif
 }
 
 }  // namespace cnnfast::bind

@@ -31,6 +31,22 @@ CNNFAST_GLOBAL void thread_indices_kernel(int* out) {
 }
 }  // namespace
 
+#ifdef CNNFAST_SANITIZE_BUILD
+namespace {
+CNNFAST_GLOBAL void faulty_shared_index_kernel(float* out) {
+  CNNFAST_SHARED float tile[32];
+  tile[threadIdx.x] = static_cast<float>(threadIdx.x);  // threadIdx.x == 32 is out of range
+  CNNFAST_SYNC();
+  if (threadIdx.x == 0) *out = tile[0];
+}
+}  // namespace
+
+void faulty_shared_index() {
+  float out = 0.0f;
+  CNNFAST_LAUNCH(faulty_shared_index_kernel, dim3(1), dim3(33))(&out);
+}
+#endif
+
 void thread_indices(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, int* out) {
   CNNFAST_LAUNCH(thread_indices_kernel, dim3(gx, gy, gz), dim3(bx, by, bz))(out);
 }

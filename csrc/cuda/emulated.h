@@ -19,5 +19,12 @@ float sum(int n, const float* x, int blocks);
 // rows of 10 ints): checks the emulator's built-in variables.
 void thread_indices(unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz, int* out);
 
+#ifdef CNNFAST_SANITIZE_BUILD
+// Sanitizer builds only: a kernel whose 33rd thread writes one element past a
+// 32-element __shared__ array. Run under AddressSanitizer it must be reported as a
+// global-buffer-overflow (tests/test_cuda_emulator.py, in a subprocess).
+void faulty_shared_index();
+#endif
+
 }  // namespace cuda_emulated
 }  // namespace cnnfast
