@@ -2,7 +2,7 @@
 
 x (N, C, H, W), w (K, C/groups, R, S), b (K,) -> y (N, K, P, Q); arguments as in
 `torch.nn.functional.conv2d`, plus TensorFlow's 'same'/'valid' padding.
-Kernels: csrc/conv2d.cpp (dispatch, im2col), conv2d_winograd.cpp, conv2d_direct.cpp,
+Kernels: csrc/conv2d.cpp (dispatch, im2col), conv2d_winograd*.cpp, conv2d_direct.cpp,
 conv2d_taps.cpp; the choice per layer and pass: conv2d_algorithm.cpp.
 Reference: cnnfast/reference/conv2d.py.
 """
@@ -46,10 +46,12 @@ def conv2d_algorithm(
 ) -> str:
     """Which algorithm one pass of conv2d ('forward', 'backward_input' or
     'backward_weight') runs for this layer: 'im2col' (column matrix + GEMM, any
-    shape), 'winograd' (F(2x2, 3x3), 3x3 stride 1), 'direct' (GEMM on shifted windows
-    of the padded plane, stride 1) or 'taps' (one GEMM per kernel tap, stride 1, tiny
-    maps). The rules, with the measurements behind them, are in
-    csrc/conv2d_algorithm.cpp; `_C.set_conv_algorithm` forces one where it applies."""
+    shape), 'winograd' / 'winograd4' (F(2x2, 3x3) / F(4x4, 3x3), 3x3 stride 1),
+    'expand' / 'expand4' (the same on a strided, larger-kernel or grouped layer
+    rewritten as a 3x3 stride-1 one), 'direct' (GEMM on shifted windows of the padded
+    plane, stride 1) or 'taps' (one GEMM per kernel tap, stride 1, tiny maps). The
+    rules, with the measurements behind them, are in csrc/conv2d_algorithm.cpp;
+    `_C.set_conv_algorithm` forces one where it applies."""
     x_shape, w_shape = tuple(x_shape), tuple(w_shape)
     # Validated like conv2d on zero-size stand-ins of the same geometry.
     x, w = np.empty((0, *x_shape[1:]), np.float32), np.empty(w_shape, np.float32)
