@@ -51,9 +51,10 @@ PYBIND11_MODULE(_C, m) {
       throw std::invalid_argument(std::string("set_conv_algorithm: ") + e.what());
     }
   }, py::arg("name"),
-  "Force conv2d's algorithm wherever it applies, im2col elsewhere: 'im2col', 'winograd' (3x3, stride 1, "
-  "one group), 'direct' (stride 1), or 'auto' (the measured rules in csrc/conv2d_algorithm.cpp). "
-  "Process-wide; for tests and benchmarks.");
+  "Force conv2d's algorithm wherever it applies, im2col elsewhere: 'im2col', 'winograd' / 'winograd4' "
+  "(F(2x2) / F(4x4), 3x3 stride 1), 'expand' / 'expand4' (the same on strided, larger-kernel or grouped layers "
+  "rewritten), 'direct' (stride 1), 'taps' (stride 1), or 'auto' (the measured rules in "
+  "csrc/conv2d_algorithm.cpp). Process-wide; for tests and benchmarks.");
   m.def("fma_peak", [](double seconds, int repeats) {
     FmaPeak p;
     {
