@@ -94,7 +94,7 @@ void lrn_backward(index_t N, index_t C, index_t HW, index_t size, double alpha, 
         double acc = 0;
         for (index_t j = j0; j <= j1; ++j) acc += t[j * bw + i];
         const index_t kx = c * HW + p0 + i;
-        dx[n * C * HW + kx] = static_cast<T>(dy_n[kx] * std::pow(scale[c * bw + i], -beta) - coef * x_n[kx] * acc);
+        dx[n * C * HW + kx] = static_cast<T>(dy_n[kx] * inv_pow(scale[c * bw + i], beta) - coef * x_n[kx] * acc);
       }
     }
   });
