@@ -6,6 +6,7 @@
 
 #include "conv2d_algorithm.h"
 #include "cpu_features.h"
+#include "gemm/pack_a_blocks.h"
 #include "parallel.h"
 #include "workspace.h"
 #ifdef CNNFAST_HAVE_AVX2_KERNELS
@@ -140,27 +141,6 @@ std::int32_t* plane_offsets(const Conv2dShape& s, const Plane& pl) {
   return off;
 }
 
-// The filters of every group as the microkernel's A operand: for each block of at
-// most KC rows (c, r, s), Kg cut into MR-row panels,
-// out[((g * kblocks + kb) * panels + ip) * MR * KC + p * MR + i], zero rows past Kg.
-template <class T>
-void pack_filters(const Conv2dShape& s, const T* w, int MR, index_t KC, T* out) {
-  const index_t G = s.p.groups, Kg = s.Kg(), CRS = s.Cg() * s.R * s.S;
-  const index_t panels = ceil_div(Kg, MR), kblocks = ceil_div(CRS, KC);
-  parallel_for(G * kblocks * panels, 16, [&](index_t lo, index_t hi) {
-    for (index_t u = lo; u < hi; ++u) {
-      const index_t ip = u % panels, kb = (u / panels) % kblocks, g = u / (panels * kblocks);
-      const index_t p0 = kb * KC, kcb = std::min(KC, CRS - p0);
-      T* dst = out + u * MR * KC;
-      for (index_t p = 0; p < kcb; ++p)
-        for (int i = 0; i < MR; ++i) {
-          const index_t k = ip * MR + i;
-          dst[p * MR + i] = k < Kg ? w[(g * Kg + k) * CRS + p0 + p] : T(0);
-        }
-    }
-  });
-}
-
 // Images per chunk of the weight gradient: a reduction of >= 256 pixels per
 // microkernel call, with every pixel's position in the chunk's planes within 32 bits.
 index_t weight_chunk_images(const Conv2dShape& s, const Plane& pl) {
@@ -191,7 +171,7 @@ void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T
   const Plane pl = plane_geometry(s, uk.nr);
 
   T* packed = workspace<T>(Slot::conv_packed_filters, G * kblocks * panels * uk.mr * uk.kc);
-  pack_filters(s, w, uk.mr, uk.kc, packed);
+  pack_a_blocks(G, Kg, CRS, w, uk.mr, uk.kc, packed);  // w is (G, Kg, Cg*R*S)
   const std::int32_t* off = plane_offsets(s, pl);
 
   // Tiles [t_lo, t_hi) of group g from its plane into ybuf (panels*MR rows of ldy).
@@ -203,7 +183,7 @@ void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T
       for (index_t kb = 0; kb < kblocks; ++kb) {
         const index_t p0 = kb * uk.kc, kcb = std::min(uk.kc, CRS - p0);
         for (index_t ip = 0; ip < panels; ++ip)
-          uk.fn(kcb, a_g + (kb * panels + ip) * uk.mr * uk.kc, plane + t * uk.nr, off + p0,
+          uk.fn(kcb, a_g + kb * panels * uk.mr * uk.kc + ip * uk.mr * kcb, plane + t * uk.nr, off + p0,
                 ybuf + ip * uk.mr * pl.ldy + t * uk.nr, pl.ldy, kb > 0);
       }
   };
@@ -249,9 +229,9 @@ void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T
 
 template <class T>
 void conv2d_backward_input_direct(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
-  T* wt = workspace<T>(Slot::conv_flipped, s.K * s.Cg() * s.R * s.S);
-  flip_transpose_filters(s, w, wt);
-  conv2d_forward_direct<T>(conv2d_backward_problem(s), dy, wt, nullptr, dx);
+  backward_input_as_forward(s, w, dy, dx, [](const Conv2dShape& t, const T* in, const T* wt, T* out) {
+    conv2d_forward_direct<T>(t, in, wt, nullptr, out);
+  });
 }
 
 template <class T>

@@ -24,6 +24,7 @@
 #include "conv2d_algorithm.h"
 #include "cpu_features.h"
 #include "gemm/gemm_ukernel.h"
+#include "gemm/pack_a_blocks.h"
 #include "parallel.h"
 #include "workspace.h"
 
@@ -46,27 +47,6 @@ struct TilePos {
 inline TilePos tile_pos(const Tiling& tl, index_t t) {
   const index_t TP = tl.per_image(), r = t % TP;
   return {t / TP, r / tl.tw, r % tl.tw};
-}
-
-// The transformed filters as the microkernel's A operand: for each point xi and
-// each block of at most KC input channels, U_xi (K x C) cut into MR-row
-// micro-panels, out[((xi * cblocks + cb) * mpanels + ip) * MR * KC + p * MR + i],
-// zero rows past K. U[xi][k][c].
-template <class T>
-void pack_filters(int points, index_t K, index_t C, const T* U, int MR, index_t KC, T* out) {
-  const index_t mpanels = ceil_div(K, MR), cblocks = ceil_div(C, KC);
-  parallel_for(points * cblocks, 1, [&](index_t lo, index_t hi) {
-    for (index_t xc = lo; xc < hi; ++xc) {
-      const index_t xi = xc / cblocks, cb = xc % cblocks, c0 = cb * KC, kcb = std::min(KC, C - c0);
-      T* dst = out + xc * mpanels * MR * KC;
-      for (index_t ip = 0; ip < mpanels; ++ip)
-        for (index_t p = 0; p < kcb; ++p)
-          for (int i = 0; i < MR; ++i) {
-            const index_t k = ip * MR + i;
-            dst[ip * MR * kcb + p * MR + i] = k < K ? U[(xi * K + k) * C + c0 + p] : T(0);
-          }
-    }
-  });
 }
 
 // For NR tiles [t0, t0 + nt) and every input channel: the alpha x alpha patches
@@ -177,7 +157,7 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   });
   const index_t packed = points * ceil_div(C, uk.kc) * ceil_div(K, uk.mr) * uk.mr * uk.kc;
   T* Upack = workspace<T>(Slot::winograd_packed, packed);
-  pack_filters(points, K, C, U, uk.mr, uk.kc, Upack);
+  pack_a_blocks(points, K, C, U, uk.mr, uk.kc, Upack);
   switch (uk.nr) {  // the transforms' loops over tiles need NR at compile time
     case 16:
       return blocks<F, T, 16>(s, tl, uk, Upack, x, b, y);
@@ -190,13 +170,13 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   }
 }
 
-// The backward-input pass: dx = dy correlated with w'[c][k] = w[k][c] rotated by 180
-// degrees, padded by 2 - pad on each side, as a forward problem.
+// The backward-input pass: dy correlated with the filters flipped and transposed,
+// padded by 2 - pad on each side, as a forward problem.
 template <class F, class T>
 void backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
-  T* wt = workspace<T>(Slot::conv_flipped, s.K * s.C * 9);
-  flip_transpose_filters(s, w, wt);
-  forward<F>(conv2d_backward_problem(s), dy, wt, static_cast<const T*>(nullptr), dx);
+  backward_input_as_forward(s, w, dy, dx, [](const Conv2dShape& t, const T* in, const T* wt, T* out) {
+    forward<F>(t, in, wt, static_cast<const T*>(nullptr), out);
+  });
 }
 
 }  // namespace winograd

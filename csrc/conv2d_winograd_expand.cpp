@@ -127,9 +127,9 @@ void conv2d_forward_winograd_expand(const Conv2dShape& s, bool f4x4, const T* x,
 
 template <class T>
 void conv2d_backward_input_winograd_expand(const Conv2dShape& s, bool f4x4, const T* w, const T* dy, T* dx) {
-  T* wt = workspace<T>(Slot::conv_flipped, s.K * s.Cg() * s.R * s.S);
-  flip_transpose_filters(s, w, wt);
-  conv2d_forward_winograd_expand<T>(conv2d_backward_problem(s), f4x4, dy, wt, nullptr, dx);
+  backward_input_as_forward(s, w, dy, dx, [f4x4](const Conv2dShape& t, const T* in, const T* wt, T* out) {
+    conv2d_forward_winograd_expand<T>(t, f4x4, in, wt, nullptr, out);
+  });
 }
 
 #define CNNFAST_INSTANTIATE(T)                                                                                 \
