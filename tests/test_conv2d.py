@@ -7,7 +7,7 @@ import pytest
 
 import cnnfast as cf
 from cnnfast import checks
-from helpers import assert_all_ok, assert_gradient
+from helpers import assert_all_ok, assert_gradient, num_threads
 
 # (x shape, w shape, stride, padding, dilation, groups): each row hits an edge.
 CASES = [
@@ -160,13 +160,9 @@ def test_conv2d_is_deterministic_for_a_thread_count(rng):
 def test_conv2d_agrees_across_thread_counts(threads, rng):
     x = rng.standard_normal((5, 4, 9, 9))
     w = rng.standard_normal((6, 4, 3, 3))
-    before = cf.get_num_threads()
-    try:
-        cf.set_num_threads(threads)
+    with num_threads(threads):
         y = cf.ops.conv2d(x, w, padding=1)
         grads = cf.ops.conv2d_backward(x, w, np.ones_like(y), padding=1)
-    finally:
-        cf.set_num_threads(before)
     np.testing.assert_allclose(y, cf.reference.conv2d(x, w, padding=1), rtol=1e-12, atol=1e-12)
     for g, r in zip(grads, cf.reference.conv2d_backward(x, w, np.ones_like(y), padding=1)):
         np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-11)

@@ -7,7 +7,7 @@ import pytest
 
 import cnnfast as cf
 from cnnfast import checks
-from helpers import assert_all_ok, assert_gradient
+from helpers import assert_all_ok, assert_gradient, num_threads
 
 DTYPES = [np.float32, np.float64]
 SHAPES = [(1, 1), (3, 7), (2, 3, 5, 5), (4, 16, 13, 13), (2, 5, 3), (64, 128), (2, 300, 20, 20)]
@@ -201,12 +201,8 @@ def test_dropout_mask_statistics_and_determinism():
     np.testing.assert_array_equal(m, cf.ops.dropout_mask((1000, 1000), 0.3, seed=123))
     other = cf.ops.dropout_mask((1000, 1000), 0.3, seed=124)
     assert ((m > 0) != (other > 0)).mean() > 0.3  # a different seed, a different mask
-    before = cf.get_num_threads()
-    try:
-        cf.set_num_threads(1)
+    with num_threads(1):
         np.testing.assert_array_equal(m, cf.ops.dropout_mask((1000, 1000), 0.3, seed=123))
-    finally:
-        cf.set_num_threads(before)
     x = np.ones((4, 4))
     np.testing.assert_array_equal(cf.ops.dropout(x, 0.5, 1, training=False), x)
 

@@ -7,7 +7,7 @@ import pytest
 
 import cnnfast as cf
 from cnnfast import checks
-from helpers import assert_all_ok
+from helpers import assert_all_ok, num_threads
 
 # Register tiles (generic 4x8 / 4x4, AVX2 6x16 / 6x8) and cache blocks (MC 72..168,
 # KC 256, NC ~4080): sizes straddle each.
@@ -103,13 +103,9 @@ def test_matmul_few_rows(mnk, trans, dtype, isa, rng):
 def test_few_rows_do_not_depend_on_the_thread_count(rng):
     a = rng.standard_normal((8, 3000)).astype(np.float32)
     b = rng.standard_normal((777, 3000)).astype(np.float32)
-    before = cf.get_num_threads()
-    try:
-        results = []
-        for n in (1, 2, 3):
-            cf.set_num_threads(n)
+    results = []
+    for n in (1, 2, 3):
+        with num_threads(n):
             results.append(cf.ops.matmul(a, b, trans_b=True))
-    finally:
-        cf.set_num_threads(before)
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
