@@ -1,13 +1,24 @@
 #include "cuda/emulator.h"
 
-#include <condition_variable>
+#include <atomic>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#else
+#include <condition_variable>
+#endif
 
 namespace cnnfast {
 namespace cuda_emu {
@@ -16,30 +27,156 @@ thread_local dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 namespace {
 
-// A reusable barrier for a fixed number of threads (std::barrier is C++20).
+// Sleeping until a 32-bit word changes, and waking its sleepers. A block's hundreds
+// of threads wait at every __syncthreads(): on Linux a futex wakes them all without
+// each having to re-take a mutex (the condition-variable version below spent ~2 ms
+// per barrier of 256 threads on two cores, mostly in that thundering herd).
+#if defined(__linux__)
+void wait_while_equal(std::atomic<uint32_t>& word, uint32_t value) {
+  while (word.load(std::memory_order_acquire) == value)
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, value, nullptr, nullptr, 0);
+}
+void wake_all(std::atomic<uint32_t>& word) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+}
+#else
+std::mutex g_word_mutex;
+std::condition_variable g_word_changed;
+void wait_while_equal(std::atomic<uint32_t>& word, uint32_t value) {
+  std::unique_lock<std::mutex> lock(g_word_mutex);
+  g_word_changed.wait(lock, [&] { return word.load(std::memory_order_acquire) != value; });
+}
+void wake_all(std::atomic<uint32_t>&) {
+  std::lock_guard<std::mutex> lock(g_word_mutex);
+  g_word_changed.notify_all();
+}
+#endif
+
+// A reusable barrier for a fixed number of threads (std::barrier is C++20). The last
+// to arrive resets the count, then publishes a new generation with release order, so
+// everything written before the barrier is visible after it (to ThreadSanitizer too).
 class Barrier {
  public:
-  explicit Barrier(unsigned count) : count_(count) {}
+  void reset(uint32_t count) {
+    count_ = count;
+    arrived_.store(0, std::memory_order_relaxed);
+  }
   void wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    const unsigned generation = generation_;
-    if (++arrived_ == count_) {
-      arrived_ = 0;
-      ++generation_;
-      cv_.notify_all();
+    const uint32_t generation = generation_.load(std::memory_order_acquire);
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == count_) {
+      arrived_.store(0, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
+      wake_all(generation_);
       return;
     }
-    cv_.wait(lock, [&] { return generation != generation_; });
+    wait_while_equal(generation_, generation);
   }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  unsigned count_, arrived_ = 0, generation_ = 0;
+  uint32_t count_ = 0;
+  std::atomic<uint32_t> arrived_{0}, generation_{0};
+};
+
+// One launch: what every participating worker runs.
+struct Job {
+  dim3 grid, block;
+  unsigned long threads = 0, blocks = 0;
+  const std::function<void()>* body = nullptr;
+  Barrier barrier;
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  std::atomic<uint32_t> unfinished{0};
 };
 
 thread_local Barrier* t_block_barrier = nullptr;
-std::mutex g_launch_mutex;  // one emulated launch at a time: __shared__ is one static copy
+
+// The OS threads that play a block's threads, kept between launches (creating 256
+// threads per launch cost ~5 ms). Worker i plays thread i of every block of a launch
+// with more than i threads per block; it sleeps on its own word between launches.
+class Team {
+ public:
+  // One launch at a time: __shared__ storage is one static copy per kernel.
+  void run(Job& job) {
+    std::lock_guard<std::mutex> lock(launch_mutex_);
+    while (workers_.size() < job.threads) workers_.push_back(std::make_unique<Worker>(this, workers_.size()));
+    job.unfinished.store(static_cast<uint32_t>(job.threads), std::memory_order_relaxed);
+    const uint32_t done = done_.load(std::memory_order_relaxed);
+    job_ = &job;
+    for (unsigned long i = 0; i < job.threads; ++i) {
+      workers_[i]->go.fetch_add(1, std::memory_order_release);
+      wake_all(workers_[i]->go);
+    }
+    wait_while_equal(done_, done);
+    job_ = nullptr;
+  }
+
+  ~Team() {
+    stopping_ = true;
+    for (auto& w : workers_) {
+      w->go.fetch_add(1, std::memory_order_release);
+      wake_all(w->go);
+    }
+    for (auto& w : workers_) w->thread.join();
+  }
+
+ private:
+  struct Worker {
+    std::atomic<uint32_t> go{0};
+    std::thread thread;
+    Worker(Team* team, size_t index) : thread([team, index, this] { team->work(*this, index); }) {}
+  };
+
+  void work(Worker& self, size_t index) {
+    uint32_t seen = 0;
+    for (;;) {
+      wait_while_equal(self.go, seen);
+      seen = self.go.load(std::memory_order_acquire);
+      if (stopping_) return;
+      play(*job_, index);
+    }
+  }
+
+  void play(Job& job, size_t t) {
+    const dim3 block = job.block, grid = job.grid;
+    threadIdx = dim3(static_cast<unsigned>(t % block.x), static_cast<unsigned>(t / block.x % block.y),
+                     static_cast<unsigned>(t / (static_cast<unsigned long>(block.x) * block.y)));
+    blockDim = block;
+    gridDim = grid;
+    t_block_barrier = &job.barrier;
+    for (unsigned long b = 0; b < job.blocks; ++b) {
+      blockIdx = dim3(static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y),
+                      static_cast<unsigned>(b / (static_cast<unsigned long>(grid.x) * grid.y)));
+      try {
+        (*job.body)();
+      } catch (...) {
+        // Kept and rethrown after the launch; the thread still meets the block's
+        // barriers (one that threw before a __syncthreads() would leave its block
+        // waiting there: device kernels cannot throw, and ours do not).
+        std::lock_guard<std::mutex> lock(job.error_mutex);
+        if (!job.error) job.error = std::current_exception();
+      }
+      job.barrier.wait();  // the next block reuses __shared__ storage
+    }
+    t_block_barrier = nullptr;
+    if (job.unfinished.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      done_.fetch_add(1, std::memory_order_release);
+      wake_all(done_);
+    }
+  }
+
+  std::mutex launch_mutex_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  Job* job_ = nullptr;
+  std::atomic<uint32_t> done_{0};
+  std::atomic<bool> stopping_{false};
+};
+
+Team& team() {
+  // Leaked on purpose: joining threads from a static destructor at interpreter exit
+  // races with the runtime's own teardown.
+  static Team* t = new Team;
+  return *t;
+}
 
 }  // namespace
 
@@ -55,38 +192,15 @@ void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
     throw std::invalid_argument("emulated launch: " + std::to_string(threads) +
                                 " threads per block (1 to 1024, as on the device)");
   if (blocks == 0) return;
-  std::lock_guard<std::mutex> launch_lock(g_launch_mutex);
-  Barrier barrier(static_cast<unsigned>(threads));
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  std::vector<std::thread> team;
-  team.reserve(threads);
-  for (unsigned long t = 0; t < threads; ++t) {
-    team.emplace_back([&, t] {
-      threadIdx = dim3(static_cast<unsigned>(t % block.x), static_cast<unsigned>(t / block.x % block.y),
-                       static_cast<unsigned>(t / (block.x * block.y)));
-      blockDim = block;
-      gridDim = grid;
-      t_block_barrier = &barrier;
-      for (unsigned long b = 0; b < blocks; ++b) {
-        blockIdx = dim3(static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y),
-                        static_cast<unsigned>(b / (static_cast<unsigned long>(grid.x) * grid.y)));
-        try {
-          body();
-        } catch (...) {
-          // Kept and rethrown after the launch; the thread still meets the block's
-          // barriers (one that threw before a __syncthreads() would leave its block
-          // waiting there: device kernels cannot throw, and ours do not).
-          std::lock_guard<std::mutex> lock(error_mutex);
-          if (!error) error = std::current_exception();
-        }
-        barrier.wait();  // the next block reuses __shared__ storage
-      }
-      t_block_barrier = nullptr;
-    });
-  }
-  for (std::thread& th : team) th.join();
-  if (error) std::rethrow_exception(error);
+  Job job;
+  job.grid = grid;
+  job.block = block;
+  job.threads = threads;
+  job.blocks = blocks;
+  job.body = &body;
+  job.barrier.reset(static_cast<uint32_t>(threads));
+  team().run(job);
+  if (job.error) std::rethrow_exception(job.error);
 }
 
 float atomic_add(float* address, float value) {
