@@ -34,3 +34,15 @@ def isa(request: pytest.FixtureRequest) -> Iterator[str]:
 def rng(request: pytest.FixtureRequest) -> np.random.Generator:
     """A generator seeded from the test's name, so every test is reproducible alone."""
     return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+
+
+@pytest.fixture
+def cuda_device(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """device='cuda' for the test: the GPU where there is one, else the host emulator
+    of the CUDA backend (CNNFAST_CUDA_EMULATE=1, the same kernel source)."""
+    from cnnfast.cuda import backends, status
+
+    if not (status.is_built() and status.device_count() > 0):
+        monkeypatch.setenv("CNNFAST_CUDA_EMULATE", "1")
+        monkeypatch.setattr(backends, "_chosen", None)
+    yield "cuda"

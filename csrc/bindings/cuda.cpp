@@ -1,5 +1,6 @@
 #include <vector>
 
+#include "bindings/cuda_backend.h"
 #include "bindings/util.h"
 #include "cuda/emulated.h"
 #ifdef CNNFAST_HAVE_CUDA
@@ -61,7 +62,13 @@ void bind_cuda(py::module_& m) {
   m.def("cuda_device_names", [] { return std::vector<std::string>{}; });
   m.def("cuda_versions", [] { return std::make_pair(0, 0); });
 #endif
-  py::module_ emu = m.def_submodule("cuda_emulated", "CUDA kernels run on the host emulator (for tests).");
+  bind_cuda_types(m);
+#ifdef CNNFAST_HAVE_CUDA
+  py::module_ device = m.def_submodule("cuda_device", "The CUDA backend on a GPU.");
+  bind_backend<cuda_device::Api>(device);
+#endif
+  py::module_ emu = m.def_submodule("cuda_emulated", "The CUDA backend's kernels run on the host emulator.");
+  bind_backend<cuda_emulated::Api>(emu);
   emu.def("sgemm", &emulated_sgemm, py::arg("a"), py::arg("b"), py::arg("alpha"), py::arg("beta"), py::arg("c"));
   emu.def("sum", &emulated_sum, py::arg("x"), py::arg("blocks"));
   emu.def("thread_indices", &emulated_thread_indices, py::arg("grid"), py::arg("block"));

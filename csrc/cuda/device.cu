@@ -2,12 +2,43 @@
 // namespace cuda_device) and the runtime queries the module reports.
 #include <cuda_runtime.h>
 
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "cuda/backend.h"
+#include "cuda/backend.cuh"
 #include "cuda/device.h"
-#include "cuda/reduce.cuh"
-#include "cuda/sgemm.cuh"
 
 namespace cnnfast {
 namespace cuda_device {
+
+void check(cudaError_t status, const char* what) {
+  if (status == cudaSuccess) return;
+  cudaGetLastError();  // clear it, so the next call does not report it again
+  throw std::runtime_error(std::string("CUDA: ") + what + ": " + cudaGetErrorString(status));
+}
+
+const char* Api::name() { return "device"; }
+
+void* Api::malloc(std::size_t bytes) {
+  void* p = nullptr;
+  const cudaError_t status = cudaMalloc(&p, bytes == 0 ? 1 : bytes);
+  if (status == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    throw std::bad_alloc();
+  }
+  check(status, "cudaMalloc");
+  return p;
+}
+
+void Api::free(void* p) { check(cudaFree(p), "cudaFree"); }
+
+void Api::copy(void* dst, const void* src, std::size_t bytes) {
+  if (bytes) check(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault), "cudaMemcpy");
+}
+
+void Api::synchronize() { check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
 
 int device_count() {
   int n = 0;

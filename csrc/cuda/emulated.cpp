@@ -1,16 +1,40 @@
 // The CUDA kernels compiled by the host compiler against the emulator: the same
-// source as the device build (cuda/*.cuh), in namespace cuda_emulated.
+// source as the device build (cuda/*.cuh), in namespace cuda_emulated. The runtime
+// calls are stood in for by host memory: "device" pointers are host pointers, so a
+// copy in any direction is a memcpy and synchronising has nothing to wait for
+// (launches return when the grid has run).
 #include "cuda/emulated.h"
 
-#include "cuda/reduce.cuh"
-#include "cuda/sgemm.cuh"
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "cuda/backend.h"
+#include "cuda/backend.cuh"
 
 namespace cnnfast {
 namespace cuda_emulated {
 
+const char* Api::name() { return "emulated"; }
+
+void* Api::malloc(std::size_t bytes) {
+  // 256-byte alignment, as cudaMalloc gives.
+  void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + (bytes == 0 ? 256 : 0));
+  if (p == nullptr) throw std::bad_alloc();
+  return p;
+}
+
+void Api::free(void* p) { std::free(p); }
+
+void Api::copy(void* dst, const void* src, std::size_t bytes) {
+  if (bytes) std::memcpy(dst, src, bytes);
+}
+
+void Api::synchronize() {}
+
 void sgemm(int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
            int ldc) {
-  launch_sgemm(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  launch_matmul<float>(M, N, K, alpha, A, lda, false, B, ldb, false, beta, C, ldc);
 }
 
 float sum(int n, const float* x, int blocks) {

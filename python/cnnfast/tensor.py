@@ -18,6 +18,8 @@ from typing import Any, Union
 import numpy as np
 
 from . import ops
+from .cuda import array as cuda_array
+from .cuda.array import DeviceArray
 
 BackwardFn = Callable[[np.ndarray], Sequence[Union[np.ndarray, None]]]
 ArrayLike = Any
@@ -41,6 +43,8 @@ def no_grad() -> Iterator[None]:
 
 
 def _as_array(value: ArrayLike, dtype: Any = None) -> np.ndarray:
+    if type(value) is DeviceArray:  # device data stays where it is
+        return value if dtype is None else value.astype(dtype, copy=False)  # type: ignore[return-value]
     arr = np.asarray(value, dtype=dtype)
     if dtype is None and arr.dtype.kind in "iub":
         return arr  # integer tensors (labels) stay integer
@@ -104,7 +108,33 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
+    @property
+    def device(self) -> str:
+        """'cpu' or 'cuda': where the data lives (and where ops on it run)."""
+        return "cuda" if type(self.data) is DeviceArray else "cpu"
+
+    def to(self, device: str) -> Tensor:
+        """This tensor on `device` ('cpu' or 'cuda'); itself when already there. The
+        copy is part of the graph: gradients flow back to the original's device."""
+        target = _device_name(device)
+        if target == self.device:
+            return self
+        if target == "cuda":
+            moved = DeviceArray.from_numpy(self.data)
+            return Tensor._from_op(moved, (self,), lambda g: (g.numpy(),))
+        return Tensor._from_op(self.data.numpy(), (self,), lambda g: (DeviceArray.from_numpy(g),))
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self) -> Tensor:
+        return self.to("cuda")
+
     def numpy(self) -> np.ndarray:
+        if type(self.data) is DeviceArray:
+            raise TypeError(
+                "numpy() of a tensor on cuda: move it to the host first with .to('cpu')"
+            )
         return self.data
 
     def item(self) -> float:
@@ -115,7 +145,9 @@ class Tensor:
 
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
-        return f"Tensor({np.array2string(self.data, threshold=8)}, dtype={self.dtype}{grad})"
+        where = ", device='cuda'" if self.device == "cuda" else ""
+        values = np.array2string(np.asarray(self.data), threshold=8)
+        return f"Tensor({values}, dtype={self.dtype}{where}{grad})"
 
     # --- backward ------------------------------------------------------------------
     def backward(self, grad: ArrayLike | None = None) -> None:
@@ -128,11 +160,17 @@ class Tensor:
                 raise RuntimeError(
                     f"backward() needs a gradient for a non-scalar of shape {self.shape}"
                 )
-            grad = np.ones_like(self.data)
+            grad = np.ones(self.shape, self.dtype)
+        if self.device == "cuda":
+            seed = (
+                grad
+                if type(grad) is DeviceArray
+                else DeviceArray.from_numpy(np.asarray(grad, self.dtype))
+            )
+        else:
+            seed = np.asarray(grad, dtype=self.dtype)
         order = self._topological_order()
-        grads: dict[int, np.ndarray] = {
-            id(self): np.asarray(grad, dtype=self.dtype).reshape(self.shape)
-        }
+        grads: dict[int, np.ndarray] = {id(self): seed.reshape(self.shape)}
         for t in reversed(order):
             g = grads.pop(id(t), None)
             if g is None:
@@ -187,7 +225,10 @@ class Tensor:
         return Tensor._from_op(
             self.data * o.data,
             (self, o),
-            lambda g: (_unbroadcast(g * o.data, self.shape), _unbroadcast(g * self.data, o.shape)),
+            lambda g: (
+                _unbroadcast(g * o.data, self.shape) if self.requires_grad else None,
+                _unbroadcast(g * self.data, o.shape) if o.requires_grad else None,
+            ),
         )
 
     __rmul__ = __mul__
@@ -225,11 +266,15 @@ class Tensor:
         y = self.data.sum(axis=axis, keepdims=keepdims)
 
         def backward(g: np.ndarray) -> tuple[np.ndarray]:
+            if type(g) is DeviceArray:  # a full sum (the only one on cuda): spread its gradient
+                # (read back to the host: a fill from a device scalar is still to come)
+                return (cuda_array.full(self.shape, g.item(), self.dtype),)
             if axis is not None and not keepdims:
                 g = np.expand_dims(g, axis)
             return (np.broadcast_to(g, self.shape).astype(self.dtype, copy=True),)
 
-        return Tensor._from_op(np.asarray(y, dtype=self.dtype), (self,), backward)
+        out = y if type(y) is DeviceArray else np.asarray(y, dtype=self.dtype)
+        return Tensor._from_op(out, (self,), backward)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         count = (
@@ -273,12 +318,28 @@ def as_tensor(value: ArrayLike, dtype: Any = None) -> Tensor:
     return value if isinstance(value, Tensor) else Tensor(value, dtype=dtype)
 
 
-def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """A new leaf tensor (float data stays float32/float64; other floats become float32)."""
-    return Tensor(
-        np.array(data.data if isinstance(data, Tensor) else data, dtype=dtype, copy=True),
-        requires_grad=requires_grad,
-    )
+def _device_name(device: Any) -> str:
+    name = str(device).lower()
+    if name in ("cuda:0", "gpu"):
+        name = "cuda"
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    return name
+
+
+def tensor(
+    data: ArrayLike, requires_grad: bool = False, dtype: Any = None, device: str = "cpu"
+) -> Tensor:
+    """A new leaf tensor (float data stays float32/float64; other floats become float32)
+    on `device` ('cpu', or 'cuda': see cnnfast.cuda)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if type(data) is DeviceArray:
+        data = data.numpy()
+    host = _as_array(np.array(data, dtype=dtype, copy=True), None)
+    if _device_name(device) == "cuda":
+        return Tensor(DeviceArray.from_numpy(host), requires_grad=requires_grad)
+    return Tensor(host, requires_grad=requires_grad)
 
 
 def matmul(a: Tensor, b: Tensor, trans_a: bool = False, trans_b: bool = False) -> Tensor:

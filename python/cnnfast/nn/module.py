@@ -8,7 +8,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..tensor import Tensor, no_grad
+from ..cuda.array import DeviceArray
+from ..tensor import Tensor, _device_name, no_grad
 
 
 class Parameter(Tensor):
@@ -104,10 +105,34 @@ class Module:
                 setattr(m, name, np.asarray(b, dtype=dtype))
         return self
 
+    def to(self, device: str) -> Module:
+        """Move every parameter and buffer to `device` ('cpu' or 'cuda') in place, as
+        PyTorch does (parameters keep their identity, so an optimizer built before or
+        after sees the same ones). Gradients are dropped."""
+        target = _device_name(device)
+        for _, m in self.named_modules():
+            for p in m._parameters.values():
+                if p.device != target:
+                    p.data = DeviceArray.from_numpy(p.data) if target == "cuda" else p.data.numpy()
+                p.grad = None
+            for name, b in m._buffers.items():
+                on_device = type(b) is DeviceArray
+                if target == "cuda" and not on_device:
+                    setattr(m, name, DeviceArray.from_numpy(b))
+                elif target == "cpu" and on_device:
+                    setattr(m, name, b.numpy())
+        return self
+
+    @property
+    def device(self) -> str:
+        """Where the parameters live ('cpu' for a module without any)."""
+        params = self.parameters()
+        return params[0].device if params else "cpu"
+
     # --- state --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and buffer, by dotted name."""
-        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state = {name: np.array(p.data, copy=True) for name, p in self.named_parameters()}
         state.update({name: np.array(b, copy=True) for name, b in self.named_buffers()})
         return state
 

@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _C
-from .._args import as_float_array, require_ndim, require_same_dtype
+from .._args import as_float_array, kernels, require_ndim, require_same_dtype
 
 
 def matmul(a: Any, b: Any, trans_a: bool = False, trans_b: bool = False) -> np.ndarray:
@@ -29,4 +28,4 @@ def matmul(a: Any, b: Any, trans_a: bool = False, trans_b: bool = False) -> np.n
             f"op(b) is {b.shape[::-1] if trans_b else b.shape} "
             f"(a {a.shape}, trans_a={trans_a}; b {b.shape}, trans_b={trans_b})"
         )
-    return _C.matmul(a, b, bool(trans_a), bool(trans_b))
+    return kernels("matmul", a=a, b=b).matmul(a, b, bool(trans_a), bool(trans_b))

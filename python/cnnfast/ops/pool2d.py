@@ -11,17 +11,18 @@ from typing import Any
 
 import numpy as np
 
-from .. import _C
 from .._args import (
     Padding,
     PoolArgs,
     as_float_array,
+    kernels,
     pool_args,
     pool_window,
     require_ndim,
     require_same_dtype,
     require_shape,
 )
+from ..cuda.array import DeviceArray
 
 
 def _checked_dy(op: str, a: PoolArgs, dy: Any) -> np.ndarray:
@@ -41,7 +42,9 @@ def max_pool2d(
 ) -> Any:
     """Max over windows. With return_indices, also the argmax as h*W + w in each plane."""
     a = pool_args("max_pool2d", x, kernel_size, stride, padding, ceil_mode)
-    return _C.max_pool2d_forward(a.x, *a.kernel_args(), bool(return_indices))
+    return kernels("max_pool2d", x=a.x).max_pool2d_forward(
+        a.x, *a.kernel_args(), bool(return_indices)
+    )
 
 
 def max_pool2d_backward(
@@ -55,7 +58,8 @@ def max_pool2d_backward(
     """dx: each dy goes to its window's (first) maximum."""
     op = "max_pool2d_backward"
     a = pool_args(op, x, kernel_size, stride, padding, ceil_mode)
-    return _C.max_pool2d_backward(a.x, _checked_dy(op, a, dy), *a.kernel_args())
+    dy = _checked_dy(op, a, dy)
+    return kernels(op, x=a.x, dy=dy).max_pool2d_backward(a.x, dy, *a.kernel_args())
 
 
 # Windows whose cell index fits the one-byte argmax code (255 means "no gradient").
@@ -78,7 +82,7 @@ def max_pool2d_argmax(
     op = "max_pool2d_argmax"
     a = pool_args(op, x, kernel_size, stride, padding, ceil_mode)
     _require_byte_window(op, a.kernel)
-    return _C.max_pool2d_forward_argmax(a.x, *a.kernel_args(), bool(relu))
+    return kernels(op, x=a.x).max_pool2d_forward_argmax(a.x, *a.kernel_args(), bool(relu))
 
 
 def max_pool2d_backward_argmax(
@@ -101,13 +105,14 @@ def max_pool2d_backward_argmax(
     )
     _require_byte_window(op, kernel)
     expected = (*x_shape[:2], *out_hw)
-    argmax = np.asarray(argmax)
+    argmax = argmax if type(argmax) is DeviceArray else np.asarray(argmax)
     if argmax.dtype != np.uint8:
         raise TypeError(f"{op}: argmax must be uint8 (from max_pool2d_argmax), got {argmax.dtype}")
     require_shape(op, "argmax", argmax, expected, f"the pooled shape of x {x_shape}")
     dy = as_float_array(op, "dy", dy)
     require_shape(op, "dy", dy, expected, f"the pooled shape of x {x_shape}")
-    return _C.max_pool2d_backward_argmax(argmax, dy, x_shape, kernel, stride_, pad, ceil)
+    k = kernels(op, argmax=argmax, dy=dy)
+    return k.max_pool2d_backward_argmax(argmax, dy, x_shape, kernel, stride_, pad, ceil)
 
 
 def _require_byte_window(op: str, kernel: tuple[int, int]) -> None:
@@ -128,7 +133,9 @@ def avg_pool2d(
 ) -> np.ndarray:
     """Mean over windows; count_include_pad counts padded cells in the divisor."""
     a = pool_args("avg_pool2d", x, kernel_size, stride, padding, ceil_mode)
-    return _C.avg_pool2d_forward(a.x, *a.kernel_args(), bool(count_include_pad))
+    return kernels("avg_pool2d", x=a.x).avg_pool2d_forward(
+        a.x, *a.kernel_args(), bool(count_include_pad)
+    )
 
 
 def avg_pool2d_backward(
@@ -142,9 +149,9 @@ def avg_pool2d_backward(
 ) -> np.ndarray:
     op = "avg_pool2d_backward"
     a = pool_args(op, x, kernel_size, stride, padding, ceil_mode)
-    return _C.avg_pool2d_backward(
-        a.x, _checked_dy(op, a, dy), *a.kernel_args(), bool(count_include_pad)
-    )
+    dy = _checked_dy(op, a, dy)
+    k = kernels(op, x=a.x, dy=dy)
+    return k.avg_pool2d_backward(a.x, dy, *a.kernel_args(), bool(count_include_pad))
 
 
 def _global_x(op: str, x: Any) -> np.ndarray:
@@ -157,7 +164,8 @@ def _global_x(op: str, x: Any) -> np.ndarray:
 
 def global_avg_pool2d(x: Any) -> np.ndarray:
     """Mean of each plane: (N, C, H, W) -> (N, C, 1, 1)."""
-    return _C.global_avg_pool2d_forward(_global_x("global_avg_pool2d", x))
+    x = _global_x("global_avg_pool2d", x)
+    return kernels("global_avg_pool2d", x=x).global_avg_pool2d_forward(x)
 
 
 def global_avg_pool2d_backward(x: Any, dy: Any) -> np.ndarray:
@@ -166,4 +174,4 @@ def global_avg_pool2d_backward(x: Any, dy: Any) -> np.ndarray:
     dy = as_float_array(op, "dy", dy)
     require_same_dtype(op, x=x, dy=dy)
     require_shape(op, "dy", dy, (*x.shape[:2], 1, 1))
-    return _C.global_avg_pool2d_backward(dy, x.shape)
+    return kernels(op, x=x, dy=dy).global_avg_pool2d_backward(dy, x.shape)

@@ -5,12 +5,13 @@ Kernel: csrc/softmax.cpp. Reference: cnnfast/reference/softmax.py.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from .. import _C
-from .._args import as_float_array, require_ndim, require_same_dtype, require_shape
+from .._args import as_float_array, kernels, require_ndim, require_same_dtype, require_shape
+from ..cuda.array import DeviceArray
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -23,23 +24,26 @@ def _axis(op: str, x: np.ndarray, axis: int) -> int:
     return axis % x.ndim
 
 
-def _along_last(fn: Callable[..., np.ndarray], axis: int, *arrays: np.ndarray) -> np.ndarray:
-    """Apply a last-axis kernel along `axis` (moved to the end and back)."""
+def _along_last(op: str, axis: int, *arrays: np.ndarray) -> np.ndarray:
+    """Apply the last-axis kernel `op` along `axis` (moved to the end and back)."""
+    fn = getattr(kernels(op, **{f"array{i}": a for i, a in enumerate(arrays)}), op)
     last = arrays[0].ndim - 1
     if axis == last:
         return fn(*arrays)
+    if type(arrays[0]) is DeviceArray:
+        raise NotImplementedError(f"{op}: on cuda only along the last axis, got axis {axis}")
     moved = [np.ascontiguousarray(np.moveaxis(a, axis, -1)) for a in arrays]
     return np.moveaxis(fn(*moved), -1, axis)
 
 
 def softmax(x: Any, axis: int = -1) -> np.ndarray:
     x = as_float_array("softmax", "x", x)
-    return _along_last(_C.softmax_forward, _axis("softmax", x, axis), x)
+    return _along_last("softmax_forward", _axis("softmax", x, axis), x)
 
 
 def log_softmax(x: Any, axis: int = -1) -> np.ndarray:
     x = as_float_array("log_softmax", "x", x)
-    return _along_last(_C.log_softmax_forward, _axis("log_softmax", x, axis), x)
+    return _along_last("log_softmax_forward", _axis("log_softmax", x, axis), x)
 
 
 def _grad_args(op: str, y: Any, dy: Any, axis: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -53,13 +57,13 @@ def _grad_args(op: str, y: Any, dy: Any, axis: int) -> tuple[np.ndarray, np.ndar
 def softmax_backward(y: Any, dy: Any, axis: int = -1) -> np.ndarray:
     """From the forward output y = softmax(x): dx = y * (dy - sum(dy * y))."""
     y, dy, axis = _grad_args("softmax_backward", y, dy, axis)
-    return _along_last(_C.softmax_backward, axis, y, dy)
+    return _along_last("softmax_backward", axis, y, dy)
 
 
 def log_softmax_backward(y: Any, dy: Any, axis: int = -1) -> np.ndarray:
     """From the forward output y = log_softmax(x): dx = dy - exp(y) * sum(dy)."""
     y, dy, axis = _grad_args("log_softmax_backward", y, dy, axis)
-    return _along_last(_C.log_softmax_backward, axis, y, dy)
+    return _along_last("log_softmax_backward", axis, y, dy)
 
 
 def _ce_args(
@@ -70,6 +74,9 @@ def _ce_args(
     require_ndim(op, "logits", logits, 2, "(N, classes)")
     if reduction not in REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    kernels(op, logits=logits, target=target)  # one device for both
+    if type(target) is DeviceArray:
+        return logits, target, _device_target(op, logits, target)  # type: ignore[return-value]
     t = np.asarray(target)
     N, C = logits.shape
     if t.dtype.kind in "iu":
@@ -91,9 +98,28 @@ def _ce_args(
     )
 
 
+def _device_target(op: str, logits: Any, t: DeviceArray) -> bool:
+    """Whether a device target is probabilities (else int64 class indices). Labels
+    are not range-checked here (that would read them back to the host every step):
+    a label outside [0, C) gives a NaN loss."""
+    N = logits.shape[0]
+    if t.dtype == np.int64:
+        require_shape(op, "target", t, (N,), f"one class index per row of logits {logits.shape}")
+        return False
+    if t.dtype.kind == "f":
+        require_same_dtype(op, logits=logits, target=t)
+        require_shape(op, "target", t, logits.shape, "probabilities, like logits")
+        return True
+    raise TypeError(
+        f"{op}: a target on cuda must be int64 class indices or float probabilities, got {t.dtype}"
+    )
+
+
 def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Any:
     """Cross-entropy of softmax(logits) against target; 'mean' and 'sum' give a scalar."""
     logits, t, soft = _ce_args("cross_entropy", logits, target, reduction)
+    if type(logits) is DeviceArray:
+        return kernels("cross_entropy", logits=logits).cross_entropy(logits, t, soft, reduction)
     losses = (_C.cross_entropy_soft_forward if soft else _C.cross_entropy_forward)(logits, t)
     if reduction == "none":
         return losses
@@ -110,6 +136,12 @@ def cross_entropy_backward(
     op = "cross_entropy_backward"
     logits, t, soft = _ce_args(op, logits, target, reduction)
     N = logits.shape[0]
+    if type(logits) is DeviceArray:
+        if type(dloss) is DeviceArray:
+            require_shape(
+                op, "dloss", dloss, (N,) if reduction == "none" else (), "the loss's shape"
+            )
+        return kernels(op, logits=logits).cross_entropy_backward(logits, t, soft, reduction, dloss)
     if reduction == "none":
         d = as_float_array(op, "dloss", dloss).astype(logits.dtype, copy=False)
         require_shape(op, "dloss", d, (N,), "one per sample for reduction='none'")

@@ -1,5 +1,6 @@
 """Optimizers as published, updating parameters in place (Adam with a fused kernel,
-the others with NumPy).
+the others with NumPy; parameters on device='cuda' with the fused kernels of
+csrc/cuda/optim.cuh, the same rules).
 
 Each `_update(p, g, state)` transcribes its paper's rule; tests/test_optim.py checks
 every one step by step against an independent NumPy transcription.
@@ -13,7 +14,22 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import ops, reference
+from ..cuda import array as device
 from ..nn.module import Parameter
+
+
+def _on_device(p: Any) -> bool:
+    return type(p) is device.DeviceArray
+
+
+def _zeros_like(p: Any) -> Any:
+    return device.zeros(p.shape, p.dtype) if _on_device(p) else np.zeros_like(p, order="C")
+
+
+def _device_kernels() -> Any:
+    from ..cuda import kernels
+
+    return kernels
 
 
 class Optimizer:
@@ -90,6 +106,24 @@ class SGD(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
         h = self.hyper
+        if _on_device(p):
+            v = state.get("velocity")
+            if h["momentum"] and v is None:
+                v = state["velocity"] = _zeros_like(p)
+                first = True
+            else:
+                first = False
+            _device_kernels().sgd_update(
+                p,
+                g,
+                v if h["momentum"] else None,
+                lr=h["lr"],
+                momentum=h["momentum"],
+                weight_decay=h["weight_decay"],
+                nesterov=bool(h["nesterov"]),
+                first=first,
+            )
+            return
         if h["weight_decay"]:
             g = g + h["weight_decay"] * p
         if h["momentum"]:
@@ -115,8 +149,10 @@ class Adam(Optimizer):
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
         h = self.hyper
         t = state.get("t", 0) + 1
-        m = state.get("m", np.zeros_like(p, order="C"))
-        v = state.get("v", np.zeros_like(p, order="C"))
+        m = state.get("m")
+        m = _zeros_like(p) if m is None else m
+        v = state.get("v")
+        v = _zeros_like(p) if v is None else v
         state.update(t=t, m=m, v=v)
         kw = dict(
             lr=h["lr"],
@@ -126,7 +162,9 @@ class Adam(Optimizer):
             weight_decay=h["weight_decay"],
             step=t,
         )
-        if p.flags.c_contiguous and p.flags.writeable and m.flags.c_contiguous:
+        if _on_device(p):
+            _device_kernels().adam_update(p, g, m, v, **kw)
+        elif p.flags.c_contiguous and p.flags.writeable and m.flags.c_contiguous:
             ops.adam_update(p, g, m, v, **kw)  # one fused pass (csrc/optim.cpp)
         else:  # e.g. a parameter that is a strided view: the same rule in NumPy
             reference.adam_update(p, g, m, v, **kw)
@@ -141,6 +179,13 @@ class Adadelta(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
         h = self.hyper
+        if _on_device(p):
+            eg = state.setdefault("avg_sq_grad", _zeros_like(p))
+            ed = state.setdefault("avg_sq_delta", _zeros_like(p))
+            _device_kernels().adadelta_update(
+                p, g, eg, ed, lr=h["lr"], rho=h["rho"], eps=h["eps"], weight_decay=h["weight_decay"]
+            )
+            return
         if h["weight_decay"]:
             g = g + h["weight_decay"] * p
         eg = state.get("avg_sq_grad", np.zeros_like(p))
@@ -162,6 +207,12 @@ class RMSprop(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
         h = self.hyper
+        if _on_device(p):
+            eg = state.setdefault("avg_sq_grad", _zeros_like(p))
+            _device_kernels().rmsprop_update(
+                p, g, eg, lr=h["lr"], rho=h["rho"], eps=h["eps"], weight_decay=h["weight_decay"]
+            )
+            return
         if h["weight_decay"]:
             g = g + h["weight_decay"] * p
         eg = state.get("avg_sq_grad", np.zeros_like(p))

@@ -1,4 +1,4 @@
-"""The CUDA backend's status.
+"""The CUDA build's status: what was compiled and what the runtime reports.
 
 cnnfast builds its CUDA kernels when nvcc is present (CMake option CNNFAST_CUDA =
 AUTO | ON | OFF); the CUDA runtime is linked statically, so this module imports, and
@@ -9,7 +9,7 @@ which is how the kernels are tested where no GPU exists.
 
 from __future__ import annotations
 
-from . import _C
+from .. import _C
 
 
 def is_built() -> bool:
@@ -20,11 +20,6 @@ def is_built() -> bool:
 def device_count() -> int:
     """GPUs the CUDA runtime can use: 0 without a build, a driver or a device."""
     return int(_C.cuda_device_count())
-
-
-def is_available() -> bool:
-    """A device build and at least one usable GPU."""
-    return is_built() and device_count() > 0
 
 
 def device_names() -> list[str]:

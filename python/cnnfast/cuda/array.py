@@ -1,0 +1,223 @@
+"""DeviceArray: an n-d array in device memory, what a Tensor on device='cuda' holds.
+
+Always C-contiguous; float32/float64 data, int64 class labels, uint8 argmax codes.
+Memory comes from the backend's caching allocator (csrc/cuda/allocator.cpp) and
+goes back to it when the last reference (views included) is dropped. It has the
+few array methods the autograd layer uses (reshape, copy, +, scalar *, sum, item);
+everything else is an op in cnnfast.ops, which dispatch on where their inputs live.
+Moving data between host and device is explicit: `DeviceArray.from_numpy`,
+`.numpy()` (and `Tensor.to`).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from .backends import backend
+
+DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.int64, np.uint8))
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class DeviceArray:
+    """A C-contiguous array in device memory (see the module docstring)."""
+
+    __slots__ = ("_buffer", "_offset", "dtype", "shape")
+    device = "cuda"
+
+    def __init__(self, shape: Any, dtype: Any, _buffer: Any = None, _offset: int = 0) -> None:
+        self.shape = tuple(int(n) for n in shape)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in DTYPES:
+            raise TypeError(
+                f"DeviceArray: dtype must be one of {[str(d) for d in DTYPES]}, got {self.dtype}"
+            )
+        if any(n < 0 for n in self.shape):
+            raise ValueError(f"DeviceArray: negative dimension in shape {self.shape}")
+        self._buffer = backend().Buffer(self.nbytes) if _buffer is None else _buffer
+        self._offset = _offset
+
+    # --- properties -------------------------------------------------------------------
+    @property
+    def ptr(self) -> int:
+        """The device address of element 0."""
+        return int(self._buffer.ptr) + self._offset
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d DeviceArray")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        values = np.array2string(self.numpy(), threshold=8)
+        return f"DeviceArray({values}, dtype={self.dtype}, device='cuda')"
+
+    # --- host <-> device ------------------------------------------------------------
+    @classmethod
+    def from_numpy(cls, array: Any, dtype: Any = None) -> DeviceArray:
+        """A device copy of a host array (integers become int64, as labels)."""
+        host = np.asarray(array, dtype=dtype)
+        if host.dtype.kind in "iub" and host.dtype != np.uint8:
+            host = host.astype(np.int64)
+        host = host if host.flags.c_contiguous else host.copy(order="C")  # (keeps 0-d arrays 0-d)
+        out = cls(host.shape, host.dtype)
+        if out.nbytes:
+            backend().copy_from_host(out.ptr, host.reshape(-1).view(np.uint8), out.nbytes)
+        return out
+
+    def numpy(self) -> np.ndarray:
+        """A host copy (waits for the kernels that write this array)."""
+        out = np.empty(self.shape, self.dtype)
+        if self.nbytes:
+            backend().copy_to_host(out.reshape(-1).view(np.uint8), self.ptr, self.nbytes)
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        host = self.numpy()
+        return host if dtype is None else host.astype(dtype)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """a[...] = host values (broadcast to the shape): an upload in place."""
+        if index is not Ellipsis:
+            raise NotImplementedError("DeviceArray supports only a[...] = values (a whole upload)")
+        host = np.ascontiguousarray(np.broadcast_to(np.asarray(value, self.dtype), self.shape))
+        if self.nbytes:
+            backend().copy_from_host(self.ptr, host.reshape(-1).view(np.uint8), self.nbytes)
+
+    def item(self) -> Any:
+        if self.size != 1:
+            raise ValueError(f"item(): the array has {self.size} elements, not 1")
+        return self.numpy().item()
+
+    # --- shape ----------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> DeviceArray:
+        """A view with a new shape (one dimension may be -1)."""
+        new = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        dims = (
+            np.empty(self.size, dtype=np.uint8).reshape(new).shape
+            if self.size
+            else _resolve(self, new)
+        )
+        return DeviceArray(dims, self.dtype, self._buffer, self._offset)
+
+    def copy(self) -> DeviceArray:
+        out = DeviceArray(self.shape, self.dtype)
+        if self.nbytes:
+            backend().copy(out.ptr, self.ptr, self.nbytes)
+        return out
+
+    def astype(self, dtype: Any, copy: bool = True) -> DeviceArray:
+        if np.dtype(dtype) == self.dtype:
+            return self.copy() if copy else self
+        # A cast is rare on the device (parameters are created in their dtype); via the host.
+        return DeviceArray.from_numpy(self.numpy().astype(dtype))
+
+    # --- arithmetic (what autograd needs: gradient sums, scalar scaling, full sums) ----
+    def _axpby(self, alpha: float, other: DeviceArray | None, beta: float) -> DeviceArray:
+        _require_float(self, "arithmetic")
+        out = DeviceArray(self.shape, self.dtype)
+        b = 0 if other is None else other.ptr
+        backend().axpby(self.dtype.name, self.size, float(alpha), self.ptr, float(beta), b, out.ptr)
+        return out
+
+    def __add__(self, other: Any) -> DeviceArray:
+        if isinstance(other, DeviceArray):
+            _require_same(self, other, "+")
+            return self._axpby(1.0, other, 1.0)
+        s = _scalar(other, "+")
+        return self + full(self.shape, s, self.dtype) if s else self.copy()
+
+    __radd__ = __add__
+
+    def __neg__(self) -> DeviceArray:
+        return self._axpby(-1.0, None, 0.0)
+
+    def __sub__(self, other: Any) -> DeviceArray:
+        if isinstance(other, DeviceArray):
+            _require_same(self, other, "-")
+            return self._axpby(1.0, other, -1.0)
+        return self + (-_scalar(other, "-"))
+
+    def __mul__(self, other: Any) -> DeviceArray:
+        return self._axpby(_scalar(other, "*"), None, 0.0)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Any) -> DeviceArray:
+        return self._axpby(1.0 / _scalar(other, "/"), None, 0.0)
+
+    def sum(self, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> DeviceArray:
+        """The sum of all elements (axis None or every axis); other reductions are ops."""
+        _require_float(self, "sum")
+        if axis is not None and sorted(np.atleast_1d(axis) % max(self.ndim, 1)) != list(
+            range(self.ndim)
+        ):
+            raise NotImplementedError(
+                "DeviceArray.sum: only the full sum runs on cuda, "
+                f"got axis={axis} for shape {self.shape}"
+            )
+        out = DeviceArray((1,) * self.ndim if keepdims else (), self.dtype)
+        backend().channel_sum(self.dtype.name, 1, 1, self.size, self.ptr, 1.0, out.ptr)
+        return out
+
+
+def _resolve(a: DeviceArray, new: Any) -> tuple[int, ...]:
+    """Reshape arithmetic for empty arrays (NumPy's rules)."""
+    return np.empty(a.shape, dtype=np.uint8).reshape(new).shape
+
+
+def _scalar(value: Any, op: str) -> float:
+    if isinstance(value, numbers.Real) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        raise ValueError(
+            f"DeviceArray {op}: operands on different devices (cuda and cpu, shape {value.shape}); "
+            "move the host one with .to('cuda')"
+        )
+    raise TypeError(
+        f"DeviceArray {op}: the other operand must be a DeviceArray of the same shape or a "
+        f"number, got {type(value).__name__}"
+    )
+
+
+def _require_same(a: DeviceArray, b: DeviceArray, op: str) -> None:
+    if a.shape != b.shape or a.dtype != b.dtype:
+        raise ValueError(
+            f"DeviceArray {op}: operands must have one shape and dtype (no broadcasting on cuda), "
+            f"got {a.dtype}{a.shape} and {b.dtype}{b.shape}"
+        )
+
+
+def _require_float(a: DeviceArray, what: str) -> None:
+    if a.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"DeviceArray {what}: needs float32 or float64 data, got {a.dtype}")
+
+
+def empty(shape: Any, dtype: Any = np.float32) -> DeviceArray:
+    return DeviceArray(shape, dtype)
+
+
+def full(shape: Any, value: float, dtype: Any = np.float32) -> DeviceArray:
+    out = DeviceArray(shape, dtype)
+    _require_float(out, "full")
+    backend().fill(out.dtype.name, out.size, float(value), out.ptr)
+    return out
+
+
+def zeros(shape: Any, dtype: Any = np.float32) -> DeviceArray:
+    return full(shape, 0.0, dtype)
