@@ -13,6 +13,7 @@ import cnnfast.nn as nn
 import cnnfast.nn.functional as F
 from cnnfast import optim
 from cnnfast.cuda import DeviceArray
+from cnnfast.tensor import concat
 
 
 def tiny_net(seed: int = 0) -> nn.Module:
@@ -120,3 +121,11 @@ def test_state_dict_round_trip_through_the_device(cuda_device):
     other.load_state_dict(state)
     for (_, a), (_, b) in zip(model.named_parameters(), other.named_parameters()):
         np.testing.assert_array_equal(a.data.numpy(), b.data.numpy())
+
+
+def test_layers_not_yet_on_cuda_say_so(cuda_device, rng):
+    x = cf.tensor(rng.standard_normal((2, 3, 4, 4)).astype(np.float32), device=cuda_device)
+    with pytest.raises(NotImplementedError, match="batch_norm: not yet supported on cuda"):
+        nn.BatchNorm2d(3).to(cuda_device)(x)
+    with pytest.raises(NotImplementedError, match="concat: not yet supported on cuda"):
+        concat([x, x])

@@ -367,6 +367,8 @@ def matmul(a: Tensor, b: Tensor, trans_a: bool = False, trans_b: bool = False) -
 
 def concat(tensors: Sequence[Tensor], axis: int = 1) -> Tensor:
     """Join tensors along `axis` (inception modules concatenate channels)."""
+    if any(t.device == "cuda" for t in tensors):
+        raise NotImplementedError("concat: not yet supported on cuda (move the tensors to the cpu)")
     sizes = [t.shape[axis] for t in tensors]
     y = np.concatenate([t.data for t in tensors], axis=axis)
     cuts = np.cumsum(sizes)[:-1]

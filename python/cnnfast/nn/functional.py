@@ -174,6 +174,10 @@ def batch_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Batch statistics in training (updating the running ones in place), running ones otherwise."""
+    if x.device == "cuda":
+        raise NotImplementedError(
+            "batch_norm: not yet supported on cuda (move the model to the cpu)"
+        )
     w = None if weight is None else weight.data
     b = None if bias is None else bias.data
     params = tuple(t for t in (weight, bias) if t is not None)
@@ -215,6 +219,8 @@ def batch_norm(
 def local_response_norm(
     x: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
 ) -> Tensor:
+    if x.device == "cuda":
+        raise NotImplementedError("local_response_norm: not yet supported on cuda")
     y = ops.local_response_norm(x.data, size, alpha, beta, k)
     return Tensor._from_op(
         y, (x,), lambda g: (ops.local_response_norm_backward(x.data, g, size, alpha, beta, k),)
