@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+import cnnfast as cf
 from cnnfast.bench import gemm, nets, ops, peak, tiny
 from cnnfast.cli import main
 
@@ -63,3 +64,10 @@ def test_a_wrong_result_stops_the_benchmark(monkeypatch):
 def test_bench_without_a_suite_says_what_to_do():
     with pytest.raises(SystemExit, match="name a suite"):
         main(["bench"])
+
+
+def test_cuda_suite_without_a_gpu_says_so_and_times_nothing(capsys):
+    if cf.cuda.is_built() and cf.cuda.device_count() > 0:
+        pytest.skip("a GPU is here: the suite would time it")
+    assert main(["bench", "cuda", "--reps", "2"]) == 0
+    assert "no CUDA device here" in capsys.readouterr().out

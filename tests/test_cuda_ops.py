@@ -165,6 +165,50 @@ def test_softmax_and_cross_entropy_match_reference(cuda_device, dtype, rng):
             close(ops.cross_entropy_backward(dev(x), dev(target), reduction, d_dev), grad, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 3, 5, 3), (7, 2), (1, 6, 1, 1)])
+def test_batch_norm_matches_reference(cuda_device, shape, dtype, rng):
+    x = (2 + 3 * rng.standard_normal(shape)).astype(dtype)
+    C = shape[1]
+    w, b = rng.standard_normal(C).astype(dtype), rng.standard_normal(C).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else TOL[dtype]
+    for weight, bias in ((w, b), (None, None)):
+        dw_, db_ = (None, None) if weight is None else (dev(weight), dev(bias))
+        y, mean, invstd = ops.batch_norm_train(dev(x), dw_, db_)
+        for got, expected in zip((y, mean, invstd), reference.batch_norm_train(x, weight, bias)):
+            np.testing.assert_allclose(host(got), expected, **tol)
+        expected = reference.batch_norm_backward(x, dy, host(mean), host(invstd), weight)
+        for got, e in zip(ops.batch_norm_backward(dev(x), dev(dy), mean, invstd, dw_), expected):
+            np.testing.assert_allclose(host(got), e, **tol)
+        var = rng.uniform(0.5, 2, C).astype(dtype)
+        np.testing.assert_allclose(
+            host(ops.batch_norm_inference(dev(x), mean, dev(var), dw_, db_)),
+            reference.batch_norm_inference(x, host(mean), var, weight, bias),
+            **tol,
+        )
+    running = [np.zeros(C, dtype), np.ones(C, dtype)]
+    running_dev = [dev(r) for r in running]
+    ops.batch_norm(x, *running, w, b, training=True, momentum=0.3)
+    ops.batch_norm(dev(x), *running_dev, dev(w), dev(b), training=True, momentum=0.3)
+    for got, expected in zip(running_dev, running):
+        np.testing.assert_allclose(host(got), expected, **tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", [1, 4, 5])
+def test_local_response_norm_matches_reference(cuda_device, size, dtype, rng):
+    x = rng.standard_normal((2, 7, 3, 2)).astype(dtype)
+    dy = rng.standard_normal(x.shape).astype(dtype)
+    kw = dict(size=size, alpha=0.3, beta=0.75, k=2.0)  # alpha large enough to matter
+    close(ops.local_response_norm(dev(x), **kw), reference.local_response_norm(x, **kw), dtype)
+    close(
+        ops.local_response_norm_backward(dev(x), dev(dy), **kw),
+        reference.local_response_norm_backward(x, dy, **kw),
+        dtype,
+    )
+
+
 def test_dropout_mask_is_the_cpus_bit_for_bit(cuda_device, rng):
     x = rng.standard_normal((3, 1000)).astype(np.float32)
     for p, seed in ((0.5, 7), (0.1, 2**63 + 5), (0.0, 1), (1.0, 3)):

@@ -78,6 +78,42 @@ def test_a_tiny_net_learns_on_cuda(cuda_device):
     assert losses[-1] < 0.5 * losses[0]
 
 
+class CountingBackend:
+    """The backend module with its host <-> device copies counted."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner, self.copies = inner, 0
+
+    def __getattr__(self, name: str) -> object:
+        attr = getattr(self.inner, name)
+        if name in ("copy_to_host", "copy_from_host"):
+            self.copies += 1
+        return attr
+
+
+def test_a_training_step_makes_no_host_round_trip(cuda_device, monkeypatch):
+    """Once the batch is on the device, forward, backward and the optimizer step copy
+    nothing between host and device (the loss stays on the device until asked for)."""
+    from cnnfast.cuda import backends
+
+    for name in ("sgd", "adam"):
+        model = tiny_net().to(cuda_device)
+        opt = optim.get(name, model.parameters(), lr=0.01)
+        x, y = batch(np.random.default_rng(0))
+        xd, yd = cf.tensor(x, device=cuda_device), cf.tensor(y, device=cuda_device)
+        counting = CountingBackend(backends.backend())
+        monkeypatch.setattr(backends, "_chosen", counting)
+        for _ in range(2):
+            loss = F.cross_entropy(model(xd), yd)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        assert counting.copies == 0, name
+        loss.item()
+        assert counting.copies == 1  # reading the loss is the one copy, when asked
+        monkeypatch.setattr(backends, "_chosen", counting.inner)
+
+
 def test_the_allocator_reuses_blocks_across_steps(cuda_device):
     model = tiny_net().to(cuda_device)
     opt = optim.SGD(model.parameters(), lr=0.1)
@@ -123,9 +159,68 @@ def test_state_dict_round_trip_through_the_device(cuda_device):
         np.testing.assert_array_equal(a.data.numpy(), b.data.numpy())
 
 
-def test_layers_not_yet_on_cuda_say_so(cuda_device, rng):
-    x = cf.tensor(rng.standard_normal((2, 3, 4, 4)).astype(np.float32), device=cuda_device)
-    with pytest.raises(NotImplementedError, match="batch_norm: not yet supported on cuda"):
-        nn.BatchNorm2d(3).to(cuda_device)(x)
-    with pytest.raises(NotImplementedError, match="concat: not yet supported on cuda"):
-        concat([x, x])
+def test_batch_norm_and_concat_train_on_cuda_as_on_the_cpu(cuda_device, rng):
+    """Two branches concatenated (inception's join), then batch norm in training mode
+    (running statistics updated on the device): loss, every gradient and the running
+    statistics match the CPU's."""
+
+    class Branches(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Conv2d(2, 3, 1)
+            self.b = nn.Conv2d(2, 2, 3, padding=1)
+            self.bn = nn.BatchNorm2d(5)
+
+        def forward(self, x: cf.Tensor) -> cf.Tensor:
+            return self.bn(concat([self.a(x), self.b(x)], axis=1))
+
+    x = rng.standard_normal((3, 2, 4, 4)).astype(np.float32)
+    labels = rng.integers(0, 80, 3)
+    runs = []
+    for device in ("cpu", cuda_device):
+        cf.manual_seed(5)
+        model = Branches().to(device)
+        xt = cf.tensor(x, device=device, requires_grad=True)
+        loss = F.cross_entropy(model(xt).flatten(), cf.tensor(labels, device=device))
+        loss.backward()
+        grads = [np.asarray(t.grad) for t in (xt, *model.parameters())]
+        model.to("cpu")
+        runs.append((loss.item(), grads, model.bn.running_mean, model.bn.running_var))
+    (loss_cpu, g_cpu, *stats_cpu), (loss_dev, g_dev, *stats_dev) = runs
+    assert loss_dev == pytest.approx(loss_cpu, rel=1e-5)
+    for a, b in zip(g_cpu, g_dev):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+    for a, b in zip(stats_cpu, stats_dev):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-7)
+
+
+def test_a_full_sum_backward_stays_on_the_device(cuda_device, rng):
+    x = cf.tensor(
+        rng.standard_normal((2, 5)).astype(np.float32), device=cuda_device, requires_grad=True
+    )
+    (x.sum() * 2.0).backward()
+    assert type(x.grad) is DeviceArray
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 5), 2.0, np.float32))
+
+
+def test_fit_and_evaluate_run_on_the_models_device(cuda_device, rng):
+    from cnnfast.training.loop import evaluate, fit
+
+    x = rng.standard_normal((12, 1, 6, 6)).astype(np.float32)
+    y = rng.integers(0, 5, 12)
+    cpu_model, dev_model = tiny_net(7), tiny_net(7).to(cuda_device)
+    for model in (cpu_model, dev_model):
+        fit(
+            model,
+            optim.SGD(model.parameters(), lr=0.1),
+            x,
+            y,
+            batch_size=4,
+            epochs=2,
+            seed=0,
+            verbose=0,
+        )
+    assert dev_model.device == "cuda"
+    loss_cpu, acc_cpu = evaluate(cpu_model, x, y)
+    loss_dev, acc_dev = evaluate(dev_model, x, y)
+    assert loss_dev == pytest.approx(loss_cpu, rel=1e-4) and acc_dev == acc_cpu

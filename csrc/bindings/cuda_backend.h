@@ -157,6 +157,57 @@ void bind_backend(py::module_& m) {
   m.def("fill", [](const std::string& dt, long n, double value, U out) {
     by_dtype(dt, [&](auto t) { using T = decltype(t); Api::fill(n, static_cast<T>(value), dev<T>(out)); });
   }, nogil);
+  m.def("broadcast_scalar", [](const std::string& dt, long n, U src, double scale, U out) {
+    by_dtype(dt, [&](auto t) { using T = decltype(t); Api::broadcast_scalar(n, dev<T>(src), static_cast<T>(scale), dev<T>(out)); });
+  }, nogil);
+  m.def("copy_rows", [](const std::string& dt, long rows, long width, U src, long src_stride, long src_offset, U dst,
+                        long dst_stride, long dst_offset) {
+    by_dtype(dt, [&](auto t) {
+      using T = decltype(t);
+      Api::copy_rows(rows, width, dev<T>(src), src_stride, src_offset, dev<T>(dst), dst_stride, dst_offset);
+    });
+  }, nogil);
+  m.def("batch_norm_stats", [](const std::string& dt, long N, long C, long L, U x, double eps, U mean, U invstd) {
+    by_dtype(dt, [&](auto t) {
+      using T = decltype(t);
+      Api::batch_norm_stats(N, C, L, dev<T>(x), static_cast<T>(eps), dev<T>(mean), dev<T>(invstd));
+    });
+  }, nogil);
+  m.def("batch_norm_apply", [](const std::string& dt, long N, long C, long L, U x, U mean, U scale, bool from_var,
+                               double eps, U w, U b, U y) {
+    by_dtype(dt, [&](auto t) {
+      using T = decltype(t);
+      Api::batch_norm_apply(N, C, L, dev<T>(x), dev<T>(mean), dev<T>(scale), from_var, static_cast<T>(eps), dev<T>(w),
+                            dev<T>(b), dev<T>(y));
+    });
+  }, nogil);
+  m.def("batch_norm_backward", [](const std::string& dt, long N, long C, long L, U x, U dy, U mean, U invstd, U w,
+                                  U dx, U dw, U db) {
+    by_dtype(dt, [&](auto t) {
+      using T = decltype(t);
+      Api::batch_norm_backward(N, C, L, dev<T>(x), dev<T>(dy), dev<T>(mean), dev<T>(invstd), dev<T>(w), dev<T>(dx),
+                               dev<T>(dw), dev<T>(db));
+    });
+  }, nogil);
+  m.def("batch_norm_running_stats", [](const std::string& dt, long C, U mean, U invstd, double eps, long count,
+                                       double momentum, U running_mean, U running_var) {
+    by_dtype(dt, [&](auto t) {
+      using T = decltype(t);
+      Api::batch_norm_running_stats(C, dev<T>(mean), dev<T>(invstd), static_cast<T>(eps), count,
+                                    static_cast<T>(momentum), dev<T>(running_mean), dev<T>(running_var));
+    });
+  }, nogil);
+  m.def("lrn", [](const std::string& dt, long N, long C, long HW, int size, double alpha, double beta, double k, U x,
+                  U y) {
+    by_dtype(dt, [&](auto t) { using T = decltype(t); Api::lrn(N, C, HW, size, alpha, beta, k, dev<T>(x), dev<T>(y)); });
+  }, nogil);
+  m.def("lrn_backward", [](const std::string& dt, long N, long C, long HW, int size, double alpha, double beta,
+                           double k, U x, U dy, U dx) {
+    by_dtype(dt, [&](auto t) {
+      using T = decltype(t);
+      Api::lrn_backward(N, C, HW, size, alpha, beta, k, dev<T>(x), dev<T>(dy), dev<T>(dx));
+    });
+  }, nogil);
   m.def("dropout", [](const std::string& dt, long n, U x, double p, unsigned long long seed, U out) {
     by_dtype(dt, [&](auto t) { using T = decltype(t); Api::dropout(n, dev<T>(x), p, seed, dev<T>(out)); });
   }, nogil);

@@ -95,4 +95,5 @@ PYBIND11_MODULE(_C, m) {
   bind::bind_lrn(m);
   bind::bind_optim(m);
   bind::bind_cuda(m);
+  bind::bind_dlpack(m);
 }

@@ -85,5 +85,6 @@ void bind_batch_norm(py::module_& m);
 void bind_lrn(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_cuda(py::module_& m);
+void bind_dlpack(py::module_& m);
 
 }  // namespace cnnfast::bind

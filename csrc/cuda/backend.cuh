@@ -6,10 +6,12 @@
 #include <cmath>
 #include <cstdint>
 
+#include "cuda/batch_norm.cuh"
 #include "cuda/compat.h"
 #include "cuda/conv2d.cuh"
 #include "cuda/elementwise.cuh"
 #include "cuda/gemm.cuh"
+#include "cuda/lrn.cuh"
 #include "cuda/optim.cuh"
 #include "cuda/pool2d.cuh"
 #include "cuda/reduce.cuh"
@@ -68,6 +70,59 @@ void Api::axpby(long n, T alpha, const T* a, T beta, const T* b, T* out) {
 template <class T>
 void Api::fill(long n, T value, T* out) {
   launch_map(n, out, Fill<T>{value});
+}
+
+template <class T>
+void Api::broadcast_scalar(long n, const T* s, T scale, T* out) {
+  launch_map(n, out, BroadcastScalar<T>{s, scale});
+}
+
+template <class T>
+void Api::copy_rows(long rows, long width, const T* src, long src_stride, long src_offset, T* dst, long dst_stride,
+                    long dst_offset) {
+  launch_each(rows * width, CopyRows<T>{src, src_stride, src_offset, dst, dst_stride, dst_offset, width});
+}
+
+template <class T>
+void Api::batch_norm_stats(long N, long C, long L, const T* x, T eps, T* mean, T* invstd) {
+  if (C <= 0) return;
+  auto* kernel = &batch_norm_stats_kernel<T>;
+  CNNFAST_LAUNCH(kernel, dim3(static_cast<unsigned>(C)), dim3(kSumThreads))(N, C, L, x, eps, mean, invstd);
+  CNNFAST_CHECK_LAUNCH();
+}
+
+template <class T>
+void Api::batch_norm_apply(long N, long C, long L, const T* x, const T* mean, const T* scale, bool from_var, T eps,
+                           const T* w, const T* b, T* y) {
+  launch_map(N * C * L, y, BatchNormApply<T>{x, mean, scale, w, b, C, L, from_var, eps});
+}
+
+template <class T>
+void Api::batch_norm_backward(long N, long C, long L, const T* x, const T* dy, const T* mean, const T* invstd,
+                              const T* w, T* dx, T* dw, T* db) {
+  if (C <= 0) return;
+  auto* kernel = &batch_norm_grad_sums_kernel<T>;
+  CNNFAST_LAUNCH(kernel, dim3(static_cast<unsigned>(C)), dim3(kSumThreads))(N, C, L, x, dy, mean, invstd, dw, db);
+  CNNFAST_CHECK_LAUNCH();
+  launch_map(N * C * L, dx, BatchNormInputGrad<T>{x, dy, mean, invstd, w, db, dw, C, L, N * L});
+}
+
+template <class T>
+void Api::batch_norm_running_stats(long C, const T* mean, const T* invstd, T eps, long count, T momentum,
+                                   T* running_mean, T* running_var) {
+  if (count <= 0) return;  // an empty batch changes nothing
+  launch_each(C, RunningStats<T>{running_mean, running_var, mean, invstd, eps, momentum, count});
+}
+
+template <class T>
+void Api::lrn(long N, long C, long HW, int size, double alpha, double beta, double k, const T* x, T* y) {
+  launch_map(N * C * HW, y, LrnForward<T>{x, LrnShape{C, HW, size, alpha, beta, k}});
+}
+
+template <class T>
+void Api::lrn_backward(long N, long C, long HW, int size, double alpha, double beta, double k, const T* x,
+                       const T* dy, T* dx) {
+  launch_map(N * C * HW, dx, LrnBackward<T>{x, dy, LrnShape{C, HW, size, alpha, beta, k}});
 }
 
 template <class T>
@@ -163,6 +218,16 @@ void Api::adadelta(long n, T* p, T* avg_sq_grad, T* avg_sq_delta, const T* g, T 
   template void Api::axpby<T>(long, T, const T*, T, const T*, T*);                                                  \
   template void Api::fill<T>(long, T, T*);                                                                          \
   template void Api::dropout<T>(long, const T*, double, unsigned long long, T*);                                    \
+  template void Api::broadcast_scalar<T>(long, const T*, T, T*);                                                    \
+  template void Api::lrn<T>(long, long, long, int, double, double, double, const T*, T*);                           \
+  template void Api::lrn_backward<T>(long, long, long, int, double, double, double, const T*, const T*, T*);        \
+  template void Api::copy_rows<T>(long, long, const T*, long, long, T*, long, long);                                \
+  template void Api::batch_norm_stats<T>(long, long, long, const T*, T, T*, T*);                                    \
+  template void Api::batch_norm_apply<T>(long, long, long, const T*, const T*, const T*, bool, T, const T*,         \
+                                         const T*, T*);                                                             \
+  template void Api::batch_norm_backward<T>(long, long, long, const T*, const T*, const T*, const T*, const T*, T*, \
+                                            T*, T*);                                                                \
+  template void Api::batch_norm_running_stats<T>(long, const T*, const T*, T, long, T, T*, T*);                     \
   template void Api::max_pool<T>(const cuda::PoolShape&, const T*, bool, T*, unsigned char*);                      \
   template void Api::max_pool_backward<T>(const cuda::PoolShape&, const unsigned char*, const T*, T*);             \
   template void Api::avg_pool<T>(const cuda::PoolShape&, bool, const T*, T*);                                      \

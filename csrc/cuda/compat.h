@@ -97,6 +97,8 @@ CNNFAST_DEVICE inline float dev_tanh(float x) { return tanhf(x); }
 CNNFAST_DEVICE inline double dev_tanh(double x) { return tanh(x); }
 CNNFAST_DEVICE inline float dev_sqrt(float x) { return sqrtf(x); }
 CNNFAST_DEVICE inline double dev_sqrt(double x) { return sqrt(x); }
+CNNFAST_DEVICE inline float dev_pow(float x, float y) { return powf(x, y); }
+CNNFAST_DEVICE inline double dev_pow(double x, double y) { return pow(x, y); }
 CNNFAST_DEVICE inline bool dev_isnan(float x) { return isnan(x); }
 CNNFAST_DEVICE inline bool dev_isnan(double x) { return isnan(x); }
 #else
@@ -108,6 +110,8 @@ template <class T>
 inline T dev_tanh(T x) { return std::tanh(x); }
 template <class T>
 inline T dev_sqrt(T x) { return std::sqrt(x); }
+template <class T>
+inline T dev_pow(T x, T y) { return std::pow(x, y); }
 template <class T>
 inline bool dev_isnan(T x) { return std::isnan(x); }
 #endif

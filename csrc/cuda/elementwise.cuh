@@ -108,6 +108,28 @@ struct Fill {
   CNNFAST_DEVICE T operator()(long) const { return value; }
 };
 
+// out = s[0] * scale: a device scalar spread over an array (a full sum's gradient).
+template <class T>
+struct BroadcastScalar {
+  const T* s;
+  T scale;
+  CNNFAST_DEVICE T operator()(long) const { return s[0] * scale; }
+};
+
+// Copies `outer` rows of `width` elements between arrays with other row strides and
+// offsets: concatenation (into a slice of each output row) and its split.
+template <class T>
+struct CopyRows {
+  const T* src;
+  long src_stride, src_offset;
+  T* dst;
+  long dst_stride, dst_offset, width;
+  CNNFAST_DEVICE void operator()(long i) const {
+    const long row = i / width, col = i % width;
+    dst[row * dst_stride + dst_offset + col] = src[row * src_stride + src_offset + col];
+  }
+};
+
 // Inverted dropout, the CPU's counter-based mask (csrc/dropout.cpp) bit for bit:
 // element i is kept when SplitMix64(key + (i + 1) * golden) >> 11 >= ceil(p * 2^53).
 CNNFAST_HOST_DEVICE inline std::uint64_t mix64(std::uint64_t z) {

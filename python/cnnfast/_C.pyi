@@ -4,6 +4,7 @@
 # in step with the module: same names, same parameter names.
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,13 +17,30 @@ Quad = tuple[int, int, int, int]
 
 __version__: str
 cuda_built: bool
-# The CUDA kernels run on the host emulator (csrc/bindings/cuda.cpp): sgemm(a, b,
-# alpha, beta, c) in place, sum(x, blocks), thread_indices(grid, block).
+# The CUDA backend's two builds (csrc/bindings/cuda_backend.h, the same functions:
+# Buffer, copies, memory_stats, and the kernels on device addresses): the host
+# emulator's, always; the GPU's, when built with nvcc. cuda_emulated also has the
+# emulator checks sgemm(a, b, alpha, beta, c), sum(x, blocks), thread_indices(grid, block).
 cuda_emulated: ModuleType
+cuda_device: ModuleType
+# Shapes and the activation enum those functions take.
+CudaConvShape: type
+CudaPoolShape: type
+CudaActivation: type
 
 def cuda_device_count() -> int: ...
 def cuda_device_names() -> list[str]: ...
 def cuda_versions() -> tuple[int, int]: ...
+def dlpack_export(
+    ptr: int,
+    shape: list[int],
+    code: int,
+    bits: int,
+    device_type: int,
+    device_id: int,
+    owner: object,
+) -> object: ...
+def dlpack_import(capsule: object) -> tuple[Any, ...]: ...
 def get_num_threads() -> int: ...
 def fma_peak(seconds: float = 0.2, repeats: int = 5) -> dict[str, float | int | str]: ...
 def memory_stats() -> dict[str, int]: ...

@@ -155,7 +155,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     suite = "peak" if args.peak else args.suite
     if suite is None:
-        raise SystemExit("cnnfast bench: name a suite (peak, gemm, ops, nets, tiny) or pass --peak")
+        raise SystemExit(
+            "cnnfast bench: name a suite (peak, gemm, ops, nets, tiny, cuda) or pass --peak"
+        )
     importlib.import_module(f"cnnfast.bench.{suite}").main(args.suite_args)
     return 0
 
@@ -227,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     p = sub.add_parser(
         "bench",
-        help="benchmark suites against NumPy and PyTorch (peak, gemm, ops, nets, tiny)",
+        help="benchmark suites against NumPy and PyTorch (peak, gemm, ops, nets, tiny, cuda)",
         description="Runs one suite; options after the suite name go to it "
         "(`cnnfast bench ops --help`). See cnnfast/bench/__init__.py.",
     )

@@ -18,8 +18,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import ops
-from .cuda import array as cuda_array
-from .cuda.array import DeviceArray
+from .cuda.array import DeviceArray, full
 
 BackwardFn = Callable[[np.ndarray], Sequence[Union[np.ndarray, None]]]
 ArrayLike = Any
@@ -124,6 +123,13 @@ class Tensor:
             return Tensor._from_op(moved, (self,), lambda g: (g.numpy(),))
         return Tensor._from_op(self.data.numpy(), (self,), lambda g: (DeviceArray.from_numpy(g),))
 
+    def __dlpack__(self, stream: Any = None, **kwargs: Any) -> Any:
+        """DLPack export of the data (no copy; see cnnfast.cuda.dlpack)."""
+        return self.data.__dlpack__(stream=stream, **kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self.data.__dlpack_device__()
+
     def cpu(self) -> Tensor:
         return self.to("cpu")
 
@@ -160,7 +166,11 @@ class Tensor:
                 raise RuntimeError(
                     f"backward() needs a gradient for a non-scalar of shape {self.shape}"
                 )
-            grad = np.ones(self.shape, self.dtype)
+            # (on the device, filled there: no upload inside a training step)
+            on_device = self.device == "cuda"
+            grad = (
+                full(self.shape, 1.0, self.dtype) if on_device else np.ones(self.shape, self.dtype)
+            )
         if self.device == "cuda":
             seed = (
                 grad
@@ -267,8 +277,9 @@ class Tensor:
 
         def backward(g: np.ndarray) -> tuple[np.ndarray]:
             if type(g) is DeviceArray:  # a full sum (the only one on cuda): spread its gradient
-                # (read back to the host: a fill from a device scalar is still to come)
-                return (cuda_array.full(self.shape, g.item(), self.dtype),)
+                from .cuda import kernels as device_kernels
+
+                return (device_kernels.broadcast_scalar(g, self.shape),)
             if axis is not None and not keepdims:
                 g = np.expand_dims(g, axis)
             return (np.broadcast_to(g, self.shape).astype(self.dtype, copy=True),)
@@ -367,9 +378,19 @@ def matmul(a: Tensor, b: Tensor, trans_a: bool = False, trans_b: bool = False) -
 
 def concat(tensors: Sequence[Tensor], axis: int = 1) -> Tensor:
     """Join tensors along `axis` (inception modules concatenate channels)."""
-    if any(t.device == "cuda" for t in tensors):
-        raise NotImplementedError("concat: not yet supported on cuda (move the tensors to the cpu)")
     sizes = [t.shape[axis] for t in tensors]
+    if any(t.device == "cuda" for t in tensors):
+        from .cuda import kernels as device_kernels
+
+        places = [t.device for t in tensors]
+        if "cpu" in places:
+            raise ValueError(f"concat: tensors on different devices ({places}); move them to one")
+        axis = axis % tensors[0].ndim
+        return Tensor._from_op(
+            device_kernels.concat([t.data for t in tensors], axis),
+            tuple(tensors),
+            lambda g: device_kernels.split(g, sizes, axis),
+        )
     y = np.concatenate([t.data for t in tensors], axis=axis)
     cuts = np.cumsum(sizes)[:-1]
 

@@ -6,6 +6,7 @@
            zoo layer shape, against PyTorch and the NumPy reference
     nets   one training step (and inference) of the lecture nets against PyTorch
     tiny   one call on a 1x1x8x8 tensor (conv, pool, relu) against PyTorch's eager call
+    cuda   the CUDA kernels on a GPU against PyTorch's cuBLAS/cuDNN (needs a GPU)
 
 Every suite verifies cnnfast's results before timing them, runs the peers in the same
 process on the same thread count, interleaved, and reports medians (timing.py).
@@ -13,4 +14,4 @@ process on the same thread count, interleaved, and reports medians (timing.py).
 
 from __future__ import annotations
 
-SUITES = ("peak", "gemm", "ops", "nets", "tiny")
+SUITES = ("peak", "gemm", "ops", "nets", "tiny", "cuda")

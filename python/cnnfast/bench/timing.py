@@ -48,3 +48,22 @@ def machine_line() -> str:
         f"torch {torch_version}, numpy {np.__version__}, "
         f"{platform.processor() or platform.machine()}, {time.strftime('%Y-%m-%d %H:%M %Z')}"
     )
+
+
+def report_vs_torch(
+    results: dict[str, dict[str, float]], unit: str, width: int, json_path: str | None
+) -> None:
+    """The table of cnnfast's and PyTorch's times per op, with the ratio, and the
+    results as JSON (with the machine line) when json_path is given."""
+    import json
+
+    print(f"{'op':{width}s} {'cnnfast ' + unit:>10s} {'torch ' + unit:>9s} {'vs torch':>8s}")
+    digits = 3 if unit == "ms" else 2
+    for op, r in results.items():
+        t = r.get("torch")
+        ratio = f"{t / r['cnnfast']:.2f}x" if t else "-"
+        shown = t if t else float("nan")
+        print(f"{op:{width}s} {r['cnnfast']:10.{digits}f} {shown:9.{digits}f} {ratio:>8s}")
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump({"meta": machine_line(), "rows": results}, f, indent=1)

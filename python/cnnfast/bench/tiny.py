@@ -12,7 +12,6 @@ shows the median of the last round (microseconds).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +21,7 @@ import numpy as np
 
 import cnnfast as cf
 
-from .timing import machine_line
+from .timing import machine_line, report_vs_torch
 
 try:
     import torch
@@ -82,12 +81,5 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
             op: {name: median_call_us(fn, args.calls) for name, fn in fns.items()}
             for op, fns in ops.items()
         }
-    print(f"{'op':16s} {'cnnfast us':>10s} {'torch us':>9s} {'vs torch':>8s}")
-    for op, r in results.items():
-        t = r.get("torch")
-        ratio = f"{t / r['cnnfast']:.2f}x" if t else "-"
-        print(f"{op:16s} {r['cnnfast']:10.2f} {t if t else float('nan'):9.2f} {ratio:>8s}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"meta": machine_line(), "rows": results}, f, indent=1)
+    report_vs_torch(results, "us", 16, args.json)
     return results

@@ -14,6 +14,7 @@ from typing import Any
 
 from .array import DeviceArray, empty, full, zeros
 from .backends import backend, is_emulated
+from .dlpack import from_dlpack
 from .status import device_count, device_names, is_built, versions
 
 
@@ -50,6 +51,7 @@ __all__ = [
     "device_names",
     "empty",
     "empty_cache",
+    "from_dlpack",
     "full",
     "is_available",
     "is_built",

@@ -104,6 +104,17 @@ class DeviceArray:
             raise ValueError(f"item(): the array has {self.size} elements, not 1")
         return self.numpy().item()
 
+    # --- DLPack (cuda/dlpack.py) -----------------------------------------------------
+    def __dlpack__(self, stream: Any = None, **kwargs: Any) -> Any:
+        from . import dlpack
+
+        return dlpack.export(self)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        from . import dlpack
+
+        return dlpack.device_type(), 0
+
     # --- shape ----------------------------------------------------------------------
     def reshape(self, *shape: Any) -> DeviceArray:
         """A view with a new shape (one dimension may be -1)."""

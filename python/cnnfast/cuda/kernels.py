@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _C
 from .._args import output_size
-from .array import DeviceArray, full, zeros
+from .array import DeviceArray, full
 from .backends import backend
 
 
@@ -399,6 +399,125 @@ def adadelta_update(
     )
 
 
-__all__ = [n for n in dir() if not n.startswith("_") and n not in ("annotations", "Any", "np")] + [
-    "zeros"
-]
+# --- batch norm ------------------------------------------------------------------------------
+def batch_norm_train_forward(
+    x: DeviceArray, w: DeviceArray | None, b: DeviceArray | None, eps: float
+) -> tuple[DeviceArray, DeviceArray, DeviceArray]:
+    N, C, L = _channels(x)
+    mean, invstd, y = _out((C,), x), _out((C,), x), _out(x.shape, x)
+    backend().batch_norm_stats(x.dtype.name, N, C, L, x.ptr, eps, mean.ptr, invstd.ptr)
+    backend().batch_norm_apply(
+        x.dtype.name, N, C, L, x.ptr, mean.ptr, invstd.ptr, False, eps, _addr(w), _addr(b), y.ptr
+    )
+    return y, mean, invstd
+
+
+def batch_norm_inference_forward(
+    x: DeviceArray,
+    mean: DeviceArray,
+    var: DeviceArray,
+    w: DeviceArray | None,
+    b: DeviceArray | None,
+    eps: float,
+) -> DeviceArray:
+    N, C, L = _channels(x)
+    y = _out(x.shape, x)
+    backend().batch_norm_apply(
+        x.dtype.name, N, C, L, x.ptr, mean.ptr, var.ptr, True, eps, _addr(w), _addr(b), y.ptr
+    )
+    return y
+
+
+def batch_norm_backward(
+    x: DeviceArray, dy: DeviceArray, mean: DeviceArray, invstd: DeviceArray, w: DeviceArray | None
+) -> tuple[DeviceArray, DeviceArray, DeviceArray]:
+    N, C, L = _channels(x)
+    dx, dw, db = _out(x.shape, x), _out((C,), x), _out((C,), x)
+    backend().batch_norm_backward(
+        x.dtype.name, N, C, L, x.ptr, dy.ptr, mean.ptr, invstd.ptr, _addr(w), dx.ptr, dw.ptr, db.ptr
+    )
+    return dx, dw, db
+
+
+def batch_norm_running_stats(
+    running_mean: DeviceArray | None,
+    running_var: DeviceArray | None,
+    mean: DeviceArray,
+    invstd: DeviceArray,
+    count: int,
+    momentum: float,
+    eps: float,
+) -> None:
+    backend().batch_norm_running_stats(
+        mean.dtype.name,
+        mean.size,
+        mean.ptr,
+        invstd.ptr,
+        eps,
+        count,
+        momentum,
+        _addr(running_mean),
+        _addr(running_var),
+    )
+
+
+# --- layout --------------------------------------------------------------------------------------
+def _rows_and_width(shape: tuple[int, ...], axis: int) -> tuple[int, int]:
+    """Rows (the product of the axes before `axis`) and row width (the rest)."""
+    return int(np.prod(shape[:axis], dtype=np.int64)), int(np.prod(shape[axis:], dtype=np.int64))
+
+
+def concat(arrays: list[DeviceArray], axis: int) -> DeviceArray:
+    """np.concatenate on the device: each input fills its slice of every output row."""
+    first = arrays[0]
+    shape = list(first.shape)
+    shape[axis] = sum(a.shape[axis] for a in arrays)
+    out = _out(tuple(shape), first)
+    rows, out_width = _rows_and_width(out.shape, axis)
+    offset = 0
+    for a in arrays:
+        _, width = _rows_and_width(a.shape, axis)
+        backend().copy_rows(a.dtype.name, rows, width, a.ptr, width, 0, out.ptr, out_width, offset)
+        offset += width
+    return out
+
+
+def split(array: DeviceArray, sizes: list[int], axis: int) -> list[DeviceArray]:
+    """The inverse of concat: pieces of `sizes` along `axis`."""
+    rows, in_width = _rows_and_width(array.shape, axis)
+    pieces, offset = [], 0
+    for n in sizes:
+        shape = list(array.shape)
+        shape[axis] = n
+        piece = _out(tuple(shape), array)
+        _, width = _rows_and_width(piece.shape, axis)
+        backend().copy_rows(
+            array.dtype.name, rows, width, array.ptr, in_width, offset, piece.ptr, width, 0
+        )
+        pieces.append(piece)
+        offset += width
+    return pieces
+
+
+def broadcast_scalar(s: DeviceArray, shape: tuple[int, ...], scale: float = 1.0) -> DeviceArray:
+    """An array of `shape` filled with the device scalar s (times scale), no host round trip."""
+    out = _out(shape, s)
+    backend().broadcast_scalar(s.dtype.name, out.size, s.ptr, scale, out.ptr)
+    return out
+
+
+# --- local response normalization ---------------------------------------------------------------
+def lrn_forward(x: DeviceArray, size: int, alpha: float, beta: float, k: float) -> DeviceArray:
+    N, C, H, W = x.shape
+    y = _out(x.shape, x)
+    backend().lrn(x.dtype.name, N, C, H * W, size, alpha, beta, k, x.ptr, y.ptr)
+    return y
+
+
+def lrn_backward(
+    x: DeviceArray, dy: DeviceArray, size: int, alpha: float, beta: float, k: float
+) -> DeviceArray:
+    N, C, H, W = x.shape
+    dx = _out(x.shape, x)
+    backend().lrn_backward(x.dtype.name, N, C, H * W, size, alpha, beta, k, x.ptr, dy.ptr, dx.ptr)
+    return dx

@@ -146,7 +146,9 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
     """Softmax cross-entropy of logits (N, classes) against class indices (N,) or
     probabilities (N, classes); a scalar for 'mean'/'sum'."""
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
-    y = np.asarray(ops.cross_entropy(logits.data, t, reduction), dtype=logits.dtype)
+    y = ops.cross_entropy(logits.data, t, reduction)
+    if logits.device == "cpu":
+        y = np.asarray(y, dtype=logits.dtype)  # a NumPy scalar for 'mean' / 'sum'; on cuda, stays
     return Tensor._from_op(
         y, (logits,), lambda g: (ops.cross_entropy_backward(logits.data, t, reduction, g),)
     )
@@ -174,10 +176,6 @@ def batch_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Batch statistics in training (updating the running ones in place), running ones otherwise."""
-    if x.device == "cuda":
-        raise NotImplementedError(
-            "batch_norm: not yet supported on cuda (move the model to the cpu)"
-        )
     w = None if weight is None else weight.data
     b = None if bias is None else bias.data
     params = tuple(t for t in (weight, bias) if t is not None)
@@ -191,6 +189,8 @@ def batch_norm(
         mean, var = running_mean.copy(), running_var.copy()
 
         def backward_eval(g: np.ndarray) -> list[Any]:
+            if x.device == "cuda":
+                raise NotImplementedError("batch_norm: the eval-mode backward is not on cuda yet")
             shape = (1, -1) + (1,) * (x.ndim - 2)
             scale = (1.0 / np.sqrt(var + eps)).astype(x.dtype).reshape(shape)
             gw = (g * w.reshape(shape)) if w is not None else g
@@ -219,8 +219,6 @@ def batch_norm(
 def local_response_norm(
     x: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
 ) -> Tensor:
-    if x.device == "cuda":
-        raise NotImplementedError("local_response_norm: not yet supported on cuda")
     y = ops.local_response_norm(x.data, size, alpha, beta, k)
     return Tensor._from_op(
         y, (x,), lambda g: (ops.local_response_norm_backward(x.data, g, size, alpha, beta, k),)

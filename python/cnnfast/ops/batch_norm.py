@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import _C
-from .._args import as_float_array, require_same_dtype, require_shape
+from .._args import as_float_array, kernels, require_same_dtype, require_shape
+from ..cuda.array import DeviceArray
 
 
 def _x(op: str, x: Any) -> np.ndarray:
@@ -45,7 +45,8 @@ def batch_norm_train(
     op = "batch_norm_train"
     x = _x(op, x)
     w, b = _per_channel(op, "weight", weight, x), _per_channel(op, "bias", bias, x)
-    return tuple(_C.batch_norm_train_forward(x, w, b, _eps(op, eps)))  # type: ignore[return-value]
+    k = kernels(op, x=x, weight=w, bias=b)
+    return tuple(k.batch_norm_train_forward(x, w, b, _eps(op, eps)))  # type: ignore[return-value]
 
 
 def batch_norm_inference(
@@ -56,7 +57,8 @@ def batch_norm_inference(
     x = _x(op, x)
     mean, var = _per_channel(op, "mean", mean, x), _per_channel(op, "var", var, x)
     w, b = _per_channel(op, "weight", weight, x), _per_channel(op, "bias", bias, x)
-    return _C.batch_norm_inference_forward(x, mean, var, w, b, _eps(op, eps))
+    k = kernels(op, x=x, mean=mean, var=var, weight=w, bias=b)
+    return k.batch_norm_inference_forward(x, mean, var, w, b, _eps(op, eps))
 
 
 def batch_norm_backward(
@@ -70,7 +72,8 @@ def batch_norm_backward(
     require_shape(op, "dy", dy, x.shape, "the shape of x")
     mean, invstd = _per_channel(op, "mean", mean, x), _per_channel(op, "invstd", invstd, x)
     w = _per_channel(op, "weight", weight, x)
-    return tuple(_C.batch_norm_backward(x, dy, mean, invstd, w))  # type: ignore[return-value]
+    k = kernels(op, x=x, dy=dy, mean=mean, invstd=invstd, weight=w)
+    return tuple(k.batch_norm_backward(x, dy, mean, invstd, w))  # type: ignore[return-value]
 
 
 def batch_norm(
@@ -90,8 +93,12 @@ def batch_norm(
         raise ValueError(f"{op}: momentum must be in [0, 1], got {momentum!r}")
     x = _x(op, x)
     for name, r in (("running_mean", running_mean), ("running_var", running_var)):
-        if r is not None and not (isinstance(r, np.ndarray) and r.shape == (x.shape[1],)):
-            raise ValueError(f"{op}: {name} must be an ndarray of shape ({x.shape[1]},)")
+        if r is not None and not (
+            isinstance(r, (np.ndarray, DeviceArray)) and r.shape == (x.shape[1],)
+        ):
+            raise ValueError(
+                f"{op}: {name} must be an ndarray (or DeviceArray) of shape ({x.shape[1]},)"
+            )
     if not training:
         if running_mean is None or running_var is None:
             raise ValueError(f"{op}: inference needs running_mean and running_var")
@@ -121,6 +128,12 @@ def update_running_stats(
     """running = (1 - momentum) * running + momentum * batch, in place, with the unbiased
     batch variance (PyTorch's rule); an empty batch changes nothing."""
     if count <= 0:
+        return
+    if type(mean) is DeviceArray:
+        k = kernels(
+            "update_running_stats", running_mean=running_mean, running_var=running_var, mean=mean
+        )
+        k.batch_norm_running_stats(running_mean, running_var, mean, invstd, count, momentum, eps)
         return
     if running_mean is not None:
         running_mean *= 1 - momentum

@@ -13,8 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import _C
-from .._args import as_float_array, positive_int, require_ndim, require_same_dtype, require_shape
+from .._args import (
+    as_float_array,
+    kernels,
+    positive_int,
+    require_ndim,
+    require_same_dtype,
+    require_shape,
+)
 
 
 def _args(op: str, x: Any, size: Any, k: float) -> tuple[np.ndarray, int]:
@@ -29,7 +35,8 @@ def local_response_norm(
     x: Any, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
 ) -> np.ndarray:
     x, size = _args("local_response_norm", x, size, k)
-    return _C.lrn_forward(x, size, float(alpha), float(beta), float(k))
+    k_ = kernels("local_response_norm", x=x)
+    return k_.lrn_forward(x, size, float(alpha), float(beta), float(k))
 
 
 def local_response_norm_backward(
@@ -40,4 +47,5 @@ def local_response_norm_backward(
     dy = as_float_array(op, "dy", dy)
     require_same_dtype(op, x=x, dy=dy)
     require_shape(op, "dy", dy, x.shape, "the shape of x")
-    return _C.lrn_backward(x, dy, size, float(alpha), float(beta), float(k))
+    k_ = kernels(op, x=x, dy=dy)
+    return k_.lrn_backward(x, dy, size, float(alpha), float(beta), float(k))

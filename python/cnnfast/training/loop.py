@@ -15,7 +15,7 @@ from ..data.batches import batches, train_val_split
 from ..nn.functional import cross_entropy
 from ..nn.module import Module
 from ..optim import Optimizer
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor, no_grad, tensor
 from .callbacks import Callback
 from .history import History
 
@@ -53,8 +53,11 @@ def train_epoch(
     desc: str = "",
     verbose: int = 1,
 ) -> dict[str, float]:
-    """One pass over (x, y): forward, cross-entropy, backward, optimizer step per batch."""
+    """One pass over (x, y): forward, cross-entropy, backward, optimizer step per batch,
+    on the model's device (each batch is copied there; the loss and predictions come
+    back for the progress figures)."""
     model.train()
+    device = model.device
     steps = -(-len(x) // batch_size)
     bar = _progress(steps, desc, verbose)
     loss_sum, correct, seen = 0.0, 0, 0
@@ -62,12 +65,12 @@ def train_epoch(
         if augment is not None:
             xb = augment(xb, rng)
         optimizer.zero_grad()
-        logits = model(Tensor(xb))
-        loss = cross_entropy(logits, yb)
+        logits = model(Tensor(xb) if device == "cpu" else tensor(xb, device=device))
+        loss = cross_entropy(logits, yb if device == "cpu" else tensor(yb, device=device))
         loss.backward()
         optimizer.step()
         loss_sum += float(loss.item()) * len(xb)
-        correct += int((logits.data.argmax(axis=1) == yb).sum())
+        correct += int((np.asarray(logits.data).argmax(axis=1) == yb).sum())
         seen += len(xb)
         if bar is not None:
             bar.update(1)
@@ -79,10 +82,13 @@ def train_epoch(
 
 def predict_logits(model: Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     model.eval()
+    device = model.device
     outs = []
     with no_grad():
         for start in range(0, len(x), batch_size):
-            outs.append(model(Tensor(np.ascontiguousarray(x[start : start + batch_size]))).data)
+            xb = np.ascontiguousarray(x[start : start + batch_size])
+            logits = model(Tensor(xb) if device == "cpu" else tensor(xb, device=device))
+            outs.append(np.asarray(logits.data))
     return np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
 
 
