@@ -5,8 +5,11 @@ small shapes with partial tiles; the emulator's built-in variables and launch li
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,3 +94,56 @@ def test_sanitizer_catches_an_out_of_range_shared_index():
     assert run.returncode != 0 and "not caught" not in run.stdout
     caught = ("out of bounds for type 'float [32]'", "global-buffer-overflow")
     assert any(c in run.stderr for c in caught), run.stderr[-2000:]
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tsan_exchange(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/cuda/neighbour_exchange.cpp and the emulator, built with ThreadSanitizer."""
+    cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++")
+    if cxx is None:
+        pytest.skip("no C++ compiler")
+    exe = tmp_path_factory.mktemp("tsan") / "neighbour_exchange"
+    build = subprocess.run(
+        [
+            cxx,
+            "-std=c++17",
+            "-O1",
+            "-g",
+            "-fsanitize=thread",
+            "-pthread",
+            f"-I{REPO / 'csrc'}",
+            str(REPO / "tests" / "cuda" / "neighbour_exchange.cpp"),
+            str(REPO / "csrc" / "cuda" / "emulator.cpp"),
+            "-o",
+            str(exe),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if build.returncode != 0:
+        if "sanitize" in build.stderr or "tsan" in build.stderr:
+            pytest.skip(f"this compiler cannot build with ThreadSanitizer: {build.stderr[-300:]}")
+        raise AssertionError(build.stderr)
+    return exe
+
+
+def _run_tsan(exe: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, TSAN_OPTIONS="halt_on_error=0 exitcode=66")
+    env.pop("LD_PRELOAD", None)  # the ASan run's preload would clash with TSan's runtime
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=env)
+
+
+@pytest.mark.kernels
+def test_thread_sanitizer_reports_a_missing_syncthreads(tsan_exchange):
+    """Threads exchange values through __shared__ memory: without __syncthreads()
+    between the write and the read ThreadSanitizer reports the race (the emulator's
+    threads are real threads); with it the same kernel runs clean and right."""
+    racy = _run_tsan(tsan_exchange)
+    assert "ThreadSanitizer: data race" in racy.stderr, racy.stderr[-2000:]
+    assert racy.returncode == 66
+    clean = _run_tsan(tsan_exchange, "sync")
+    assert "ThreadSanitizer" not in clean.stderr, clean.stderr[-2000:]
+    assert clean.returncode == 0 and clean.stdout.strip() == "0 wrong"
