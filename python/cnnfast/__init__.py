@@ -92,5 +92,6 @@ def info() -> dict[str, Any]:
         "openmp": bool(_C.openmp_enabled()),
         "cuda_built": cuda.is_built(),
         "cuda_available": cuda.is_available(),
+        "cuda_emulated": cuda.is_available() and cuda.is_emulated(),
         "cuda_devices": cuda.device_names(),
     }
