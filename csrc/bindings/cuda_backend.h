@@ -148,10 +148,11 @@ void bind_backend(py::module_& m) {
   m.def("channel_sum", [](const std::string& dt, long N, long C, long L, U x, double scale, U out) {
     by_dtype(dt, [&](auto t) { using T = decltype(t); Api::channel_sum(N, C, L, dev<T>(x), static_cast<T>(scale), dev<T>(out)); });
   }, nogil);
-  m.def("axpby", [](const std::string& dt, long n, double alpha, U a, double beta, U b, U out) {
+  m.def("axpby", [](const std::string& dt, long n, double alpha, U a, double beta, U b, long period, U out) {
     by_dtype(dt, [&](auto t) {
       using T = decltype(t);
-      Api::axpby(n, static_cast<T>(alpha), dev<T>(a), static_cast<T>(beta), dev<T>(b), dev<T>(out));
+      Api::axpby(n, static_cast<T>(alpha), dev<T>(a), static_cast<T>(beta), dev<T>(b), period < 1 ? 1 : period,
+                 dev<T>(out));
     });
   }, nogil);
   m.def("fill", [](const std::string& dt, long n, double value, U out) {

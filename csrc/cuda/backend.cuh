@@ -63,8 +63,8 @@ void Api::channel_sum(long N, long C, long L, const T* x, T scale, T* out) {
 }
 
 template <class T>
-void Api::axpby(long n, T alpha, const T* a, T beta, const T* b, T* out) {
-  launch_map(n, out, Axpby<T>{alpha, a, beta, b});
+void Api::axpby(long n, T alpha, const T* a, T beta, const T* b, long period, T* out) {
+  launch_map(n, out, Axpby<T>{alpha, a, beta, b, period});
 }
 
 template <class T>
@@ -215,7 +215,7 @@ void Api::adadelta(long n, T* p, T* avg_sq_grad, T* avg_sq_delta, const T* g, T 
   template void Api::activation<T>(cuda::Activation, long, const T*, const T*, T*);                                 \
   template void Api::bias_add<T>(long, long, long, const T*, const T*, T*);                                         \
   template void Api::channel_sum<T>(long, long, long, const T*, T, T*);                                             \
-  template void Api::axpby<T>(long, T, const T*, T, const T*, T*);                                                  \
+  template void Api::axpby<T>(long, T, const T*, T, const T*, long, T*);                                            \
   template void Api::fill<T>(long, T, T*);                                                                          \
   template void Api::dropout<T>(long, const T*, double, unsigned long long, T*);                                    \
   template void Api::broadcast_scalar<T>(long, const T*, T, T*);                                                    \

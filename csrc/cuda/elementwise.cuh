@@ -93,14 +93,17 @@ struct BiasAdd {
   long C, L;
   CNNFAST_DEVICE T operator()(long i) const { return x[i] + b[i / L % C]; }
 };
-// alpha * a + beta * b (b may be null: alpha * a); gradient sums, scaling.
+// alpha * a + beta * b, b repeating every `period` elements (broadcast over leading
+// axes; period = n for same-shape operands); b may be null: alpha * a. Gradient
+// sums, scaling, a position-wise bias.
 template <class T>
 struct Axpby {
   T alpha;
   const T* a;
   T beta;
   const T* b;
-  CNNFAST_DEVICE T operator()(long i) const { return b ? alpha * a[i] + beta * b[i] : alpha * a[i]; }
+  long period;
+  CNNFAST_DEVICE T operator()(long i) const { return b ? alpha * a[i] + beta * b[i % period] : alpha * a[i]; }
 };
 template <class T>
 struct Fill {

@@ -100,6 +100,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         download=args.download,
         augment=args.augment,
+        device=args.device,
     )
     out = Path(args.out or f"runs/{args.model}")
     metrics = train(cfg, out, resume=args.resume, verbose=args.verbose)
@@ -211,6 +212,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--limit-test", type=int, default=0, help="use only the first N test images")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default="cpu",
+        help="where to train (cuda: a GPU, or the emulator with CNNFAST_CUDA_EMULATE=1)",
+    )
     p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     p.set_defaults(func=_cmd_train)
 

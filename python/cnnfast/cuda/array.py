@@ -142,14 +142,23 @@ class DeviceArray:
     def _axpby(self, alpha: float, other: DeviceArray | None, beta: float) -> DeviceArray:
         _require_float(self, "arithmetic")
         out = DeviceArray(self.shape, self.dtype)
-        b = 0 if other is None else other.ptr
-        backend().axpby(self.dtype.name, self.size, float(alpha), self.ptr, float(beta), b, out.ptr)
+        b, period = (0, 1) if other is None else (other.ptr, other.size)
+        backend().axpby(
+            self.dtype.name, self.size, float(alpha), self.ptr, float(beta), b, period, out.ptr
+        )
         return out
+
+    def _combine(self, other: DeviceArray, sign: float, op: str) -> DeviceArray:
+        """self + sign * other, the smaller operand broadcast over the larger's leading axes."""
+        if other.size > self.size:  # (the kernel repeats its second operand)
+            _require_same(other, self, op)
+            return other._axpby(sign, self, 1.0)
+        _require_same(self, other, op)
+        return self._axpby(1.0, other, sign)
 
     def __add__(self, other: Any) -> DeviceArray:
         if isinstance(other, DeviceArray):
-            _require_same(self, other, "+")
-            return self._axpby(1.0, other, 1.0)
+            return self._combine(other, 1.0, "+")
         s = _scalar(other, "+")
         return self + full(self.shape, s, self.dtype) if s else self.copy()
 
@@ -160,8 +169,7 @@ class DeviceArray:
 
     def __sub__(self, other: Any) -> DeviceArray:
         if isinstance(other, DeviceArray):
-            _require_same(self, other, "-")
-            return self._axpby(1.0, other, -1.0)
+            return self._combine(other, -1.0, "-")
         return self + (-_scalar(other, "-"))
 
     def __mul__(self, other: Any) -> DeviceArray:
@@ -173,17 +181,26 @@ class DeviceArray:
         return self._axpby(1.0 / _scalar(other, "/"), None, 0.0)
 
     def sum(self, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> DeviceArray:
-        """The sum of all elements (axis None or every axis); other reductions are ops."""
+        """The sum over all axes, or over leading ones (axis 0..k-1: a broadcast operand's
+        gradient); other reductions are ops."""
         _require_float(self, "sum")
-        if axis is not None and sorted(np.atleast_1d(axis) % max(self.ndim, 1)) != list(
-            range(self.ndim)
-        ):
+        axes = (
+            list(range(self.ndim))
+            if axis is None
+            else sorted(int(a) % max(self.ndim, 1) for a in np.atleast_1d(axis))
+        )
+        if axes != list(range(len(axes))):
             raise NotImplementedError(
-                "DeviceArray.sum: only the full sum runs on cuda, "
+                "DeviceArray.sum: on cuda only over all or leading axes, "
                 f"got axis={axis} for shape {self.shape}"
             )
-        out = DeviceArray((1,) * self.ndim if keepdims else (), self.dtype)
-        backend().channel_sum(self.dtype.name, 1, 1, self.size, self.ptr, 1.0, out.ptr)
+        k = len(axes)
+        rows = int(np.prod(self.shape[:k], dtype=np.int64))
+        rest = self.shape[k:]
+        out = DeviceArray((1,) * k + rest if keepdims else rest, self.dtype)
+        # column j sums x[n * m + j] over the rows n: channel_sum with C = m, L = 1
+        m = int(np.prod(rest, dtype=np.int64))
+        backend().channel_sum(self.dtype.name, rows, m, 1, self.ptr, 1.0, out.ptr)
         return out
 
 
@@ -206,11 +223,23 @@ def _scalar(value: Any, op: str) -> float:
     )
 
 
+def _trailing(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape without its leading 1s."""
+    i = 0
+    while i < len(shape) and shape[i] == 1:
+        i += 1
+    return shape[i:]
+
+
 def _require_same(a: DeviceArray, b: DeviceArray, op: str) -> None:
-    if a.shape != b.shape or a.dtype != b.dtype:
+    """One dtype, and b either of a's shape or broadcast over a's leading axes (b's
+    shape, leading 1s aside, a suffix of a's): the cases the kernel covers."""
+    tail = _trailing(b.shape)
+    fits = len(b.shape) <= len(a.shape) and a.shape[len(a.shape) - len(tail) :] == tail
+    if a.dtype != b.dtype or not fits:
         raise ValueError(
-            f"DeviceArray {op}: operands must have one shape and dtype (no broadcasting on cuda), "
-            f"got {a.dtype}{a.shape} and {b.dtype}{b.shape}"
+            f"DeviceArray {op}: operands must have one dtype, the second of the first's shape or "
+            f"broadcast over its leading axes; got {a.dtype}{a.shape} and {b.dtype}{b.shape}"
         )
 
 

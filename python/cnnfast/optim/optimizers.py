@@ -90,7 +90,12 @@ class Optimizer:
                 self.iterations = int(value)
             elif kind == "state":
                 index, _, slot = rest.partition(".")
-                self.state[int(index)][slot] = value.item() if value.ndim == 0 else value.copy()
+                if value.ndim == 0:
+                    self.state[int(index)][slot] = value.item()
+                elif _on_device(self.params[int(index)].data):  # slots live with their parameter
+                    self.state[int(index)][slot] = device.DeviceArray.from_numpy(value)
+                else:
+                    self.state[int(index)][slot] = value.copy()
 
 
 class SGD(Optimizer):

@@ -41,6 +41,7 @@ class RunConfig:
     data_dir: str | None = None
     download: bool = False
     augment: bool = False
+    device: str = "cpu"
 
 
 def load_dataset(
@@ -88,7 +89,7 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, verbose: int = 1) -> 
     """Train cfg.model into `out` and return metrics.json's content."""
     out.mkdir(parents=True, exist_ok=True)
     (x, y), (xt, yt), names = load_dataset(cfg)
-    model = models.get(cfg.model, seed=cfg.seed)
+    model = models.get(cfg.model, seed=cfg.seed).to(cfg.device)
     opt = optim.get(cfg.optimizer, model.parameters(), lr=cfg.lr)
     rng = np.random.default_rng(cfg.seed)
     history, start_epoch = History(), 0
