@@ -220,3 +220,37 @@ def test_to_categorical():
     assert to_categorical(np.array([[1], [3]])).shape == (2, 4)  # CIFAR's (N, 1) labels
     with pytest.raises(ValueError, match="num_classes"):
         to_categorical([5], 3)
+
+
+def test_keras_callbacks_as_lecture_004_uses_them(tmp_path, rng, capsys):
+    """ModelCheckpoint(filepath=..., verbose=1, save_best_only=True), then
+    load_weights of that file; ReduceLROnPlateau monitoring the old name 'val_acc'."""
+    from cnnfast.keras.callbacks import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
+
+    x, y = rng.random((40, 4, 4, 1)), to_categorical(rng.integers(0, 3, 40), 3)
+    model = Sequential([Flatten(input_shape=(4, 4, 1)), Dense(3, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="rmsprop", metrics=["accuracy"])
+    best = tmp_path / "MLP.weights.best.hdf5"
+    checkpointer = ModelCheckpoint(filepath=str(best), verbose=1, save_best_only=True)
+    reduce = ReduceLROnPlateau(monitor="val_acc", patience=1, verbose=0, factor=0.5, min_lr=1e-5)
+    stop = EarlyStopping(monitor="val_loss", patience=5)
+    hist = model.fit(
+        x[:30],
+        y[:30],
+        validation_data=(x[30:], y[30:]),
+        epochs=4,
+        batch_size=10,
+        callbacks=[checkpointer, reduce, stop],
+        verbose=2,
+        seed=1,
+    )
+    out = capsys.readouterr().out
+    assert "Epoch 00001: val_loss improved from inf to" in out and str(best) in out
+    assert best.exists() and hist.history["val_acc"] == hist.history["val_accuracy"]
+    best_epoch = int(np.argmin(hist.history["val_loss"]))
+    model.load_weights(best)
+    loss, _ = model.evaluate(x[30:], y[30:])
+    assert loss == pytest.approx(hist.history["val_loss"][best_epoch], rel=1e-5)
+    periodic = ModelCheckpoint(str(tmp_path / "w.{epoch:02d}.hdf5"))
+    model.fit(x, y, epochs=2, batch_size=20, callbacks=[periodic], verbose=0)
+    assert (tmp_path / "w.01.hdf5").exists() and (tmp_path / "w.02.hdf5").exists()

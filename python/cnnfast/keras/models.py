@@ -9,7 +9,6 @@ logits (fused, stable); predict() applies it.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,19 +20,21 @@ from .. import nn, ops
 from ..tensor import Tensor, no_grad
 from ..training import History
 from ..training.callbacks import Callback
+from ..training.files import load_weights, save_weights
 from ..training.loop import fit as engine_fit
 from . import losses, optimizers
 from .layers import Input, Layer, Shape
 
 
-class _KerasHistory(History):
-    """cnnfast's History with Keras's old metric names as aliases ('acc', 'val_acc')."""
+class _OldNames(Callback):
+    """Runs first: adds Keras's old names 'acc' / 'val_acc' to the epoch's logs, so the
+    callbacks after it may monitor them and the History carries them."""
 
-    def append(self, epoch: int, logs: dict[str, float]) -> None:
-        super().append(epoch, logs)
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], state: dict[str, Any]) -> bool:
         for new, old in (("accuracy", "acc"), ("val_accuracy", "val_acc")):
-            if new in self.history:
-                self.history[old] = self.history[new]
+            if new in logs:
+                logs[old] = logs[new]
+        return False
 
 
 class _KerasProgress(Callback):
@@ -45,7 +46,8 @@ class _KerasProgress(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], state: dict[str, Any]) -> bool:
         seconds = time.perf_counter() - self.start
-        metrics = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k not in ("lr", "seconds"))
+        hidden = ("lr", "seconds", "acc", "val_acc")
+        metrics = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k not in hidden)
         bar = " [==============================]" if self.verbose == 1 else ""
         per_step = f" {1000 * seconds / max(self.steps, 1):.0f}ms/step" if self.verbose == 1 else ""
         print(f"Epoch {epoch + 1}/{self.epochs}")
@@ -229,7 +231,7 @@ class Sequential:
             xs, ys, val = xs[:cut], ys[:cut], (xs[cut:], ys[cut:])
         steps = -(-len(xs) // batch)
         extra = [_KerasProgress(epochs, steps, verbose)] if verbose else []
-        history = _KerasHistory()
+        history = History()
         engine_fit(
             self._build(),
             self._optimizer,
@@ -238,7 +240,7 @@ class Sequential:
             batch_size=batch,
             epochs=epochs,
             validation_data=val,
-            callbacks=[*(callbacks or []), *extra],
+            callbacks=[_OldNames(), *(callbacks or []), *extra],
             shuffle=shuffle,
             seed=seed,
             verbose=0,
@@ -278,14 +280,12 @@ class Sequential:
         return [np.array(p.data) for p in self._build().parameters()]
 
     def save_weights(self, filepath: str | Path) -> None:
-        """cnnfast's own format (an .npz archive) under the name given, '.hdf5' included."""
-        buffer = io.BytesIO()
-        np.savez(buffer, **self._build().state_dict())
-        Path(filepath).write_bytes(buffer.getvalue())
+        """cnnfast's own format (an .npz archive) under the name given, '.hdf5' included
+        (as keras.callbacks.ModelCheckpoint writes it)."""
+        save_weights(self._build(), filepath)
 
     def load_weights(self, filepath: str | Path) -> None:
-        with np.load(Path(filepath)) as archive:
-            self._build().load_state_dict({k: archive[k] for k in archive.files})
+        load_weights(self._build(), filepath)
 
 
 __all__ = ["Sequential"]
