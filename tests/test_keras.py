@@ -254,3 +254,69 @@ def test_keras_callbacks_as_lecture_004_uses_them(tmp_path, rng, capsys):
     periodic = ModelCheckpoint(str(tmp_path / "w.{epoch:02d}.hdf5"))
     model.fit(x, y, epochs=2, batch_size=20, callbacks=[periodic], verbose=0)
     assert (tmp_path / "w.01.hdf5").exists() and (tmp_path / "w.02.hdf5").exists()
+
+
+def test_image_data_generator_transforms_and_feeds_fit(rng):
+    from cnnfast.keras.preprocessing.image import ImageDataGenerator
+
+    img = rng.random((9, 8, 2)).astype(np.float32)
+    still = ImageDataGenerator()
+    np.testing.assert_array_equal(still.random_transform(img), img)
+    flip = ImageDataGenerator(horizontal_flip=True, seed=0)
+    flips = [flip.random_transform(img) for _ in range(8)]
+    assert all(np.array_equal(f, img) or np.array_equal(f, img[:, ::-1]) for f in flips)
+    assert any(not np.array_equal(f, img) for f in flips)
+    # a whole-pixel shift moves the picture; 'nearest' fill repeats the edge
+    shift = ImageDataGenerator(width_shift_range=0.25, seed=1)
+    out = shift.random_transform(
+        np.tile(np.arange(8, dtype=np.float32)[None, :, None], (9, 1, 2)), rng
+    )
+    assert np.all(np.diff(out[0, :, 0]) >= 0) and out.min() >= 0 and out.max() <= 7
+    # +90 degrees maps output (row, col) to input by [[cos, -sin], [sin, cos]] about the
+    # centre, as Keras's apply_affine_transform does: np.rot90 clockwise, exactly
+    square = rng.random((7, 7, 1)).astype(np.float32)
+
+    class Ninety:  # the generator's draws: angle 90, no flip
+        def uniform(self, lo: float, hi: float) -> float:
+            return 90.0
+
+        def random(self) -> float:
+            return 1.0
+
+    turned = ImageDataGenerator(rotation_range=90).random_transform(square, Ninety())  # type: ignore[arg-type]
+    np.testing.assert_allclose(turned, np.rot90(square, k=-1), atol=1e-5)
+    zoom = ImageDataGenerator(zoom_range=0.2, seed=2)
+    assert zoom.random_transform(square).shape == square.shape
+    scaled = ImageDataGenerator(
+        rescale=1 / 255, featurewise_center=True, featurewise_std_normalization=True
+    )
+    data = rng.integers(0, 256, (20, 5, 5, 3)).astype(np.float32)
+    scaled.fit(data)
+    batch = scaled.standardize(data)
+    np.testing.assert_allclose(batch.mean(axis=(0, 1, 2)), 0, atol=1e-5)
+    np.testing.assert_allclose(batch.std(axis=(0, 1, 2)), 1, atol=1e-3)
+
+    gen = ImageDataGenerator(
+        width_shift_range=0.1, height_shift_range=0.1, horizontal_flip=True, rotation_range=10
+    )
+    x, y = rng.random((30, 6, 6, 1)), to_categorical(rng.integers(0, 3, 30), 3)
+    xb, yb = next(iter(gen.flow(x, y, batch_size=12)))
+    assert xb.shape == (12, 6, 6, 1) and yb.shape == (12, 3)
+    model = Sequential(
+        [
+            Conv2D(2, 3, activation="relu", input_shape=(6, 6, 1)),
+            Flatten(),
+            Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    hist = model.fit(
+        gen.flow(x, y, batch_size=10),
+        epochs=2,
+        steps_per_epoch=3,
+        validation_data=(x, y),
+        verbose=0,
+    )
+    assert len(hist.history["loss"]) == 2
+    with pytest.raises(ValueError, match="steps_per_epoch=7"):
+        model.fit(gen.flow(x, y, batch_size=10), steps_per_epoch=7, verbose=0)

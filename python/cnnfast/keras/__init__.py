@@ -4,9 +4,19 @@
 A thin layer over cnnfast.nn, cnnfast.optim and cnnfast.training: Keras's names,
 defaults, channels-last shapes, parameter counts and summary table, building the
 engine's modules. Submodules: models, layers, optimizers, losses, callbacks, utils,
-datasets, backend.
+datasets, backend, preprocessing (ImageDataGenerator).
 """
 
-from . import backend, callbacks, datasets, layers, losses, models, optimizers, utils
+from . import backend, callbacks, datasets, layers, losses, models, optimizers, preprocessing, utils
 
-__all__ = ["backend", "callbacks", "datasets", "layers", "losses", "models", "optimizers", "utils"]
+__all__ = [
+    "backend",
+    "callbacks",
+    "datasets",
+    "layers",
+    "losses",
+    "models",
+    "optimizers",
+    "preprocessing",
+    "utils",
+]

@@ -24,6 +24,7 @@ from ..training.files import load_weights, save_weights
 from ..training.loop import fit as engine_fit
 from . import losses, optimizers
 from .layers import Input, Layer, Shape
+from .preprocessing.image import NumpyArrayIterator
 
 
 class _OldNames(Callback):
@@ -54,6 +55,17 @@ class _KerasProgress(Callback):
         print(f"{self.steps}/{self.steps}{bar} - {seconds:.0f}s{per_step} - {metrics}", flush=True)
         self.start = time.perf_counter()
         return False
+
+
+def _flow_augmentation(flow: NumpyArrayIterator) -> Any:
+    """The flow's augmentation as the training loop's hook: engine batches (N, C, H, W)
+    to channels-last, augmented, and back."""
+
+    def augment(xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        out = flow.generator.augment(xb.transpose(0, 2, 3, 1), rng)
+        return np.ascontiguousarray(out.transpose(0, 3, 1, 2), dtype=np.float32)
+
+    return augment
 
 
 def _to_engine(x: Any) -> np.ndarray:
@@ -207,7 +219,7 @@ class Sequential:
     def fit(
         self,
         x: Any,
-        y: Any,
+        y: Any = None,
         batch_size: int | None = None,
         epochs: int = 1,
         verbose: int = 1,
@@ -216,12 +228,29 @@ class Sequential:
         validation_data: tuple[Any, Any] | None = None,
         shuffle: bool = True,
         initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
         seed: int | None = None,
     ) -> History:
-        """Train; returns a History with 'loss', 'accuracy', 'val_loss', 'val_accuracy'
-        (and 'acc', 'val_acc')."""
+        """Train on arrays, or on ImageDataGenerator.flow(x, y, batch_size) (its
+        augmentation runs inside the loop; an epoch is one pass over x). Returns a
+        History with 'loss', 'accuracy', 'val_loss', 'val_accuracy' (and 'acc', 'val_acc')."""
         self._require_compiled("fit")
+        augment = None
+        if isinstance(x, NumpyArrayIterator):
+            if y is not None or x.y is None:
+                raise ValueError("fit: with a flow, the targets come from flow(x, y), not fit's y")
+            flow = x
+            x, y, batch_size, shuffle = flow.x, flow.y, flow.batch_size, flow.shuffle
+            augment = _flow_augmentation(flow)
+        elif y is None:
+            raise ValueError("fit: y is missing (or pass ImageDataGenerator.flow(x, y))")
         batch = batch_size or 32
+        passes = (len(x) // batch, -(-len(x) // batch))
+        if steps_per_epoch is not None and steps_per_epoch not in passes:
+            raise ValueError(
+                f"fit: steps_per_epoch={steps_per_epoch}: cnnfast.keras runs one pass over the "
+                f"{len(x)} samples per epoch ({passes[1]} batches of {batch})"
+            )
         xs, ys = _to_engine(x), self._labels(y)
         val = None
         if validation_data is not None:
@@ -243,6 +272,7 @@ class Sequential:
             callbacks=[_OldNames(), *(callbacks or []), *extra],
             shuffle=shuffle,
             seed=seed,
+            augment=augment,
             verbose=0,
             initial_epoch=initial_epoch,
             history=history,

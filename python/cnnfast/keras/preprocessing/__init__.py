@@ -1,0 +1,5 @@
+"""keras.preprocessing: image augmentation (image.ImageDataGenerator)."""
+
+from . import image
+
+__all__ = ["image"]

@@ -1,0 +1,180 @@
+"""keras.preprocessing.image.ImageDataGenerator: random rotations, shifts, zooms and
+flips, rescaling and feature-wise standardisation of channels-last image batches,
+with Keras's meanings (transforms about the image centre, 'nearest' fill, bilinear
+sampling, then rescale, then standardisation).
+
+`flow(x, y, batch_size)` yields augmented batches; a model's fit() takes the flow
+itself and runs its augmentation inside cnnfast's training loop (an epoch is one
+pass over x).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+
+def _affine_sample(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """image (H, W, C) resampled at matrix @ (row, col, 1) of every output pixel:
+    bilinear, coordinates clamped to the edge ('nearest' fill)."""
+    h, w, _ = image.shape
+    rows, cols = np.meshgrid(
+        np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij"
+    )
+    src_r = np.clip(matrix[0, 0] * rows + matrix[0, 1] * cols + matrix[0, 2], 0, h - 1)
+    src_c = np.clip(matrix[1, 0] * rows + matrix[1, 1] * cols + matrix[1, 2], 0, w - 1)
+    r0, c0 = np.floor(src_r).astype(int), np.floor(src_c).astype(int)
+    r1, c1 = np.minimum(r0 + 1, h - 1), np.minimum(c0 + 1, w - 1)
+    fr, fc = (src_r - r0)[..., None], (src_c - c0)[..., None]
+    top = image[r0, c0] * (1 - fc) + image[r0, c1] * fc
+    bottom = image[r1, c0] * (1 - fc) + image[r1, c1] * fc
+    return (top * (1 - fr) + bottom * fr).astype(image.dtype)
+
+
+class ImageDataGenerator:
+    def __init__(
+        self,
+        featurewise_center: bool = False,
+        samplewise_center: bool = False,
+        featurewise_std_normalization: bool = False,
+        samplewise_std_normalization: bool = False,
+        rotation_range: float = 0.0,
+        width_shift_range: float = 0.0,
+        height_shift_range: float = 0.0,
+        zoom_range: float | tuple[float, float] = 0.0,
+        horizontal_flip: bool = False,
+        vertical_flip: bool = False,
+        rescale: float | None = None,
+        zca_whitening: bool = False,
+        fill_mode: str = "nearest",
+        seed: int | None = None,
+    ) -> None:
+        if zca_whitening:
+            raise ValueError("ImageDataGenerator: zca_whitening is not supported by cnnfast.keras")
+        if fill_mode != "nearest":
+            raise ValueError("ImageDataGenerator: only fill_mode='nearest' (Keras's default)")
+        self.featurewise_center, self.samplewise_center = featurewise_center, samplewise_center
+        self.featurewise_std, self.samplewise_std = (
+            featurewise_std_normalization,
+            samplewise_std_normalization,
+        )
+        self.rotation_range = float(rotation_range)
+        self.width_shift, self.height_shift = float(width_shift_range), float(height_shift_range)
+        if isinstance(zoom_range, (int, float)):
+            self.zoom = (1.0 - zoom_range, 1.0 + zoom_range)
+        else:
+            self.zoom = (float(zoom_range[0]), float(zoom_range[1]))
+        self.horizontal_flip, self.vertical_flip = horizontal_flip, vertical_flip
+        self.rescale = rescale
+        self.mean: np.ndarray | None = None
+        self.std: np.ndarray | None = None
+        self.rng = np.random.default_rng(seed)
+
+    def fit(self, x: Any) -> None:
+        """Per-channel mean and standard deviation of x (N, H, W, C), for the
+        feature-wise options (after rescale, as Keras computes them)."""
+        x = np.asarray(x, dtype=np.float32)
+        if self.rescale:
+            x = x * self.rescale
+        self.mean = x.mean(axis=(0, 1, 2), keepdims=True)[0]
+        self.std = x.std(axis=(0, 1, 2), keepdims=True)[0]
+
+    def random_transform(
+        self, image: np.ndarray, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        """One image (H, W, C), rotated, shifted, zoomed and flipped at random."""
+        rng = self.rng if rng is None else rng
+        h, w, _ = image.shape
+        theta = (
+            np.deg2rad(rng.uniform(-self.rotation_range, self.rotation_range))
+            if self.rotation_range
+            else 0.0
+        )
+        ty = rng.uniform(-self.height_shift, self.height_shift) * h if self.height_shift else 0.0
+        tx = rng.uniform(-self.width_shift, self.width_shift) * w if self.width_shift else 0.0
+        zy, zx = rng.uniform(*self.zoom, 2) if self.zoom != (1.0, 1.0) else (1.0, 1.0)
+        out = image
+        if theta or ty or tx or zy != 1.0 or zx != 1.0:
+            # output pixel -> source pixel: about the centre, rotate then zoom, then shift
+            cy, cx = (h - 1) / 2, (w - 1) / 2
+            rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+            m = rot @ np.diag([zy, zx])
+            offset = np.array([cy, cx]) - m @ np.array([cy, cx]) + np.array([ty, tx])
+            out = _affine_sample(image, np.hstack([m, offset[:, None]]))
+        if self.horizontal_flip and rng.random() < 0.5:
+            out = out[:, ::-1]
+        if self.vertical_flip and rng.random() < 0.5:
+            out = out[::-1]
+        return np.ascontiguousarray(out)
+
+    def standardize(self, x: np.ndarray) -> np.ndarray:
+        """Rescale, then the sample-wise and feature-wise centring and scaling asked for."""
+        x = np.asarray(x, dtype=np.float32)
+        if self.rescale:
+            x = x * np.float32(self.rescale)
+        if self.samplewise_center:
+            x = x - x.mean(axis=(-3, -2, -1), keepdims=True)
+        if self.samplewise_std:
+            x = x / (x.std(axis=(-3, -2, -1), keepdims=True) + 1e-6)
+        if self.featurewise_center or self.featurewise_std:
+            if self.mean is None or self.std is None:
+                raise RuntimeError(
+                    "ImageDataGenerator: call fit(x) before feature-wise standardisation"
+                )
+            if self.featurewise_center:
+                x = x - self.mean
+            if self.featurewise_std:
+                x = x / (self.std + 1e-6)
+        return x
+
+    def augment(self, batch: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """A batch (N, H, W, C): each image transformed, then standardised."""
+        return self.standardize(np.stack([self.random_transform(img, rng) for img in batch]))
+
+    def flow(
+        self,
+        x: Any,
+        y: Any = None,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | None = None,
+    ) -> NumpyArrayIterator:
+        return NumpyArrayIterator(self, x, y, batch_size, shuffle, seed)
+
+
+class NumpyArrayIterator:
+    """Endless augmented batches (x or (x, y)) of one array, reshuffled every pass."""
+
+    def __init__(
+        self,
+        generator: ImageDataGenerator,
+        x: Any,
+        y: Any,
+        batch_size: int,
+        shuffle: bool,
+        seed: int | None,
+    ) -> None:
+        self.generator, self.batch_size, self.shuffle = generator, int(batch_size), shuffle
+        self.x = np.asarray(x, dtype=np.float32)
+        if self.x.ndim != 4:
+            raise ValueError(f"flow: x must be images (N, H, W, C), got shape {self.x.shape}")
+        self.y = None if y is None else np.asarray(y)
+        if self.y is not None and len(self.y) != len(self.x):
+            raise ValueError(f"flow: x has {len(self.x)} images but y {len(self.y)} targets")
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return -(-len(self.x) // self.batch_size)
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            order = self.rng.permutation(len(self.x)) if self.shuffle else np.arange(len(self.x))
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                xb = self.generator.augment(self.x[idx], self.rng)
+                yield xb if self.y is None else (xb, self.y[idx])
+
+
+__all__ = ["ImageDataGenerator", "NumpyArrayIterator"]
