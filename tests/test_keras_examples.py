@@ -40,3 +40,12 @@ def test_lecture002_mnist_cnn(mnist_slice, capsys):
     losses = epoch_losses(out)
     assert len(losses) == 12 and losses[-1] < 0.5 * losses[0]
     assert "Test accuracy:" in out and ns["score"][1] > 0.7
+
+
+def test_lecture000_mnist_1conv(mnist_slice, capsys):
+    cf.manual_seed(0)
+    ns = runpy.run_path(str(EXAMPLES / "lecture000_mnist_1conv.py"))
+    out = capsys.readouterr().out
+    assert ns["model"].count_params() == 693_962  # 320 + 5408 * 128 + 128 + 1290
+    losses = epoch_losses(out)
+    assert len(losses) == 12 and losses[-1] < 0.5 * losses[0]

@@ -21,3 +21,9 @@ def to_categorical(y: Any, num_classes: int | None = None, dtype: str = "float32
     out = np.zeros((*labels.shape, n), dtype=dtype)
     np.put_along_axis(out, labels[..., None], 1, axis=-1)
     return out
+
+
+class np_utils:  # (lower case: Keras 2 had a module of this name)
+    """Keras 2's keras.utils.np_utils, which the older lecture scripts import."""
+
+    to_categorical = staticmethod(to_categorical)
