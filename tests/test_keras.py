@@ -320,3 +320,34 @@ def test_image_data_generator_transforms_and_feeds_fit(rng):
     assert len(hist.history["loss"]) == 2
     with pytest.raises(ValueError, match="steps_per_epoch=7"):
         model.fit(gen.flow(x, y, batch_size=10), steps_per_epoch=7, verbose=0)
+
+
+def test_save_and_load_model_round_trip(tmp_path, rng):
+    from cnnfast.keras.models import load_model
+
+    model = Sequential()
+    model.add(Input(shape=(6, 6, 1)))
+    model.add(Conv2D(3, kernel_size=(3, 3), padding="same", activation="relu"))
+    model.add(BatchNormalization())
+    model.add(MaxPooling2D(pool_size=2))
+    model.add(Flatten())
+    model.add(Dense(4, activation="softmax"))
+    model.compile(
+        loss="sparse_categorical_crossentropy",
+        optimizer=optimizers.Adam(lr=0.01),
+        metrics=["accuracy"],
+    )
+    x, y = rng.random((16, 6, 6, 1)), rng.integers(0, 4, 16)
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)  # moves BN's running statistics too
+    path = tmp_path / "model.h5"
+    model.save(path)
+    loaded = load_model(path)
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+    assert summary_lines(loaded)[1:] == summary_lines(model)[1:]
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert loaded.evaluate(x, y) == model.evaluate(x, y)
+    assert loaded._optimizer.hyper["lr"] == 0.01
+    loaded.fit(x, y, epochs=1, batch_size=8, verbose=0)  # compiled as it was
+    model.save_weights(tmp_path / "weights.h5")
+    with pytest.raises(ValueError, match="weights only"):
+        load_model(tmp_path / "weights.h5")

@@ -11,6 +11,7 @@ only in a Dense layer's weight layout).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from typing import Any
@@ -63,6 +64,29 @@ class Layer:
     shape for a given input shape, its parameter counts, and the engine modules."""
 
     activation: str | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every layer remembers the arguments it was made with (its config, which
+        Sequential.save writes and models.load_model replays)."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__init__
+
+        @functools.wraps(init)
+        def recording(self: Layer, *args: Any, **kw: Any) -> None:
+            if not hasattr(self, "_arguments"):  # the outermost constructor's
+                self._arguments = (list(args), dict(kw))
+            init(self, *args, **kw)
+
+        cls.__init__ = recording  # type: ignore[method-assign]
+
+    def get_config(self) -> dict[str, Any]:
+        """The class name and constructor arguments (with the layer's name)."""
+        args, kwargs = getattr(self, "_arguments", ([], {}))
+        return {
+            "class_name": type(self).__name__,
+            "args": args,
+            "kwargs": {**kwargs, "name": self.name},
+        }
 
     def __init__(
         self, name: str | None = None, input_shape: Shape | None = None, **kwargs: Any

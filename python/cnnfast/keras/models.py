@@ -9,6 +9,7 @@ logits (fused, stable); predict() applies it.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from .. import nn, ops
 from ..tensor import Tensor, no_grad
 from ..training import History
 from ..training.callbacks import Callback
-from ..training.files import load_weights, save_weights
+from ..training.files import load_npz, load_weights, save_npz, save_weights
 from ..training.loop import fit as engine_fit
 from . import losses, optimizers
 from .layers import Input, Layer, Shape
@@ -181,7 +182,13 @@ class Sequential:
         self, loss: Any, optimizer: Any = "rmsprop", metrics: Sequence[str] | None = None
     ) -> None:
         self._loss = losses.get(loss)
-        self._optimizer = optimizers.get(optimizer).build(self._build().parameters())
+        self._loss_name = getattr(loss, "__name__", loss)
+        keras_optimizer = optimizers.get(optimizer)
+        self._optimizer_config = {
+            "class_name": type(keras_optimizer).__name__,
+            "config": keras_optimizer.config,
+        }
+        self._optimizer = keras_optimizer.build(self._build().parameters())
         self._metrics = [m for m in (metrics or []) if m in ("accuracy", "acc")]
         unknown = set(metrics or []) - {"accuracy", "acc"}
         if unknown:
@@ -305,6 +312,30 @@ class Sequential:
             return loss
         return [loss, float((logits.argmax(axis=1) == labels).mean())]
 
+    # --- whole models ---------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The model's layers and compile settings, as JSON-able values."""
+        layers = [layer.get_config() for layer in self.layers]
+        if self._input is not None and (not self.layers or self.layers[0].input_shape is None):
+            layers.insert(
+                0, {"class_name": "Input", "args": [], "kwargs": {"shape": list(self._input)}}
+            )
+        compiled = None
+        if self._loss is not None:
+            compiled = {
+                "loss": self._loss_name,
+                "optimizer": self._optimizer_config,
+                "metrics": self._metrics,
+            }
+        return {"name": self.name, "layers": layers, "compile": compiled}
+
+    def save(self, filepath: str | Path) -> None:
+        """Configuration and weights in one file (cnnfast's npz format, any name), for
+        models.load_model."""
+        arrays = dict(self._build().state_dict())
+        arrays[_CONFIG_KEY] = np.array(json.dumps(self.get_config()))
+        save_npz(filepath, arrays)
+
     # --- weights ----------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:
         return [np.array(p.data) for p in self._build().parameters()]
@@ -318,4 +349,28 @@ class Sequential:
         load_weights(self._build(), filepath)
 
 
-__all__ = ["Sequential"]
+_CONFIG_KEY = "__keras_model_config__"
+
+
+def load_model(filepath: str | Path) -> Sequential:
+    """A model saved by Sequential.save: its layers rebuilt from their arguments, its
+    weights loaded, compiled again as it was (the optimizer starts afresh)."""
+    from . import layers as layer_classes
+
+    arrays = load_npz(filepath)
+    if _CONFIG_KEY not in arrays:
+        raise ValueError(f"load_model: {filepath} holds weights only (use model.load_weights)")
+    config = json.loads(str(arrays.pop(_CONFIG_KEY)))
+    model = Sequential(name=config["name"])
+    for spec in config["layers"]:
+        cls = getattr(layer_classes, spec["class_name"])
+        model.add(cls(*spec["args"], **spec["kwargs"]))
+    if config["compile"]:
+        c = config["compile"]
+        optimizer = getattr(optimizers, c["optimizer"]["class_name"])(**c["optimizer"]["config"])
+        model.compile(loss=c["loss"], optimizer=optimizer, metrics=c["metrics"])
+    model._build().load_state_dict(arrays)
+    return model
+
+
+__all__ = ["Sequential", "load_model"]
