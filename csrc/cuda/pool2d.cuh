@@ -95,25 +95,30 @@ struct Covering {
   }
 };
 
+// The sum, over the outputs (p, q) whose windows cover input element i (in output
+// order, as the CPU's scatter adds them), of backward.share(c, p, q, o), o the output's
+// flat index: the two pooling backwards below.
+template <class T, class Backward>
+CNNFAST_DEVICE T gather_covering(const Backward& backward, const PoolShape& s, long i) {
+  const Covering c(s, i);
+  T sum = T(0);
+  for (int p = c.p0; p <= c.p1; ++p)
+    for (int q = c.q0; q <= c.q1; ++q) sum += backward.share(c, p, q, (c.plane * s.P + p) * s.Q + q);
+  return sum;
+}
+
 // dx from the argmax codes: each dy goes to the cell its code names.
 template <class T>
 struct MaxPoolBackwardCodes {
   const std::uint8_t* codes;
   const T* dy;
   PoolShape s;
-  CNNFAST_DEVICE T operator()(long i) const {
-    const Covering c(s, i);
-    const int h = c.h, w = c.w, p0 = c.p0, p1 = c.p1, q0 = c.q0, q1 = c.q1;
-    const long plane = c.plane;
-    T sum = T(0);
-    for (int p = p0; p <= p1; ++p)
-      for (int q = q0; q <= q1; ++q) {
-        const long o = (plane * s.P + p) * s.Q + q;
-        const int code = codes[o];
-        if (code != kNoGradient && code == (h - (p * s.sh - s.pt)) * s.kw + (w - (q * s.sw - s.pl))) sum += dy[o];
-      }
-    return sum;
+  CNNFAST_DEVICE T share(const Covering& c, int p, int q, long o) const {
+    const int code = codes[o];
+    const int cell = (c.h - (p * s.sh - s.pt)) * s.kw + (c.w - (q * s.sw - s.pl));
+    return code != kNoGradient && code == cell ? dy[o] : T(0);
   }
+  CNNFAST_DEVICE T operator()(long i) const { return gather_covering<T>(*this, s, i); }
 };
 
 // The number of cells output (p, q) averages over: the window clipped to the padded
@@ -147,16 +152,10 @@ struct AvgPoolBackward {
   const T* dy;
   PoolShape s;
   bool count_include_pad;
-  CNNFAST_DEVICE T operator()(long i) const {
-    const Covering c(s, i);
-    const int p0 = c.p0, p1 = c.p1, q0 = c.q0, q1 = c.q1;
-    const long plane = c.plane;
-    T sum = T(0);
-    for (int p = p0; p <= p1; ++p)
-      for (int q = q0; q <= q1; ++q)
-        sum += dy[(plane * s.P + p) * s.Q + q] / static_cast<T>(avg_divisor(s, count_include_pad, p, q));
-    return sum;
+  CNNFAST_DEVICE T share(const Covering&, int p, int q, long o) const {
+    return dy[o] / static_cast<T>(avg_divisor(s, count_include_pad, p, q));
   }
+  CNNFAST_DEVICE T operator()(long i) const { return gather_covering<T>(*this, s, i); }
 };
 
 // dx[n, c, h, w] = dy[n, c] / (H * W)
