@@ -20,6 +20,7 @@ from .backends import backend
 
 DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.int64, np.uint8))
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_NO_BYTES = np.dtype([])  # items of size 0: shape arithmetic without an allocation
 
 
 class DeviceArray:
@@ -119,11 +120,8 @@ class DeviceArray:
     def reshape(self, *shape: Any) -> DeviceArray:
         """A view with a new shape (one dimension may be -1)."""
         new = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        dims = (
-            np.empty(self.size, dtype=np.uint8).reshape(new).shape
-            if self.size
-            else _resolve(self, new)
-        )
+        # NumPy's reshape rules and errors, on a stand-in of zero-byte items (no memory)
+        dims = np.empty(self.shape, dtype=_NO_BYTES).reshape(new).shape
         return DeviceArray(dims, self.dtype, self._buffer, self._offset)
 
     def copy(self) -> DeviceArray:
@@ -202,11 +200,6 @@ class DeviceArray:
         m = int(np.prod(rest, dtype=np.int64))
         backend().channel_sum(self.dtype.name, rows, m, 1, self.ptr, 1.0, out.ptr)
         return out
-
-
-def _resolve(a: DeviceArray, new: Any) -> tuple[int, ...]:
-    """Reshape arithmetic for empty arrays (NumPy's rules)."""
-    return np.empty(a.shape, dtype=np.uint8).reshape(new).shape
 
 
 def _scalar(value: Any, op: str) -> float:
