@@ -10,7 +10,6 @@ logits (fused, stable); predict() applies it.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from .. import nn, ops
-from ..tensor import Tensor, no_grad
 from ..training import History
 from ..training.callbacks import Callback
 from ..training.files import load_npz, load_weights, save_npz, save_weights
 from ..training.loop import fit as engine_fit
+from ..training.loop import logits_metrics, predict_logits
 from . import losses, optimizers
 from .layers import Input, Layer, Shape
 from .preprocessing.image import NumpyArrayIterator
@@ -44,17 +43,15 @@ class _KerasProgress(Callback):
 
     def __init__(self, epochs: int, steps: int, verbose: int) -> None:
         self.epochs, self.steps, self.verbose = epochs, steps, verbose
-        self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], state: dict[str, Any]) -> bool:
-        seconds = time.perf_counter() - self.start
+        seconds = logs["seconds"]  # the loop's own timing of the epoch
         hidden = ("lr", "seconds", "acc", "val_acc")
         metrics = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k not in hidden)
         bar = " [==============================]" if self.verbose == 1 else ""
         per_step = f" {1000 * seconds / max(self.steps, 1):.0f}ms/step" if self.verbose == 1 else ""
         print(f"Epoch {epoch + 1}/{self.epochs}")
         print(f"{self.steps}/{self.steps}{bar} - {seconds:.0f}s{per_step} - {metrics}", flush=True)
-        self.start = time.perf_counter()
         return False
 
 
@@ -287,16 +284,8 @@ class Sequential:
         return history
 
     def _logits(self, x: Any, batch_size: int) -> np.ndarray:
-        model = self._build()
-        model.eval()
-        xs = _to_engine(x)
-        with no_grad():
-            outs = [
-                np.asarray(model(Tensor(xs[i : i + batch_size])).data)
-                for i in range(0, len(xs), batch_size)
-            ]
-        model.train()
-        return np.concatenate(outs) if outs else np.zeros((0, self.output_shape[-1]), np.float32)
+        logits = predict_logits(self._build(), _to_engine(x), batch_size)
+        return logits if len(logits) else np.zeros((0, self.output_shape[-1]), np.float32)
 
     def predict(self, x: Any, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         """The last layer's outputs: class probabilities."""
@@ -306,11 +295,8 @@ class Sequential:
     def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: int = 0) -> Any:
         """[loss, accuracy] with metrics=['accuracy'], else the loss."""
         self._require_compiled("evaluate")
-        logits, labels = self._logits(x, batch_size), self._labels(y)
-        loss = float(ops.cross_entropy(logits, labels))
-        if not self._metrics:
-            return loss
-        return [loss, float((logits.argmax(axis=1) == labels).mean())]
+        loss, accuracy = logits_metrics(self._logits(x, batch_size), self._labels(y))
+        return [loss, accuracy] if self._metrics else loss
 
     # --- whole models ---------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
