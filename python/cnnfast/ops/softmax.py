@@ -5,7 +5,7 @@ Kernel: csrc/softmax.cpp. Reference: cnnfast/reference/softmax.py.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -24,9 +24,8 @@ def _axis(op: str, x: np.ndarray, axis: int) -> int:
     return axis % x.ndim
 
 
-def _along_last(op: str, axis: int, *arrays: np.ndarray) -> np.ndarray:
-    """Apply the last-axis kernel `op` along `axis` (moved to the end and back)."""
-    fn = getattr(kernels(op, **{f"array{i}": a for i, a in enumerate(arrays)}), op)
+def _along_last(op: str, fn: Callable[..., Any], axis: int, *arrays: np.ndarray) -> np.ndarray:
+    """Apply the last-axis kernel fn along `axis` (moved to the end and back)."""
     last = arrays[0].ndim - 1
     if axis == last:
         return fn(*arrays)
@@ -38,12 +37,15 @@ def _along_last(op: str, axis: int, *arrays: np.ndarray) -> np.ndarray:
 
 def softmax(x: Any, axis: int = -1) -> np.ndarray:
     x = as_float_array("softmax", "x", x)
-    return _along_last("softmax_forward", _axis("softmax", x, axis), x)
+    return _along_last(
+        "softmax", kernels("softmax", x=x).softmax_forward, _axis("softmax", x, axis), x
+    )
 
 
 def log_softmax(x: Any, axis: int = -1) -> np.ndarray:
     x = as_float_array("log_softmax", "x", x)
-    return _along_last("log_softmax_forward", _axis("log_softmax", x, axis), x)
+    fn = kernels("log_softmax", x=x).log_softmax_forward
+    return _along_last("log_softmax", fn, _axis("log_softmax", x, axis), x)
 
 
 def _grad_args(op: str, y: Any, dy: Any, axis: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -57,13 +59,15 @@ def _grad_args(op: str, y: Any, dy: Any, axis: int) -> tuple[np.ndarray, np.ndar
 def softmax_backward(y: Any, dy: Any, axis: int = -1) -> np.ndarray:
     """From the forward output y = softmax(x): dx = y * (dy - sum(dy * y))."""
     y, dy, axis = _grad_args("softmax_backward", y, dy, axis)
-    return _along_last("softmax_backward", axis, y, dy)
+    fn = kernels("softmax_backward", y=y, dy=dy).softmax_backward
+    return _along_last("softmax_backward", fn, axis, y, dy)
 
 
 def log_softmax_backward(y: Any, dy: Any, axis: int = -1) -> np.ndarray:
     """From the forward output y = log_softmax(x): dx = dy - exp(y) * sum(dy)."""
     y, dy, axis = _grad_args("log_softmax_backward", y, dy, axis)
-    return _along_last("log_softmax_backward", axis, y, dy)
+    fn = kernels("log_softmax_backward", y=y, dy=dy).log_softmax_backward
+    return _along_last("log_softmax_backward", fn, axis, y, dy)
 
 
 def _ce_args(
