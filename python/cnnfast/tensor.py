@@ -115,13 +115,11 @@ class Tensor:
     def to(self, device: str) -> Tensor:
         """This tensor on `device` ('cpu' or 'cuda'); itself when already there. The
         copy is part of the graph: gradients flow back to the original's device."""
-        target = _device_name(device)
-        if target == self.device:
+        target, origin = _device_name(device), self.device
+        if target == origin:
             return self
-        if target == "cuda":
-            moved = DeviceArray.from_numpy(self.data)
-            return Tensor._from_op(moved, (self,), lambda g: (g.numpy(),))
-        return Tensor._from_op(self.data.numpy(), (self,), lambda g: (DeviceArray.from_numpy(g),))
+        moved = to_device(self.data, target)
+        return Tensor._from_op(moved, (self,), lambda g: (to_device(g, origin),))
 
     def __dlpack__(self, stream: Any = None, **kwargs: Any) -> Any:
         """DLPack export of the data (no copy; see cnnfast.cuda.dlpack)."""
@@ -329,6 +327,15 @@ def as_tensor(value: ArrayLike, dtype: Any = None) -> Tensor:
     return value if isinstance(value, Tensor) else Tensor(value, dtype=dtype)
 
 
+def to_device(array: Any, device: str) -> Any:
+    """An array (NumPy or DeviceArray) on `device` ('cpu' or 'cuda'): itself when it is
+    there already, else a copy there."""
+    on_device = type(array) is DeviceArray
+    if device == "cuda":
+        return array if on_device else DeviceArray.from_numpy(array)
+    return array.numpy() if on_device else array
+
+
 def _device_name(device: Any) -> str:
     name = str(device).lower()
     if name in ("cuda:0", "gpu"):
@@ -347,9 +354,9 @@ def tensor(
         data = data.data
     if type(data) is DeviceArray:
         data = data.numpy()
+    if _device_name(device) == "cuda":  # the upload is the copy
+        return Tensor(DeviceArray.from_numpy(_as_array(data, dtype)), requires_grad=requires_grad)
     host = _as_array(np.array(data, dtype=dtype, copy=True), None)
-    if _device_name(device) == "cuda":
-        return Tensor(DeviceArray.from_numpy(host), requires_grad=requires_grad)
     return Tensor(host, requires_grad=requires_grad)
 
 

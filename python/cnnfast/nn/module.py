@@ -8,8 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..cuda.array import DeviceArray
-from ..tensor import Tensor, _device_name, no_grad
+from ..tensor import Tensor, _device_name, no_grad, to_device
 
 
 class Parameter(Tensor):
@@ -112,15 +111,10 @@ class Module:
         target = _device_name(device)
         for _, m in self.named_modules():
             for p in m._parameters.values():
-                if p.device != target:
-                    p.data = DeviceArray.from_numpy(p.data) if target == "cuda" else p.data.numpy()
+                p.data = to_device(p.data, target)
                 p.grad = None
             for name, b in m._buffers.items():
-                on_device = type(b) is DeviceArray
-                if target == "cuda" and not on_device:
-                    setattr(m, name, DeviceArray.from_numpy(b))
-                elif target == "cpu" and on_device:
-                    setattr(m, name, b.numpy())
+                setattr(m, name, to_device(b, target))
         return self
 
     @property

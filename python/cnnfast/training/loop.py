@@ -15,7 +15,7 @@ from ..data.batches import batches, train_val_split
 from ..nn.functional import cross_entropy
 from ..nn.module import Module
 from ..optim import Optimizer
-from ..tensor import Tensor, no_grad, tensor
+from ..tensor import Tensor, no_grad, to_device
 from .callbacks import Callback
 from .history import History
 
@@ -65,8 +65,8 @@ def train_epoch(
         if augment is not None:
             xb = augment(xb, rng)
         optimizer.zero_grad()
-        logits = model(Tensor(xb) if device == "cpu" else tensor(xb, device=device))
-        loss = cross_entropy(logits, yb if device == "cpu" else tensor(yb, device=device))
+        logits = model(Tensor(to_device(xb, device)))
+        loss = cross_entropy(logits, Tensor(to_device(yb, device)))
         loss.backward()
         optimizer.step()
         loss_sum += float(loss.item()) * len(xb)
@@ -87,7 +87,7 @@ def predict_logits(model: Module, x: np.ndarray, batch_size: int = 256) -> np.nd
     with no_grad():
         for start in range(0, len(x), batch_size):
             xb = np.ascontiguousarray(x[start : start + batch_size])
-            logits = model(Tensor(xb) if device == "cpu" else tensor(xb, device=device))
+            logits = model(Tensor(to_device(xb, device)))
             outs.append(np.asarray(logits.data))
     return np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
 
