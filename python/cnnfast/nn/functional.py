@@ -186,10 +186,12 @@ def batch_norm(
 
         # The statistics as this forward used them (a later training step updates them in
         # place); the per-element work is left to the backward, which inference never runs.
-        mean, var = running_mean.copy(), running_var.copy()
+        # (That backward is host-only, so a device forward copies nothing.)
+        on_cuda = x.device == "cuda"
+        mean, var = (None, None) if on_cuda else (running_mean.copy(), running_var.copy())
 
         def backward_eval(g: np.ndarray) -> list[Any]:
-            if x.device == "cuda":
+            if on_cuda:
                 raise NotImplementedError("batch_norm: the eval-mode backward is not on cuda yet")
             shape = (1, -1) + (1,) * (x.ndim - 2)
             scale = (1.0 / np.sqrt(var + eps)).astype(x.dtype).reshape(shape)
