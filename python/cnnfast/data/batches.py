@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..random import numpy_rng
+
 
 def train_val_split(
     x: np.ndarray, y: np.ndarray, val_fraction: float, rng: np.random.Generator | None = None
@@ -34,7 +36,7 @@ def batches(
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
     order = (
-        (rng if rng is not None else np.random.default_rng()).permutation(len(x))
+        (rng if rng is not None else numpy_rng()).permutation(len(x))
         if shuffle
         else np.arange(len(x))
     )

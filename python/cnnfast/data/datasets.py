@@ -228,7 +228,14 @@ def load_cifar10(path: PathLike | None = None, download: bool = False) -> tuple[
     if found is not None:
         return found
     if path is None and download:
-        archive = fetch(CIFAR10_URL, directory / "cifar-10-python.tar.gz", CIFAR10_MD5)
+        try:
+            archive = fetch(CIFAR10_URL, directory / "cifar-10-python.tar.gz", CIFAR10_MD5)
+        except OSError as err:  # no network (URLError), a refused write, a bad checksum
+            raise DatasetNotFound(
+                f"CIFAR-10 not found in {directory} and its download failed ({err}). Name a "
+                "directory holding the official python or binary batches (path=...), or "
+                "unpack cifar-10-python.tar.gz there."
+            ) from err
         with tarfile.open(archive) as tar:
             tar.extractall(directory, filter="data")
         return load_cifar10_dir(directory)  # type: ignore[return-value]

@@ -2,16 +2,107 @@
 same rules): ModelCheckpoint (filepath may hold '{epoch:02d}'-style fields; the
 weights are cnnfast's npz format under the name given, which Sequential.load_weights
 reads), EarlyStopping, ReduceLROnPlateau. They may monitor 'acc'/'val_acc' as well as
-'accuracy'/'val_accuracy'."""
+'accuracy'/'val_accuracy'.
+
+`Callback` is Keras's base class for one's own callbacks (on_epoch_end(epoch, logs)
+and the rest, `self.model`, `self.params`, `self.model.stop_training`), and
+`LambdaCallback` builds one from functions; fit() runs them through `EngineAdapter`.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..training import callbacks as engine
-from ..training.callbacks import Callback
+
+
+class Callback:
+    """Keras's callback base class: override any of the hooks below. fit() sets
+    `self.model` (the keras model) and `self.params` ({'epochs', 'steps', 'verbose'});
+    setting `self.model.stop_training = True` ends training after the epoch. Epoch
+    logs hold 'loss', the metric, the validation figures and 'lr'; batch logs the
+    epoch's running 'loss' and metric."""
+
+    def __init__(self) -> None:
+        self.model: Any = None
+        self.params: dict[str, Any] = {}
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        pass
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        pass
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        pass
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        pass
+
+    def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        pass
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self.on_batch_end(batch, logs)  # Keras 2.3's name; the old one stays the hook
+
+
+class LambdaCallback(Callback):
+    """A callback from functions: on_epoch_end(epoch, logs), on_batch_end(batch, logs),
+    on_epoch_begin(epoch, logs), on_train_begin(logs), on_train_end(logs)."""
+
+    def __init__(
+        self,
+        on_epoch_begin: Callable[..., Any] | None = None,
+        on_epoch_end: Callable[..., Any] | None = None,
+        on_batch_end: Callable[..., Any] | None = None,
+        on_train_begin: Callable[..., Any] | None = None,
+        on_train_end: Callable[..., Any] | None = None,
+    ) -> None:
+        super().__init__()
+        noop = lambda *args, **kwargs: None  # noqa: E731
+        self.on_epoch_begin = on_epoch_begin or noop  # type: ignore[method-assign]
+        self.on_epoch_end = on_epoch_end or noop  # type: ignore[method-assign]
+        self.on_batch_end = on_batch_end or noop  # type: ignore[method-assign]
+        self.on_train_begin = on_train_begin or noop  # type: ignore[method-assign]
+        self.on_train_end = on_train_end or noop  # type: ignore[method-assign]
+
+
+class EngineAdapter(engine.Callback):
+    """Runs a Keras-signature Callback inside cnnfast's loop. The logs are shown under
+    the model's metric name ('acc' or 'accuracy'), without the loop's 'seconds'."""
+
+    def __init__(self, callback: Callback, model: Any, params: dict[str, Any], names: Any) -> None:
+        self.callback, self.model, self.names = callback, model, names
+        callback.set_model(model)
+        callback.set_params(params)
+
+    def on_train_begin(self, state: dict[str, Any]) -> None:
+        self.model.stop_training = False
+        self.callback.on_train_begin({})
+
+    def on_epoch_begin(self, epoch: int, state: dict[str, Any]) -> None:
+        self.callback.on_epoch_begin(epoch, {})
+
+    def on_batch_end(self, batch: int, logs: dict[str, float], state: dict[str, Any]) -> None:
+        self.callback.on_train_batch_end(batch, {"batch": batch, **self.names(logs)})
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], state: dict[str, Any]) -> bool:
+        shown = self.names(logs)
+        self.callback.on_epoch_end(epoch, shown)
+        logs.update({k: v for k, v in shown.items() if k not in logs})  # keys it added
+        return bool(self.model.stop_training)
+
+    def on_train_end(self, state: dict[str, Any]) -> None:
+        self.callback.on_train_end({})
 
 
 class ModelCheckpoint(engine.ModelCheckpoint):
@@ -76,9 +167,23 @@ class ReduceLROnPlateau(engine.ReduceLROnPlateau):
         cooldown: int = 0,
         min_lr: float = 0.0,
     ) -> None:
-        super().__init__(
-            monitor, factor, patience, min_delta, cooldown, min_lr, mode, bool(verbose)
-        )
+        super().__init__(monitor, factor, patience, min_delta, cooldown, min_lr, mode)
+        self.verbose = int(verbose)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], state: dict[str, Any]) -> bool:
+        before = state["optimizer"].lr
+        super().on_epoch_end(epoch, logs, state)
+        if self.verbose and state["optimizer"].lr != before:
+            lr = state["optimizer"].lr
+            print(f"\nEpoch {epoch + 1:05d}: ReduceLROnPlateau reducing learning rate to {lr:g}.")
+        return False
 
 
-__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau"]
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "EngineAdapter",
+    "LambdaCallback",
+    "ModelCheckpoint",
+    "ReduceLROnPlateau",
+]

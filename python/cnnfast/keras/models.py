@@ -10,7 +10,10 @@ logits (fused, stable); predict() applies it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from ..training.callbacks import Callback
 from ..training.files import load_npz, load_weights, save_npz, save_weights
 from ..training.loop import fit as engine_fit
 from ..training.loop import logits_metrics, predict_logits
+from . import callbacks as keras_callbacks
 from . import losses, optimizers
 from .layers import Input, Layer, Shape
 from .preprocessing.image import NumpyArrayIterator
@@ -38,20 +42,74 @@ class _OldNames(Callback):
         return False
 
 
-class _KerasProgress(Callback):
-    """Keras's per-epoch lines: 'Epoch 3/12' and '469/469 - 15s - loss: ... - val_accuracy: ...'."""
+def _eta(seconds: float) -> str:
+    """Keras's remaining-time field: '1:02:03', '2:03' or '45s'."""
+    s = int(seconds)
+    if s >= 3600:
+        return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return f"{s // 60}:{s % 60:02d}" if s >= 60 else f"{s}s"
 
-    def __init__(self, epochs: int, steps: int, verbose: int) -> None:
-        self.epochs, self.steps, self.verbose = epochs, steps, verbose
+
+def _per_step(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.0f}s/step"
+    return f"{1e3 * seconds:.0f}ms/step" if seconds >= 1e-3 else f"{1e6 * seconds:.0f}us/step"
+
+
+class _KerasProgress(Callback):
+    """Keras's display: 'Epoch 3/12', then with verbose=1 a bar that moves while the
+    epoch runs (on a terminal; elsewhere only the finished line is written, so logs
+    stay readable) ending as '469/469 [==============================] - 15s 32ms/step
+    - loss: ... - acc: ...'; with verbose=2 the finished line without the bar."""
+
+    def __init__(
+        self, epochs: int, steps: int, verbose: int, names: Callable[[dict], dict]
+    ) -> None:
+        self.epochs, self.steps, self.verbose, self.names = epochs, steps, verbose, names
+        self.live = verbose == 1 and sys.stdout.isatty()
+        self.start = self.shown = 0.0
+        self.width = 0  # of the last in-place line, to blank its tail
+
+    def on_epoch_begin(self, epoch: int, state: dict[str, Any]) -> None:
+        print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
+        self.start, self.shown = time.perf_counter(), -math.inf  # the first step is drawn
+
+    def _bar(self, done: int) -> str:
+        filled = 30 * done // self.steps
+        arrow = ">" if done < self.steps else "="
+        bar = ("=" * (filled - 1) + arrow if filled else "") + "." * (30 - filled)
+        return f"{done:{len(str(self.steps))}d}/{self.steps} [{bar}]"
+
+    def _metrics(self, logs: dict[str, float]) -> str:
+        return " - ".join(f"{k}: {v:.4f}" for k, v in self.names(logs).items() if k != "lr")
+
+    def _write(self, line: str, end: str = "") -> None:
+        pad = " " * max(self.width - len(line), 0)
+        self.width = len(line)
+        sys.stdout.write(f"\r{line}{pad}{end}")
+        sys.stdout.flush()
+
+    def on_batch_end(self, batch: int, logs: dict[str, float], state: dict[str, Any]) -> None:
+        now = time.perf_counter()
+        done = batch + 1
+        if not self.live or (now - self.shown < 0.05 and done < self.steps):
+            return
+        self.shown = now
+        eta = (now - self.start) / done * (self.steps - done)
+        self._write(f"{self._bar(done)} - ETA: {_eta(eta)} - {self._metrics(logs)}")
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], state: dict[str, Any]) -> bool:
         seconds = logs["seconds"]  # the loop's own timing of the epoch
-        hidden = ("lr", "seconds", "acc", "val_acc")
-        metrics = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if k not in hidden)
-        bar = " [==============================]" if self.verbose == 1 else ""
-        per_step = f" {1000 * seconds / max(self.steps, 1):.0f}ms/step" if self.verbose == 1 else ""
-        print(f"Epoch {epoch + 1}/{self.epochs}")
-        print(f"{self.steps}/{self.steps}{bar} - {seconds:.0f}s{per_step} - {metrics}", flush=True)
+        if self.verbose == 1:
+            step = _per_step(seconds / max(self.steps, 1))
+            line = f"{self._bar(self.steps)} - {seconds:.0f}s {step} - {self._metrics(logs)}"
+        else:
+            line = f"{self.steps}/{self.steps} - {seconds:.0f}s - {self._metrics(logs)}"
+        if self.live:
+            self._write(line, end="\n")
+            self.width = 0
+        else:
+            print(line, flush=True)
         return False
 
 
@@ -64,6 +122,26 @@ def _flow_augmentation(flow: NumpyArrayIterator) -> Any:
         return np.ascontiguousarray(out.transpose(0, 3, 1, 2), dtype=np.float32)
 
     return augment
+
+
+_LOOP_KEYS = ("accuracy", "val_accuracy", "acc", "val_acc", "seconds")
+
+
+def _arrays(data: Any, what: str) -> tuple[np.ndarray, Any]:
+    """(x, y) from a tuple (a third item, sample weights, is refused) or from a flow
+    whose generator only rescales / standardises (its batches are then fixed)."""
+    if isinstance(data, NumpyArrayIterator):
+        if data.y is None:
+            raise ValueError(f"{what}: the flow has no targets (flow(x, y))")
+        if data.generator.is_random:
+            raise ValueError(
+                f"{what}: the flow's generator transforms at random; "
+                "evaluate on fixed data (a generator with rescale/standardisation only)"
+            )
+        return data.generator.standardize(data.x), data.y
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise ValueError(f"{what}: expected (x, y) or ImageDataGenerator.flow(x, y)")
+    return data[0], data[1]
 
 
 def _to_engine(x: Any) -> np.ndarray:
@@ -84,6 +162,8 @@ class Sequential:
         self._loss: str | None = None
         self._optimizer: Any = None
         self._metrics: list[str] = []
+        self.stop_training = False  # a Keras callback sets it to end fit() after the epoch
+        self.history: History | None = None
         for layer in layers or []:
             self.add(layer)
 
@@ -227,17 +307,20 @@ class Sequential:
         batch_size: int | None = None,
         epochs: int = 1,
         verbose: int = 1,
-        callbacks: Sequence[Callback] | None = None,
+        callbacks: Sequence[Any] | None = None,
         validation_split: float = 0.0,
-        validation_data: tuple[Any, Any] | None = None,
+        validation_data: Any = None,
         shuffle: bool = True,
         initial_epoch: int = 0,
         steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
         seed: int | None = None,
     ) -> History:
         """Train on arrays, or on ImageDataGenerator.flow(x, y, batch_size) (its
         augmentation runs inside the loop; an epoch is one pass over x). Returns a
-        History with 'loss', 'accuracy', 'val_loss', 'val_accuracy' (and 'acc', 'val_acc')."""
+        History with 'loss', 'accuracy', 'val_loss', 'val_accuracy' (and 'acc', 'val_acc').
+        validation_data may be arrays or a flow without random transforms (evaluated
+        whole: validation_steps is accepted and not needed)."""
         self._require_compiled("fit")
         augment = None
         if isinstance(x, NumpyArrayIterator):
@@ -258,12 +341,22 @@ class Sequential:
         xs, ys = _to_engine(x), self._labels(y)
         val = None
         if validation_data is not None:
-            val = (_to_engine(validation_data[0]), self._labels(validation_data[1]))
+            vx, vy = _arrays(validation_data, "fit: validation_data")
+            val = (_to_engine(vx), self._labels(vy))
         elif validation_split:  # Keras holds out the last fraction, unshuffled
             cut = int(len(xs) * (1 - validation_split))
             xs, ys, val = xs[:cut], ys[:cut], (xs[cut:], ys[cut:])
         steps = -(-len(xs) // batch)
-        extra = [_KerasProgress(epochs, steps, verbose)] if verbose else []
+        params = {"epochs": epochs, "steps": steps, "verbose": verbose}
+        # Keras's order: its progress line is printed before the callbacks' messages.
+        engine_callbacks: list[Callback] = [_OldNames()]
+        if verbose:
+            engine_callbacks.append(_KerasProgress(epochs, steps, verbose, self._shown_logs))
+        for cb in callbacks or []:
+            if isinstance(cb, keras_callbacks.Callback):
+                cb = keras_callbacks.EngineAdapter(cb, self, params, self._shown_logs)
+            engine_callbacks.append(cb)
+        self.stop_training = False
         history = History()
         engine_fit(
             self._build(),
@@ -273,7 +366,7 @@ class Sequential:
             batch_size=batch,
             epochs=epochs,
             validation_data=val,
-            callbacks=[_OldNames(), *(callbacks or []), *extra],
+            callbacks=engine_callbacks,
             shuffle=shuffle,
             seed=seed,
             augment=augment,
@@ -281,7 +374,55 @@ class Sequential:
             initial_epoch=initial_epoch,
             history=history,
         )
+        self.history = history
         return history
+
+    def fit_generator(
+        self,
+        generator: NumpyArrayIterator,
+        steps_per_epoch: int | None = None,
+        epochs: int = 1,
+        verbose: int = 1,
+        callbacks: Sequence[Any] | None = None,
+        validation_data: Any = None,
+        validation_steps: int | None = None,
+        class_weight: Any = None,
+        max_queue_size: int = 10,
+        workers: int = 1,
+        use_multiprocessing: bool = False,
+        shuffle: bool = True,
+        initial_epoch: int = 0,
+    ) -> History:
+        """Keras 2's name for fit on a generator (ImageDataGenerator.flow). The queue
+        and worker arguments are accepted and not needed: augmentation runs in the loop."""
+        if class_weight is not None:
+            raise ValueError("fit_generator: class_weight is not supported by cnnfast.keras")
+        return self.fit(
+            generator,
+            epochs=epochs,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_data=validation_data,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps,
+        )
+
+    def _shown_logs(self, logs: dict[str, float]) -> dict[str, float]:
+        """The loop's logs as Keras shows them: the accuracy under the name compile()
+        was given ('acc' or 'accuracy'; none without metrics), and 'lr'."""
+        metric = self._metrics[0] if self._metrics else None
+        out: dict[str, float] = {"loss": logs["loss"]}
+        if metric:
+            out[metric] = logs["accuracy"]
+        if "val_loss" in logs:
+            out["val_loss"] = logs["val_loss"]
+            if metric:
+                out[f"val_{metric}"] = logs["val_accuracy"]
+        for key, value in logs.items():  # 'lr', and anything a callback added
+            if key not in out and key not in _LOOP_KEYS:
+                out[key] = value
+        return out
 
     def _logits(self, x: Any, batch_size: int) -> np.ndarray:
         logits = predict_logits(self._build(), _to_engine(x), batch_size)
@@ -292,11 +433,22 @@ class Sequential:
         logits = self._logits(x, batch_size)
         return ops.softmax(logits, axis=1) if self._final_softmax() else logits
 
-    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: int = 0) -> Any:
-        """[loss, accuracy] with metrics=['accuracy'], else the loss."""
+    def evaluate(self, x: Any, y: Any = None, batch_size: int = 32, verbose: int = 0) -> Any:
+        """[loss, accuracy] with metrics=['accuracy'], else the loss; x and y arrays, or
+        x a flow without random transforms."""
         self._require_compiled("evaluate")
+        if isinstance(x, NumpyArrayIterator):
+            if y is not None:
+                raise ValueError("evaluate: with a flow, the targets come from flow(x, y)")
+            x, y = _arrays(x, "evaluate")
+        elif y is None:
+            raise ValueError("evaluate: y is missing (or pass ImageDataGenerator.flow(x, y))")
         loss, accuracy = logits_metrics(self._logits(x, batch_size), self._labels(y))
         return [loss, accuracy] if self._metrics else loss
+
+    def evaluate_generator(self, generator: NumpyArrayIterator, steps: int | None = None) -> Any:
+        """Keras 2's name for evaluate on a flow (all of it; steps is not needed)."""
+        return self.evaluate(generator)
 
     # --- whole models ---------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:

@@ -15,9 +15,17 @@ from .files import save_weights
 
 class Callback:
     """on_epoch_end gets the epoch index, its logs, and the training state (model,
-    optimizer); returning True stops training."""
+    optimizer); returning True stops training. on_epoch_begin and on_batch_end (after
+    each optimizer step, with the epoch's running 'loss' and 'accuracy') serve
+    progress displays."""
 
     def on_train_begin(self, state: dict[str, Any]) -> None:
+        pass
+
+    def on_epoch_begin(self, epoch: int, state: dict[str, Any]) -> None:
+        pass
+
+    def on_batch_end(self, batch: int, logs: dict[str, float], state: dict[str, Any]) -> None:
         pass
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], state: dict[str, Any]) -> bool:

@@ -15,6 +15,7 @@ from ..data.batches import batches, train_val_split
 from ..nn.functional import cross_entropy
 from ..nn.module import Module
 from ..optim import Optimizer
+from ..random import numpy_rng
 from ..tensor import Tensor, no_grad, to_device
 from .callbacks import Callback
 from .history import History
@@ -52,16 +53,20 @@ def train_epoch(
     augment: Augment | None = None,
     desc: str = "",
     verbose: int = 1,
+    callbacks: Sequence[Callback] = (),
+    state: dict[str, Any] | None = None,
 ) -> dict[str, float]:
     """One pass over (x, y): forward, cross-entropy, backward, optimizer step per batch,
     on the model's device (each batch is copied there; the loss and predictions come
-    back for the progress figures)."""
+    back for the progress figures). Each callback's on_batch_end sees the running
+    loss and accuracy after every step."""
     model.train()
     device = model.device
     steps = -(-len(x) // batch_size)
     bar = _progress(steps, desc, verbose)
     loss_sum, correct, seen = 0.0, 0, 0
-    for xb, yb in batches(x, y, batch_size, shuffle, rng):
+    state = state if state is not None else {"model": model, "optimizer": optimizer}
+    for step, (xb, yb) in enumerate(batches(x, y, batch_size, shuffle, rng)):
         if augment is not None:
             xb = augment(xb, rng)
         optimizer.zero_grad()
@@ -72,6 +77,10 @@ def train_epoch(
         loss_sum += float(loss.item()) * len(xb)
         correct += int((np.asarray(logits.data).argmax(axis=1) == yb).sum())
         seen += len(xb)
+        if callbacks:
+            running = {"loss": loss_sum / seen, "accuracy": correct / seen}
+            for cb in callbacks:
+                cb.on_batch_end(step, running, state)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", accuracy=f"{correct / seen:.4f}")
@@ -136,17 +145,20 @@ def fit(
 ) -> History:
     """Train for `epochs` epochs (starting at `initial_epoch`, continuing `history` when
     resuming) and return the History. verbose: 0 silent, 1 progress bar + a line per
-    epoch, 2 a line per epoch. `rng` (or `seed`) drives shuffling and augmentation;
+    epoch, 2 a line per epoch. `rng` (or `seed`; else one drawn from cnnfast's generator,
+    so cf.manual_seed makes the run repeatable) drives shuffling and augmentation;
     `on_epoch_end` runs after the callbacks (the CLI writes its checkpoint there)."""
     if validation_split and validation_data is None:
         (x, y), validation_data = train_val_split(x, y, validation_split)
-    rng = rng if rng is not None else np.random.default_rng(seed)
+    rng = rng if rng is not None else numpy_rng(seed)
     history = history if history is not None else History()
     state = {"model": model, "optimizer": optimizer}
     for cb in callbacks:
         cb.on_train_begin(state)
     for epoch in range(initial_epoch, epochs):
         start = time.perf_counter()
+        for cb in callbacks:
+            cb.on_epoch_begin(epoch, state)
         logs = train_epoch(
             model,
             optimizer,
@@ -158,6 +170,8 @@ def fit(
             augment,
             desc=f"Epoch {epoch + 1}/{epochs}",
             verbose=verbose,
+            callbacks=callbacks,
+            state=state,
         )
         if validation_data is not None:
             logs["val_loss"], logs["val_accuracy"] = evaluate(model, *validation_data)

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ...random import numpy_rng
+
 
 def _affine_sample(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """image (H, W, C) resampled at matrix @ (row, col, 1) of every output pixel:
@@ -70,7 +72,19 @@ class ImageDataGenerator:
         self.rescale = rescale
         self.mean: np.ndarray | None = None
         self.std: np.ndarray | None = None
-        self.rng = np.random.default_rng(seed)
+        self.rng = numpy_rng(seed)
+
+    @property
+    def is_random(self) -> bool:
+        """Whether batches are transformed at random (else only rescaled/standardised)."""
+        return bool(
+            self.rotation_range
+            or self.width_shift
+            or self.height_shift
+            or self.zoom != (1.0, 1.0)
+            or self.horizontal_flip
+            or self.vertical_flip
+        )
 
     def fit(self, x: Any) -> None:
         """Per-channel mean and standard deviation of x (N, H, W, C), for the
@@ -163,7 +177,7 @@ class NumpyArrayIterator:
         self.y = None if y is None else np.asarray(y)
         if self.y is not None and len(self.y) != len(self.x):
             raise ValueError(f"flow: x has {len(self.x)} images but y {len(self.y)} targets")
-        self.rng = np.random.default_rng(seed)
+        self.rng = numpy_rng(seed)
 
     def __len__(self) -> int:
         return -(-len(self.x) // self.batch_size)
