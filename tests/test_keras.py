@@ -171,6 +171,11 @@ def test_fit_evaluate_predict_on_mnist_slice(tmp_path):
     other = mnist_002()
     other.load_weights(path)
     np.testing.assert_array_equal(other.predict(xt[:8]), probs)
+    third = mnist_002()
+    third.set_weights(model.get_weights())
+    np.testing.assert_array_equal(third.predict(xt[:8]), probs)
+    with pytest.raises(ValueError, match=r"array 0 has shape \(3, 3, 1, 32\)"):
+        third.set_weights([np.zeros((3, 3, 1, 32)), *model.get_weights()[1:]])
 
 
 def test_verbose_fit_prints_keras_lines(capsys, rng):
@@ -318,8 +323,24 @@ def test_image_data_generator_transforms_and_feeds_fit(rng):
         verbose=0,
     )
     assert len(hist.history["loss"]) == 2
-    with pytest.raises(ValueError, match="steps_per_epoch=7"):
-        model.fit(gen.flow(x, y, batch_size=10), steps_per_epoch=7, verbose=0)
+
+
+def test_steps_per_epoch_counts_batches_across_passes(rng, capsys):
+    """Keras's steps_per_epoch: 30 samples in batches of 10 are 3 steps a pass; 2 steps
+    leave one batch out of each epoch, 7 take three passes (the last one cut short)."""
+    from cnnfast.keras.callbacks import LambdaCallback
+
+    x, y = rng.random((30, 4, 4, 1)), to_categorical(rng.integers(0, 3, 30), 3)
+    model = tiny_model()
+    for steps in (2, 7):
+        counted: list[int] = []
+        count = LambdaCallback(on_batch_end=lambda batch, logs, seen=counted: seen.append(batch))
+        model.fit(x, y, batch_size=10, epochs=2, steps_per_epoch=steps, callbacks=[count])
+        assert counted == list(range(steps)) * 2
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[1].startswith(f"{steps}/{steps} [=")
+    with pytest.raises(ValueError, match="steps_per_epoch must be >= 1"):
+        model.fit(x, y, steps_per_epoch=0, verbose=0)
 
 
 def test_save_and_load_model_round_trip(tmp_path, rng):

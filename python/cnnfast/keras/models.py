@@ -317,7 +317,8 @@ class Sequential:
         seed: int | None = None,
     ) -> History:
         """Train on arrays, or on ImageDataGenerator.flow(x, y, batch_size) (its
-        augmentation runs inside the loop; an epoch is one pass over x). Returns a
+        augmentation runs inside the loop). An epoch is one pass over x, or
+        steps_per_epoch batches (each pass over x in a fresh order). Returns a
         History with 'loss', 'accuracy', 'val_loss', 'val_accuracy' (and 'acc', 'val_acc').
         validation_data may be arrays or a flow without random transforms (evaluated
         whole: validation_steps is accepted and not needed)."""
@@ -332,12 +333,6 @@ class Sequential:
         elif y is None:
             raise ValueError("fit: y is missing (or pass ImageDataGenerator.flow(x, y))")
         batch = batch_size or 32
-        passes = (len(x) // batch, -(-len(x) // batch))
-        if steps_per_epoch is not None and steps_per_epoch not in passes:
-            raise ValueError(
-                f"fit: steps_per_epoch={steps_per_epoch}: cnnfast.keras runs one pass over the "
-                f"{len(x)} samples per epoch ({passes[1]} batches of {batch})"
-            )
         xs, ys = _to_engine(x), self._labels(y)
         val = None
         if validation_data is not None:
@@ -346,7 +341,7 @@ class Sequential:
         elif validation_split:  # Keras holds out the last fraction, unshuffled
             cut = int(len(xs) * (1 - validation_split))
             xs, ys, val = xs[:cut], ys[:cut], (xs[cut:], ys[cut:])
-        steps = -(-len(xs) // batch)
+        steps = steps_per_epoch or -(-len(xs) // batch)
         params = {"epochs": epochs, "steps": steps, "verbose": verbose}
         # Keras's order: its progress line is printed before the callbacks' messages.
         engine_callbacks: list[Callback] = [_OldNames()]
@@ -373,6 +368,7 @@ class Sequential:
             verbose=0,
             initial_epoch=initial_epoch,
             history=history,
+            steps_per_epoch=steps_per_epoch,
         )
         self.history = history
         return history
@@ -476,7 +472,21 @@ class Sequential:
 
     # --- weights ----------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:
+        """Copies of the parameters in the engine's layout (a convolution kernel is
+        (filters, channels, rows, cols); Keras's is (rows, cols, channels, filters))."""
         return [np.array(p.data) for p in self._build().parameters()]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """The inverse of get_weights (same order, shapes and layout)."""
+        params = list(self._build().parameters())
+        if len(weights) != len(params):
+            raise ValueError(f"set_weights: the model has {len(params)} arrays, got {len(weights)}")
+        for i, (p, w) in enumerate(zip(params, weights)):
+            w = np.asarray(w)
+            if w.shape != p.data.shape:
+                raise ValueError(f"set_weights: array {i} has shape {w.shape}, not {p.data.shape}")
+        for p, w in zip(params, weights):
+            p.data[...] = np.asarray(w, dtype=p.data.dtype)
 
     def save_weights(self, filepath: str | Path) -> None:
         """cnnfast's own format (an .npz archive) under the name given, '.hdf5' included

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,26 @@ def _progress(total: int, desc: str, verbose: int) -> Any:
     )
 
 
+def _steps(
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    shuffle: bool,
+    rng: np.random.Generator,
+    steps: int,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """`steps` batches from successive passes over (x, y), each pass in a fresh order:
+    one pass when steps is ceil(len / batch_size); fewer or more otherwise (Keras's
+    steps_per_epoch over a generator)."""
+    done = 0
+    while done < steps and len(x):
+        for xb, yb in batches(x, y, batch_size, shuffle, rng):
+            yield xb, yb
+            done += 1
+            if done == steps:
+                return
+
+
 def train_epoch(
     model: Module,
     optimizer: Optimizer,
@@ -55,18 +75,19 @@ def train_epoch(
     verbose: int = 1,
     callbacks: Sequence[Callback] = (),
     state: dict[str, Any] | None = None,
+    steps: int | None = None,
 ) -> dict[str, float]:
-    """One pass over (x, y): forward, cross-entropy, backward, optimizer step per batch,
-    on the model's device (each batch is copied there; the loss and predictions come
-    back for the progress figures). Each callback's on_batch_end sees the running
-    loss and accuracy after every step."""
+    """One pass over (x, y), or `steps` batches: forward, cross-entropy, backward,
+    optimizer step per batch, on the model's device (each batch is copied there; the
+    loss and predictions come back for the progress figures). Each callback's
+    on_batch_end sees the running loss and accuracy after every step."""
     model.train()
     device = model.device
-    steps = -(-len(x) // batch_size)
+    steps = steps if steps is not None else -(-len(x) // batch_size)
     bar = _progress(steps, desc, verbose)
     loss_sum, correct, seen = 0.0, 0, 0
     state = state if state is not None else {"model": model, "optimizer": optimizer}
-    for step, (xb, yb) in enumerate(batches(x, y, batch_size, shuffle, rng)):
+    for step, (xb, yb) in enumerate(_steps(x, y, batch_size, shuffle, rng, steps)):
         if augment is not None:
             xb = augment(xb, rng)
         optimizer.zero_grad()
@@ -142,12 +163,19 @@ def fit(
     history: History | None = None,
     rng: np.random.Generator | None = None,
     on_epoch_end: Callable[[int, History, np.random.Generator], None] | None = None,
+    steps_per_epoch: int | None = None,
 ) -> History:
     """Train for `epochs` epochs (starting at `initial_epoch`, continuing `history` when
     resuming) and return the History. verbose: 0 silent, 1 progress bar + a line per
     epoch, 2 a line per epoch. `rng` (or `seed`; else one drawn from cnnfast's generator,
     so cf.manual_seed makes the run repeatable) drives shuffling and augmentation;
-    `on_epoch_end` runs after the callbacks (the CLI writes its checkpoint there)."""
+    `on_epoch_end` runs after the callbacks (the CLI writes its checkpoint there).
+    An epoch is one pass over x, or `steps_per_epoch` batches (drawn from as many
+    passes as that takes)."""
+    if steps_per_epoch is not None and steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch must be >= 1, got {steps_per_epoch}")
+    if len(x) == 0:
+        raise ValueError("fit: x has no samples")
     if validation_split and validation_data is None:
         (x, y), validation_data = train_val_split(x, y, validation_split)
     rng = rng if rng is not None else numpy_rng(seed)
@@ -172,6 +200,7 @@ def fit(
             verbose=verbose,
             callbacks=callbacks,
             state=state,
+            steps=steps_per_epoch,
         )
         if validation_data is not None:
             logs["val_loss"], logs["val_accuracy"] = evaluate(model, *validation_data)
