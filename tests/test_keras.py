@@ -391,7 +391,9 @@ def test_progress_lines_come_before_callback_messages_with_the_compiled_metric_n
     # rate is halved after every epoch (Keras's rule)
     reduce = ReduceLROnPlateau(monitor="val_acc", patience=0, factor=0.5, min_delta=2, verbose=1)
     model.fit(x, y, batch_size=10, epochs=3, validation_data=(x, y), callbacks=[reduce])
-    out = capsys.readouterr().out.splitlines()
+    text = capsys.readouterr().out
+    assert "\r" not in text  # not a terminal: finished lines only
+    out = text.splitlines()
     assert out[0] == "Epoch 1/3" and out[2] == "Epoch 2/3"
     assert out[1].startswith("4/4 [==============================] - ")
     assert " - acc: " in out[1] and " - val_acc: " in out[1] and "accuracy" not in out[1]
@@ -401,12 +403,18 @@ def test_progress_lines_come_before_callback_messages_with_the_compiled_metric_n
     assert out[9] == "Epoch 00003: ReduceLROnPlateau reducing learning rate to 0.00025."
 
 
-def test_live_progress_bar_on_a_terminal(rng, capsys, monkeypatch):
-    """verbose=1 on a terminal redraws one line as the epoch runs ('\\r', ETA, the
-    running loss) and ends with the finished line; verbose=2 has no bar."""
+@pytest.mark.parametrize("where", ["terminal", "notebook"])
+def test_live_progress_bar_on_a_terminal(rng, capsys, monkeypatch, where):
+    """verbose=1 on a terminal or in a Jupyter kernel redraws one line as the epoch
+    runs ('\\r', ETA, the running loss) and ends with the finished line; verbose=2
+    has no bar."""
     import sys
+    import types
 
-    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    if where == "terminal":
+        monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    else:
+        monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
     x, y = rng.random((60, 4, 4, 1)), to_categorical(rng.integers(0, 3, 60), 3)
     model = tiny_model()
     model.fit(x, y, batch_size=10, epochs=1)

@@ -58,15 +58,18 @@ def _per_step(seconds: float) -> str:
 
 class _KerasProgress(Callback):
     """Keras's display: 'Epoch 3/12', then with verbose=1 a bar that moves while the
-    epoch runs (on a terminal; elsewhere only the finished line is written, so logs
-    stay readable) ending as '469/469 [==============================] - 15s 32ms/step
-    - loss: ... - acc: ...'; with verbose=2 the finished line without the bar."""
+    epoch runs (on a terminal or in a notebook; elsewhere only the finished line is
+    written, so logs stay readable), ending as
+    '469/469 [==============================] - 15s 32ms/step - loss: ... - acc: ...';
+    with verbose=2 the finished line without the bar."""
 
     def __init__(
         self, epochs: int, steps: int, verbose: int, names: Callable[[dict], dict]
     ) -> None:
         self.epochs, self.steps, self.verbose, self.names = epochs, steps, verbose, names
-        self.live = verbose == 1 and sys.stdout.isatty()
+        # A terminal or a Jupyter kernel (the lectures' notebooks) redraws the line on
+        # '\r'; anything else (a file, a pipe, CI) gets the finished lines only.
+        self.live = verbose == 1 and (sys.stdout.isatty() or "ipykernel" in sys.modules)
         self.start = self.shown = 0.0
         self.width = 0  # of the last in-place line, to blank its tail
 
