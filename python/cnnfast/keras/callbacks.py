@@ -86,8 +86,7 @@ class EngineAdapter(engine.Callback):
         callback.set_params(params)
 
     def on_train_begin(self, state: dict[str, Any]) -> None:
-        self.model.stop_training = False
-        self.callback.on_train_begin({})
+        self.callback.on_train_begin({})  # (fit clears model.stop_training before)
 
     def on_epoch_begin(self, epoch: int, state: dict[str, Any]) -> None:
         self.callback.on_epoch_begin(epoch, {})
