@@ -1,5 +1,7 @@
 #include "block_cache.h"
 
+#include "sizes.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +20,9 @@ constexpr std::size_t kAlign = 64;
 constexpr std::size_t kHeader = kAlign;
 
 std::size_t size_class(std::size_t bytes) {
+  // Past 2^63 the power of two below would wrap to 0 and the loop never end; no
+  // allocator can serve such a request anyway.
+  if (bytes > static_cast<std::size_t>(kMaxBytes)) throw AllocationError(bytes, "an array");
   if (bytes <= kBlockCacheMinBytes) return kBlockCacheMinBytes;
   std::size_t pow2 = kBlockCacheMinBytes;
   while (pow2 < bytes) pow2 <<= 1;
@@ -74,7 +79,7 @@ void* block_cache_acquire(std::size_t bytes) {
     if (raw == nullptr) {
       std::lock_guard<std::mutex> lock(c.mu);
       c.stats.in_use_bytes -= cap;
-      throw std::bad_alloc();
+      throw AllocationError(bytes, "an array");
     }
     capacity_of(raw) = cap;
   }

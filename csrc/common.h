@@ -21,8 +21,14 @@ inline void require(bool ok, const std::string& msg) {
   if (!ok) fail(msg);
 }
 
-inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
+// a >= 0, b >= 1. (Not (a + b - 1) / b, which overflows for a stride near 2^63.)
+inline index_t ceil_div(index_t a, index_t b) { return a / b + (a % b != 0); }
 inline index_t round_up(index_t a, index_t b) { return ceil_div(a, b) * b; }
+
+// The most elements an array, a workspace or an index range of a kernel may have:
+// 2^59, so that any count times any element size (at most 16 bytes) still fits
+// in index_t (see sizes.h for the checked arithmetic that enforces it).
+constexpr index_t kMaxElements = index_t{1} << 59;
 
 // Output length of a sliding window along one axis:
 //   floor((in + pad_before + pad_after - dilation*(k-1) - 1) / stride) + 1,

@@ -203,8 +203,8 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
     return;
   }
   for_each_chunk(s, [&](int, Chunk ch) {
-    T* col = workspace<T>(Slot::conv_columns, CRS * nb * PQ);
-    T* ybuf = ch.count > 1 ? workspace<T>(Slot::conv_gather, Kg * nb * PQ) : nullptr;
+    T* col = workspace<T>(Slot::conv_columns, {CRS, nb, PQ});
+    T* ybuf = ch.count > 1 ? workspace<T>(Slot::conv_gather, {Kg, nb, PQ}) : nullptr;
     for (index_t g = 0; g < G; ++g) {
       index_t ld;
       const T* B = columns(s, x, g, ch, col, ld);
@@ -243,10 +243,10 @@ void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx)
   for_each_chunk(s, [&](int, Chunk ch) {
     T* dx_chunk = dx + ch.n0 * s.C * HW;
     const index_t cols = ch.count * PQ;
-    T* dybuf = ch.count > 1 ? workspace<T>(Slot::conv_gather, Kg * nb * PQ) : nullptr;
+    T* dybuf = ch.count > 1 ? workspace<T>(Slot::conv_gather, {Kg, nb, PQ}) : nullptr;
     const bool direct = ch.count == 1 && pointwise;
     if (!direct) std::fill(dx_chunk, dx_chunk + ch.count * s.C * HW, T(0));
-    T* col = direct ? nullptr : workspace<T>(Slot::conv_columns, CRS * nb * PQ);
+    T* col = direct ? nullptr : workspace<T>(Slot::conv_columns, {CRS, nb, PQ});
     for (index_t g = 0; g < G; ++g) {
       const T* B = dy + (ch.n0 * s.K + g * Kg) * PQ;
       if (ch.count > 1) {
@@ -283,12 +283,12 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
   // does not depend on thread timing.
   const index_t chunks = ceil_div(s.N, nb);
   const int parts_max = chunks >= get_num_threads() ? get_num_threads() : 1;
-  T* partial = parts_max > 1 ? workspace<T>(Slot::conv_partial, (parts_max - 1) * wsize) : nullptr;
+  T* partial = parts_max > 1 ? workspace<T>(Slot::conv_partial, {(parts_max - 1), wsize}) : nullptr;
   if (partial != nullptr) std::fill(partial, partial + (parts_max - 1) * wsize, T(0));
   const int parts = for_each_chunk(s, [&](int part, Chunk ch) {
     T* acc = part == 0 ? dw : partial + (part - 1) * wsize;
-    T* col = workspace<T>(Slot::conv_columns, CRS * nb * PQ);
-    T* dybuf = ch.count > 1 ? workspace<T>(Slot::conv_gather, Kg * nb * PQ) : nullptr;
+    T* col = workspace<T>(Slot::conv_columns, {CRS, nb, PQ});
+    T* dybuf = ch.count > 1 ? workspace<T>(Slot::conv_gather, {Kg, nb, PQ}) : nullptr;
     for (index_t g = 0; g < G; ++g) {
       index_t ld;
       const T* B = columns(s, x, g, ch, col, ld);

@@ -49,7 +49,7 @@ void flip_transpose_filters(const Conv2dShape& s, const T* w, T* wt);
 // both Winograd tilings and the expanded layers all compute it so.)
 template <class T, class Forward>
 void backward_input_as_forward(const Conv2dShape& s, const T* w, const T* dy, T* dx, Forward&& forward) {
-  T* wt = workspace<T>(Slot::conv_flipped, s.K * s.Cg() * s.R * s.S);
+  T* wt = workspace<T>(Slot::conv_flipped, {s.K, s.Cg(), s.R, s.S});
   flip_transpose_filters(s, w, wt);
   forward(conv2d_backward_problem(s), dy, static_cast<const T*>(wt), dx);
 }

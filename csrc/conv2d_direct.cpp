@@ -132,7 +132,7 @@ void build_plane(const Conv2dShape& s, const Plane& pl, const T* x_g, T* plane) 
 // off[(c*R + r)*S + s]: where row (c, r, s) of the implicit column matrix starts
 // in the plane.
 std::int32_t* plane_offsets(const Conv2dShape& s, const Plane& pl) {
-  std::int32_t* off = workspace<std::int32_t>(Slot::conv_offsets, s.Cg() * s.R * s.S);
+  std::int32_t* off = workspace<std::int32_t>(Slot::conv_offsets, {s.Cg(), s.R, s.S});
   for (index_t c = 0; c < s.Cg(); ++c)
     for (index_t r = 0; r < s.R; ++r)
       for (index_t t = 0; t < s.S; ++t)
@@ -170,7 +170,7 @@ void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T
   const index_t panels = ceil_div(Kg, uk.mr), kblocks = ceil_div(CRS, uk.kc), PQ = s.P * s.Q;
   const Plane pl = plane_geometry(s, uk.nr);
 
-  T* packed = workspace<T>(Slot::conv_packed_filters, G * kblocks * panels * uk.mr * uk.kc);
+  T* packed = workspace<T>(Slot::conv_packed_filters, {G, kblocks, panels, uk.mr, uk.kc});
   pack_a_blocks(G, Kg, CRS, w, uk.mr, uk.kc, packed);  // w is (G, Kg, Cg*R*S)
   const std::int32_t* off = plane_offsets(s, pl);
 
@@ -207,8 +207,8 @@ void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T
   if (items >= get_num_threads()) {
     // Whole images (and groups) per thread, each with its own plane and results.
     parallel_for(items, 1, [&](index_t lo, index_t hi) {
-      T* plane = workspace<T>(Slot::conv_columns, pl.size);
-      T* ybuf = workspace<T>(Slot::conv_gather, ybuf_size);
+      T* plane = workspace<T>(Slot::conv_columns, {pl.size});
+      T* ybuf = workspace<T>(Slot::conv_gather, {ybuf_size});
       for (index_t it = lo; it < hi; ++it) {
         build_plane(s, pl, x_of(it / G, it % G), plane);
         compute(it % G, plane, ybuf, 0, pl.tiles);
@@ -218,8 +218,8 @@ void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T
     return;
   }
   // Fewer images than threads (inference on one image): threads share each plane.
-  T* plane = workspace<T>(Slot::conv_columns, pl.size);
-  T* ybuf = workspace<T>(Slot::conv_gather, ybuf_size);
+  T* plane = workspace<T>(Slot::conv_columns, {pl.size});
+  T* ybuf = workspace<T>(Slot::conv_gather, {ybuf_size});
   for (index_t it = 0; it < items; ++it) {
     build_plane(s, pl, x_of(it / G, it % G), plane);
     parallel_for(pl.tiles, 4, [&](index_t lo, index_t hi) { compute(it % G, plane, ybuf, lo, hi); });
@@ -252,14 +252,14 @@ void conv2d_backward_weight_direct(const Conv2dShape& s, const T* x, const T* dy
   // partition order at the end, so the result does not depend on thread timing.
   const index_t per_part = G * Rpad * Kpad;
   const int parts_max = chunks >= get_num_threads() ? get_num_threads() : 1;
-  T* partial = workspace<T>(Slot::conv_partial, parts_max * per_part);
+  T* partial = workspace<T>(Slot::conv_partial, {parts_max, per_part});
   std::fill(partial, partial + parts_max * per_part, T(0));
   const index_t grain = chunks >= get_num_threads() ? 1 : chunks;
   const int parts = parallel_chunks(chunks, grain, [&](int part, index_t lo, index_t hi) {
     T* acc = partial + part * per_part;
-    T* planes = workspace<T>(Slot::conv_columns, nb * pl.size);
-    T* dyT = workspace<T>(Slot::conv_gather, kpanels * L * NR);
-    std::int32_t* pos = workspace<std::int32_t>(Slot::conv_positions, L);
+    T* planes = workspace<T>(Slot::conv_columns, {nb, pl.size});
+    T* dyT = workspace<T>(Slot::conv_gather, {kpanels, L, NR});
+    std::int32_t* pos = workspace<std::int32_t>(Slot::conv_positions, {L});
     for (index_t ch = lo; ch < hi; ++ch) {
       const index_t n0 = ch * nb, cnt = std::min(nb, s.N - n0), Lc = cnt * PQ;
       for (index_t j = 0; j < cnt; ++j)

@@ -155,9 +155,9 @@ template <class T>
 void taps_pass(const Conv2dShape& s, bool backward, const T* in, const T* w, const T* b, T* out) {
   const index_t N = s.N, in_c = backward ? s.K : s.C, out_c = backward ? s.C : s.K;
   const index_t in_hw = backward ? s.P * s.Q : s.H * s.W, out_hw = backward ? s.H * s.W : s.P * s.Q;
-  T* in_t = workspace<T>(Slot::conv_columns, in_hw * N * in_c);
-  T* out_t = workspace<T>(Slot::conv_gather, out_hw * N * out_c);
-  T* ws = workspace<T>(Slot::conv_flipped, s.K * s.Cg() * s.R * s.S);
+  T* in_t = workspace<T>(Slot::conv_columns, {in_hw, N, in_c});
+  T* out_t = workspace<T>(Slot::conv_gather, {out_hw, N, out_c});
+  T* ws = workspace<T>(Slot::conv_flipped, {s.K, s.Cg(), s.R, s.S});
   to_batch_inner(N, in_c, in_hw, in, in_t);
   reorder_filters(s, true, w, ws);
   std::fill(out_t, out_t + out_hw * N * out_c, T(0));
@@ -184,9 +184,9 @@ void conv2d_backward_input_taps(const Conv2dShape& s, const T* w, const T* dy, T
 template <class T>
 void conv2d_backward_weight_taps(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
   const index_t N = s.N, C = s.C, K = s.K, G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), RS = s.R * s.S;
-  T* xt = workspace<T>(Slot::conv_columns, s.H * s.W * N * C);
-  T* dyt = workspace<T>(Slot::conv_gather, s.P * s.Q * N * K);
-  T* dws = workspace<T>(Slot::conv_flipped, K * Cg * RS);
+  T* xt = workspace<T>(Slot::conv_columns, {s.H, s.W, N, C});
+  T* dyt = workspace<T>(Slot::conv_gather, {s.P, s.Q, N, K});
+  T* dws = workspace<T>(Slot::conv_flipped, {K, Cg, RS});
   to_batch_inner(N, C, s.H * s.W, x, xt);
   to_batch_inner(N, K, s.P * s.Q, dy, dyt);
   std::fill(dws, dws + K * Cg * RS, T(0));

@@ -252,13 +252,13 @@ void conv2d_backward_weight_winograd(const Conv2dShape& s, const T* x, const T* 
   const index_t nb = std::max<index_t>(1, std::min(ceil_div(index_t{128}, TP), s.N));
   const index_t chunks = ceil_div(s.N, nb);
   const int parts_max = chunks >= get_num_threads() ? get_num_threads() : 1;
-  T* dU = workspace<T>(Slot::winograd_filters, usize * parts_max);
+  T* dU = workspace<T>(Slot::winograd_filters, {usize, parts_max});
   std::fill(dU, dU + usize * parts_max, T(0));
   const int parts = parallel_chunks(chunks, chunks >= get_num_threads() ? 1 : chunks, [&](int part, index_t lo,
                                                                                             index_t hi) {
     T* acc = dU + part * usize;
-    T* V = workspace<T>(Slot::conv_columns, 16 * C * nb * TP);
-    T* Z = workspace<T>(Slot::conv_gather, 16 * K * nb * TP);
+    T* V = workspace<T>(Slot::conv_columns, {16, C, nb, TP});
+    T* Z = workspace<T>(Slot::conv_gather, {16, K, nb, TP});
     for (index_t ch = lo; ch < hi; ++ch) {
       const index_t n0 = ch * nb, count = std::min(nb, s.N - n0), cols = count * TP;
       for (index_t j = 0; j < count; ++j) {

@@ -122,8 +122,8 @@ void blocks(const Conv2dShape& s, const Tiling& tl, const GemmUkernel<T>& uk, co
   const index_t mpanels = ceil_div(K, MR), cblocks = ceil_div(C, KC), Kpad = mpanels * MR;
   const index_t tiles = s.N * tl.per_image(), nblocks = ceil_div(tiles, NR);
   parallel_for(nblocks, 1, [&](index_t lo, index_t hi) {
-    T* V = workspace<T>(Slot::conv_columns, points * C * NR);
-    T* M = workspace<T>(Slot::conv_gather, points * Kpad * NR);
+    T* V = workspace<T>(Slot::conv_columns, {points, C, NR});
+    T* M = workspace<T>(Slot::conv_gather, {points, Kpad, NR});
     for (index_t blk = lo; blk < hi; ++blk) {
       const index_t t0 = blk * NR, nt = std::min<index_t>(NR, tiles - t0);
       input_block<F, T, NR>(s, tl, x, t0, nt, V);
@@ -147,7 +147,7 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   const Tiling tl = tiling(s, F::m);
   const index_t K = s.K, C = s.C;
   const GemmUkernel<T>& uk = select_gemm_ukernel<T>(active_isa());
-  T* U = workspace<T>(Slot::winograd_filters, points * K * C);
+  T* U = workspace<T>(Slot::winograd_filters, {points, K, C});
   parallel_for(K * C, 64, [&](index_t lo, index_t hi) {
     for (index_t kc = lo; kc < hi; ++kc) {
       T u[points];
@@ -156,7 +156,7 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
     }
   });
   const index_t packed = points * ceil_div(C, uk.kc) * ceil_div(K, uk.mr) * uk.mr * uk.kc;
-  T* Upack = workspace<T>(Slot::winograd_packed, packed);
+  T* Upack = workspace<T>(Slot::winograd_packed, {packed});
   pack_a_blocks(points, K, C, U, uk.mr, uk.kc, Upack);
   switch (uk.nr) {  // the transforms' loops over tiles need NR at compile time
     case 16:

@@ -98,7 +98,10 @@ Conv2dShape winograd_expanded_problem(const Conv2dShape& s) {
 }
 
 bool winograd_expand_possible(const Conv2dShape& s) {
-  return s.p.dil_h == 1 && s.p.dil_w == 1 && s.P > 0 && s.Q > 0 && !winograd_possible(s);
+  // A stride longer than the kernel would add phase channels that only hold zeros
+  // (and stride^2 of them: 2^62 for a stride of 2^31), so such layers stay im2col's.
+  return s.p.dil_h == 1 && s.p.dil_w == 1 && s.P > 0 && s.Q > 0 && s.p.stride_h <= s.R &&
+         s.p.stride_w <= s.S && !winograd_possible(s);
 }
 
 template <class T>
@@ -106,9 +109,9 @@ void conv2d_forward_winograd_expand(const Conv2dShape& s, bool f4x4, const T* x,
   const Expansion e = expansion(s);
   const Conv2dShape t = winograd_expanded_problem(s);
   const index_t G = s.p.groups, Kg = s.Kg(), PQ = s.P * s.Q;
-  T* xe = workspace<T>(Slot::expand_input, t.N * t.C * t.H * t.W);
-  T* we = workspace<T>(Slot::expand_filters, t.K * t.C * 9);
-  T* yg = G > 1 ? workspace<T>(Slot::expand_output, s.N * Kg * PQ) : y;
+  T* xe = workspace<T>(Slot::expand_input, {t.N, t.C, t.H, t.W});
+  T* we = workspace<T>(Slot::expand_filters, {t.K, t.C, 9});
+  T* yg = G > 1 ? workspace<T>(Slot::expand_output, {s.N, Kg, PQ}) : y;
   for (index_t g = 0; g < G; ++g) {
     expand_input(s, e, x, g, xe);
     expand_filters(s, e, w, g, we);

@@ -63,7 +63,7 @@ void lrn_forward(index_t N, index_t C, index_t HW, index_t size, double alpha, d
                  const T* x, T* y) {
   for_pixel_blocks(N, C, HW, size, [&](index_t n, index_t p0, index_t p1) {
     const index_t bw = p1 - p0;
-    double* scale = workspace<double>(Slot::lrn_scale, C * bw);
+    double* scale = workspace<double>(Slot::lrn_scale, {C, bw});
     const T* x_n = x + n * C * HW;
     lrn_scale(C, HW, size, alpha, k, x_n, p0, p1, scale);
     for (index_t c = 0; c < C; ++c)
@@ -77,7 +77,7 @@ void lrn_backward(index_t N, index_t C, index_t HW, index_t size, double alpha, 
                   const T* x, const T* dy, T* dx) {
   for_pixel_blocks(N, C, HW, size, [&](index_t n, index_t p0, index_t p1) {
     const index_t bw = p1 - p0;
-    double* scale = workspace<double>(Slot::lrn_scale, 2 * C * bw);
+    double* scale = workspace<double>(Slot::lrn_scale, {2, C, bw});
     double* t = scale + C * bw;
     const T *x_n = x + n * C * HW, *dy_n = dy + n * C * HW;
     lrn_scale(C, HW, size, alpha, k, x_n, p0, p1, scale);

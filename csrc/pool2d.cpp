@@ -24,14 +24,16 @@ inline Window window_at(const Pool2dShape& s, index_t oh, index_t ow) {
 }
 
 // Divisor of an average window: with count_include_pad the window clipped to
-// the padded input, else clipped to the input itself.
-inline index_t avg_divisor(const Pool2dShape& s, bool count_include_pad, index_t oh, index_t ow,
-                           const Window& win) {
-  if (!count_include_pad) return (win.h1 - win.h0) * (win.w1 - win.w0);
+// the padded input, else clipped to the input itself (PyTorch's rule). A double:
+// a padded window of huge extent counts more cells than index_t holds.
+inline double avg_divisor(const Pool2dShape& s, bool count_include_pad, index_t oh, index_t ow,
+                          const Window& win) {
+  if (!count_include_pad)
+    return static_cast<double>(win.h1 - win.h0) * static_cast<double>(win.w1 - win.w0);
   const Pool2dParams& p = s.p;
   const index_t hs = oh * p.stride_h - p.pad_t, ws = ow * p.stride_w - p.pad_l;
   const index_t he = std::min(hs + p.kh, s.H + p.pad_b), we = std::min(ws + p.kw, s.W + p.pad_r);
-  return (he - hs) * (we - ws);
+  return static_cast<double>(he - hs) * static_cast<double>(we - ws);
 }
 
 // Index (h*W + w) of the first maximum in the window; a NaN wins at once.
@@ -59,10 +61,10 @@ inline index_t window_argmax(const T* plane, index_t W, const Window& win) {
 template <class T>
 void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, std::int64_t* indices) {
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
-  if (s.p.kh * s.p.kw <= kMaxPoolArgmaxWindow) {
+  if (fits_byte_argmax(s.p)) {
     // The byte-argmax kernel's vectorised paths (pool2d_argmax.cpp); indices, when
     // asked for, are rebuilt from its codes.
-    auto* code = workspace<std::uint8_t>(Slot::pool_codes, s.N * s.C * PQ);
+    auto* code = workspace<std::uint8_t>(Slot::pool_codes, {s.N, s.C, PQ});
     max_pool2d_forward_argmax(s, false, x, y, code);
     if (indices != nullptr)
       for_pool_planes(s, PQ, [&](index_t nc) {
@@ -75,7 +77,7 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, std::int64_t* in
       });
     return;
   }
-  for_pool_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
+  for_pool_planes(s, saturating_mul(PQ, window_cells(s)), [&](index_t nc) {
     const T* plane = x + nc * HW;
     for (index_t oh = 0; oh < s.P; ++oh) {
       for (index_t ow = 0; ow < s.Q; ++ow) {
@@ -90,14 +92,14 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, std::int64_t* in
 template <class T>
 void max_pool2d_backward(const Pool2dShape& s, const T* x, const T* dy, T* dx) {
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
-  if (s.p.kh * s.p.kw <= kMaxPoolArgmaxWindow) {  // the argmax codes first, then their scatter
-    auto* code = workspace<std::uint8_t>(Slot::pool_codes, s.N * s.C * PQ);
-    T* y = workspace<T>(Slot::pool_values, s.N * s.C * PQ);
+  if (fits_byte_argmax(s.p)) {  // the argmax codes first, then their scatter
+    auto* code = workspace<std::uint8_t>(Slot::pool_codes, {s.N, s.C, PQ});
+    T* y = workspace<T>(Slot::pool_values, {s.N, s.C, PQ});
     max_pool2d_forward_argmax(s, false, x, y, code);
     max_pool2d_backward_argmax(s, code, dy, dx);
     return;
   }
-  for_pool_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
+  for_pool_planes(s, saturating_mul(PQ, window_cells(s)), [&](index_t nc) {
     const T* plane = x + nc * HW;
     T* dplane = dx + nc * HW;
     std::fill(dplane, dplane + HW, T(0));
@@ -122,7 +124,7 @@ void avg_pool2d_forward(const Pool2dShape& s, bool count_include_pad, const T* x
     });
     return;
   }
-  for_pool_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
+  for_pool_planes(s, saturating_mul(PQ, window_cells(s)), [&](index_t nc) {
     const T* plane = x + nc * HW;
     for (index_t oh = 0; oh < s.P; ++oh) {
       for (index_t ow = 0; ow < s.Q; ++ow) {
@@ -156,7 +158,7 @@ void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* 
     });
     return;
   }
-  for_pool_planes(s, PQ * s.p.kh * s.p.kw, [&](index_t nc) {
+  for_pool_planes(s, saturating_mul(PQ, window_cells(s)), [&](index_t nc) {
     T* dplane = dx + nc * HW;
     std::fill(dplane, dplane + HW, T(0));
     for (index_t oh = 0; oh < s.P; ++oh) {

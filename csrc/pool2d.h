@@ -3,8 +3,11 @@
 // input element (guaranteed by the shape checks).
 #pragma once
 
+#include <algorithm>
+
 #include "common.h"
 #include "parallel.h"
+#include "sizes.h"
 
 namespace cnnfast {
 
@@ -47,11 +50,24 @@ void global_avg_pool2d_backward(index_t N, index_t C, index_t HW, const T* dy, T
 constexpr std::uint8_t kPoolNoGradient = 255;
 constexpr index_t kMaxPoolArgmaxWindow = 255;
 
+// Whether a window's cells can be named by a byte code (kh * kw <= 255, checked
+// without forming a product that a huge kernel would overflow).
+inline bool fits_byte_argmax(const Pool2dParams& p) {
+  return p.kh <= kMaxPoolArgmaxWindow && p.kw <= kMaxPoolArgmaxWindow && p.kh * p.kw <= kMaxPoolArgmaxWindow;
+}
+
+// Input cells a window can hold at most (it is clipped to the input): a work
+// estimate per output.
+inline index_t window_cells(const Pool2dShape& s) {
+  return std::min(s.p.kh, std::max<index_t>(s.H, 1)) * std::min(s.p.kw, std::max<index_t>(s.W, 1));
+}
+
 // f(nc) for every (image, channel) plane, threaded with enough planes per thread
 // (about 32K elements of `work_per_plane` each) to pay for the fork. Shared by
 // pool2d.cpp and pool2d_argmax.cpp.
 template <class F>
 void for_pool_planes(const Pool2dShape& s, index_t work_per_plane, F&& f) {
+  // (work_per_plane may be a saturated estimate: see saturating_mul)
   const index_t grain = std::max<index_t>(1, (index_t{1} << 15) / std::max<index_t>(work_per_plane, 1));
   parallel_for(s.N * s.C, grain, [&](index_t lo, index_t hi) {
     for (index_t nc = lo; nc < hi; ++nc) f(nc);

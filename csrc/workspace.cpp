@@ -1,5 +1,7 @@
 #include "workspace.h"
 
+#include "sizes.h"
+
 #include <cstdlib>
 #include <new>
 
@@ -24,10 +26,11 @@ void* workspace_bytes(Slot slot, std::size_t bytes) {
     b.size = 0;
     // Grow by half again so a slowly growing sequence of requests does not
     // reallocate every time.
-    std::size_t want = bytes + bytes / 2;
-    want = (want + kAlign - 1) / kAlign * kAlign;
+    // (Both steps checked: a request near 2^63 bytes must fail, not wrap.)
+    std::size_t want = bytes <= static_cast<std::size_t>(kMaxBytes) / 3 * 2 ? bytes + bytes / 2 : bytes;
+    want = aligned_size(want, kAlign, "a kernel workspace");
     b.ptr = std::aligned_alloc(kAlign, want);
-    if (b.ptr == nullptr) throw std::bad_alloc();
+    if (b.ptr == nullptr) throw AllocationError(want, "a kernel workspace");
     b.size = want;
   }
   return b.ptr;

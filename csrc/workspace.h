@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 
 #include "common.h"
+#include "sizes.h"
 
 namespace cnnfast {
 
@@ -33,9 +35,12 @@ enum class Slot : int {
 // stays valid until the same thread asks for the same slot again.
 void* workspace_bytes(Slot slot, std::size_t bytes);
 
+// `factors` multiply to the element count, checked (sizes.h): a workspace whose
+// size overflows is an OverflowError, one that cannot be allocated a MemoryError.
 template <class T>
-T* workspace(Slot slot, index_t count) {
-  return static_cast<T*>(workspace_bytes(slot, static_cast<std::size_t>(count) * sizeof(T)));
+T* workspace(Slot slot, std::initializer_list<index_t> factors) {
+  const index_t count = checked_product(factors, "a kernel workspace");
+  return static_cast<T*>(workspace_bytes(slot, checked_bytes(count, sizeof(T), "a kernel workspace")));
 }
 
 }  // namespace cnnfast

@@ -5,7 +5,10 @@
 // every call releases the GIL (an emulated launch takes milliseconds).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <initializer_list>
+#include <limits>
 #include <string>
 
 #include "bindings/util.h"
@@ -48,6 +51,34 @@ struct Buffer {
   Buffer& operator=(const Buffer&) = delete;
 };
 
+// The CUDA kernels index with 32-bit ints (cuda/shapes.h). A shape field must be
+// a non-negative int, and each product a kernel forms must fit one: anything
+// larger is an OverflowError here, not an index that wraps on the device.
+template <std::size_t n>
+std::array<int, n> small_ints(const py::tuple& v, const char* what) {
+  std::array<int, n> a{};
+  for (std::size_t i = 0; i < n; ++i) {
+    const long long x = v[i].cast<long long>();
+    if (x < 0 || x > std::numeric_limits<int>::max())
+      throw std::overflow_error(std::string(what) + ": field " + std::to_string(i) + " = " + std::to_string(x) +
+                                " is not an index the CUDA kernels' 32-bit ints can hold");
+    a[i] = static_cast<int>(x);
+  }
+  return a;
+}
+
+inline void require_int32_products(const char* what, std::initializer_list<std::initializer_list<int>> products) {
+  for (const auto& factors : products) {
+    long long p = 1;
+    for (int f : factors) {
+      p *= f;  // each factor < 2^31 and p <= 2^31 before: no overflow in 64 bits
+      if (p > std::numeric_limits<int>::max())
+        throw std::overflow_error(std::string(what) + " has an array or index range of more than 2^31 - 1 "
+                                  "elements; the CUDA kernels index with 32-bit ints");
+    }
+  }
+}
+
 // The shape and enum types the backends' functions take, bound once into _C
 // (both backends' submodules use them).
 inline void bind_cuda_types(py::module_& m) {
@@ -57,16 +88,21 @@ inline void bind_cuda_types(py::module_& m) {
   py::class_<ConvShape>(m, "CudaConvShape")
       .def(py::init([](py::tuple v) {
         require(v.size() == 18, "ConvShape: 18 ints (N C H W K R S P Q sh sw pt pl dh dw groups Cg Kg)");
-        int a[18];
-        for (int i = 0; i < 18; ++i) a[i] = v[i].cast<int>();
+        const auto a = small_ints<18>(v, "ConvShape");
+        // N C H W K R S P Q: the kernels index x, y, w and the GEMM's (N*P*Q or
+        // N*H*W)-long columns with 32-bit ints.
+        require_int32_products("a CUDA convolution",
+                               {{a[0], a[1], a[2], a[3]}, {a[0], a[4], a[7], a[8]}, {a[4], a[16], a[5], a[6]},
+                                {a[0], a[7], a[8]}, {a[0], a[2], a[3]}});
         return ConvShape{a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13],
                          a[14], a[15], a[16], a[17]};
       }));
   py::class_<PoolShape>(m, "CudaPoolShape")
       .def(py::init([](py::tuple v) {
         require(v.size() == 14, "PoolShape: 14 ints (N C H W P Q kh kw sh sw pt pb pl pr)");
-        int a[14];
-        for (int i = 0; i < 14; ++i) a[i] = v[i].cast<int>();
+        const auto a = small_ints<14>(v, "PoolShape");
+        // N C H W P Q kh kw
+        require_int32_products("a CUDA pooling", {{a[0], a[1], a[2], a[3]}, {a[0], a[1], a[4], a[5]}, {a[6], a[7]}});
         return PoolShape{a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]};
       }));
   py::enum_<Activation>(m, "CudaActivation")
@@ -128,6 +164,8 @@ void bind_backend(py::module_& m) {
   // --- kernels (dtype first, then device addresses and sizes) --------------------
   using U = std::uintptr_t;
   m.def("matmul", [](const std::string& dt, int M, int N, int K, U a, bool ta, U b, bool tb, U c) {
+    require(M >= 0 && N >= 0 && K >= 0, "matmul: negative dimension");
+    require_int32_products("a CUDA matmul", {{M, N}, {M, K}, {K, N}});
     by_dtype(dt, [&](auto t) { using T = decltype(t); Api::matmul(M, N, K, dev<T>(a), ta, dev<T>(b), tb, dev<T>(c)); });
   }, nogil);
   m.def("conv2d_forward", [](const std::string& dt, const ConvShape& s, U x, U w, U bias, U y) {

@@ -47,9 +47,9 @@ py::array_t<T> max_backward(In<T> x, In<T> dy, Pair kernel, Pair stride, Quad pa
 }
 
 Pool2dShape argmax_shape(const Pool2dShape& s) {
-  require(s.p.kh * s.p.kw <= kMaxPoolArgmaxWindow,
-          "max_pool2d argmax: a window of " + std::to_string(s.p.kh * s.p.kw) + " cells does not fit a byte code (at most " +
-              std::to_string(kMaxPoolArgmaxWindow) + ")");
+  require(fits_byte_argmax(s.p), "max_pool2d argmax: a window of " + std::to_string(s.p.kh) + "x" +
+                                     std::to_string(s.p.kw) + " cells does not fit a byte code (at most " +
+                                     std::to_string(kMaxPoolArgmaxWindow) + " cells)");
   return s;
 }
 

@@ -6,12 +6,14 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <vector>
 
 #include "block_cache.h"
 #include "common.h"
+#include "sizes.h"
 
 namespace cnnfast::bind {
 
@@ -25,11 +27,29 @@ using In = py::array_t<T, py::array::c_style | py::array::forcecast>;
 // Output arrays. Large ones come from the block cache (block_cache.h) and go
 // back to it when NumPy frees them, so a training loop does not fault in fresh
 // pages for every activation and gradient.
+inline std::string shape_str(const std::vector<index_t>& v);
+
+// Bytes of an array of `shape` with `elem`-byte items; a shape whose size cannot
+// be represented is an OverflowError naming it, before anything is allocated.
+inline std::size_t array_bytes(const std::vector<index_t>& shape, std::size_t elem) {
+  index_t n = 1;
+  bool empty_array = false;
+  for (index_t d : shape) {
+    require(d >= 0, "negative dimension in shape " + shape_str(shape));
+    empty_array = empty_array || d == 0;
+  }
+  if (empty_array) return 0;
+  for (index_t d : shape)
+    if (__builtin_mul_overflow(n, d, &n) || n > kMaxBytes / static_cast<index_t>(elem))
+      throw std::overflow_error("an array of shape " + shape_str(shape) + " with " + std::to_string(elem) +
+                                "-byte items is larger than the largest possible array (2^63 - 1 bytes)");
+  return static_cast<std::size_t>(n) * elem;
+}
+
 template <class T>
 py::array_t<T> empty(const std::vector<index_t>& shape) {
   std::vector<py::ssize_t> dims(shape.begin(), shape.end());
-  std::size_t bytes = sizeof(T);
-  for (index_t d : shape) bytes *= static_cast<std::size_t>(d);
+  const std::size_t bytes = std::max(array_bytes(shape, sizeof(T)), sizeof(T));
   if (bytes < kBlockCacheMinBytes) return py::array_t<T>(dims);
   void* block = block_cache_acquire(bytes);
   py::capsule owner(block, [](void* p) { block_cache_release(p); });

@@ -2,11 +2,16 @@
 
 #include <new>
 
+#include "sizes.h"
+
 namespace cnnfast {
 namespace cuda {
 
 std::size_t CachingAllocator::size_class(std::size_t bytes) {
   constexpr std::size_t small = 512, large = std::size_t{1} << 20;
+  // Rounding up a request near 2^64 would wrap to a tiny class (a 2^64-byte
+  // array backed by 512 bytes); nothing past 2^63 can be allocated anyway.
+  if (bytes > (std::size_t{1} << 63) - large) throw AllocationError(bytes, "a device array");
   if (bytes == 0) return small;
   return bytes <= large ? (bytes + small - 1) / small * small : (bytes + large - 1) / large * large;
 }

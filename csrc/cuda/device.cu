@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cuda/backend.h"
+#include "sizes.h"
 #include "cuda/backend.cuh"
 #include "cuda/device.h"
 
@@ -26,7 +27,7 @@ void* Api::malloc(std::size_t bytes) {
   const cudaError_t status = cudaMalloc(&p, bytes == 0 ? 1 : bytes);
   if (status == cudaErrorMemoryAllocation) {
     cudaGetLastError();
-    throw std::bad_alloc();
+    throw AllocationError(bytes, "a device array");
   }
   check(status, "cudaMalloc");
   return p;

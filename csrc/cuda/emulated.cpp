@@ -10,6 +10,7 @@
 #include <new>
 
 #include "cuda/backend.h"
+#include "sizes.h"
 #include "cuda/backend.cuh"
 
 namespace cnnfast {
@@ -18,9 +19,11 @@ namespace cuda_emulated {
 const char* Api::name() { return "emulated"; }
 
 void* Api::malloc(std::size_t bytes) {
-  // 256-byte alignment, as cudaMalloc gives.
+  // 256-byte alignment, as cudaMalloc gives (a size that cannot be rounded up
+  // without wrapping cannot be allocated either).
+  if (bytes > (std::size_t{1} << 63)) throw AllocationError(bytes, "a device array");
   void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + (bytes == 0 ? 256 : 0));
-  if (p == nullptr) throw std::bad_alloc();
+  if (p == nullptr) throw AllocationError(bytes, "a device array");
   return p;
 }
 

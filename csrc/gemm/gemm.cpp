@@ -123,7 +123,7 @@ bool gemm_small_m<float>(bool trans_a, bool trans_b, index_t M, index_t N, index
     return false;
   const float* a = A;  // op(A) as contiguous rows (M*K is small)
   if (trans_a || lda != K) {
-    float* buf = workspace<float>(Slot::gemm_pack_a, M * K);
+    float* buf = workspace<float>(Slot::gemm_pack_a, {M, K});
     for (index_t i = 0; i < M; ++i)
       for (index_t p = 0; p < K; ++p) buf[i * K + p] = at_a(A, lda, trans_a, i, p);
     a = buf;
@@ -152,8 +152,8 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
   const index_t MC = uk.mc, KC = uk.kc, NC = uk.nc;
 
   const index_t kc_max = std::min(KC, K);
-  T* bpack = workspace<T>(Slot::gemm_pack_b, round_up(std::min(NC, N), NR) * kc_max);
-  T* apack = workspace<T>(Slot::gemm_pack_a, round_up(std::min(MC, M), MR) * kc_max);
+  T* bpack = workspace<T>(Slot::gemm_pack_b, {round_up(std::min(NC, N), NR), kc_max});
+  T* apack = workspace<T>(Slot::gemm_pack_a, {round_up(std::min(MC, M), MR), kc_max});
 
   // A thread per ~1 MFLOP of work, so small products stay on one core.
   const int nt = threads_for(M * N * K, index_t{1} << 19);

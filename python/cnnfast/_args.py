@@ -13,6 +13,7 @@ from typing import Any, NamedTuple, Union
 import numpy as np
 
 from . import _C
+from ._sizes import MAX_ELEMENTS, require_index, require_representable
 from .cuda.array import DeviceArray
 
 Padding = Union[int, Sequence[int], str]
@@ -169,9 +170,12 @@ def output_size(
     pad_after: int,
     ceil_mode: bool = False,
 ) -> int:
-    """Output length of a sliding window along one axis (DESIGN.md's formula)."""
+    """Output length of a sliding window along one axis (DESIGN.md's formula, as
+    csrc/shapes.cpp computes it). With ceil_mode the last window may overhang the
+    padded input by up to stride - 1 (PyTorch's rule: an output of at least 1 is
+    valid), but it must start inside the input or the left padding."""
     span = size + pad_before + pad_after - dilation * (kernel - 1) - 1
-    if span < 0:
+    if span < 0 and not (ceil_mode and span > -stride):
         return 0
     out = (-(-span // stride) if ceil_mode else span // stride) + 1
     if ceil_mode and (out - 1) * stride >= size + pad_before:
@@ -202,13 +206,37 @@ _GEOMETRY_CACHE: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 _GEOMETRY_CACHE_SIZE = 512
 
 
-def _cached(key: tuple[Any, ...], compute: Any) -> tuple[Any, ...]:
+def _plain(v: Any) -> bool:
+    """Whether `v` may key the cache: exactly an int, a str, a bool flag, None, or a
+    tuple of ints. Anything else (2.0, True as a stride, numpy.int64, a list) is
+    validated afresh on every call: 2.0 == 2 and hash(2.0) == hash(2), so a key
+    made of raw values would let a float in once the equal int had been used."""
+    t = type(v)
+    return (
+        t is int
+        or t is str
+        or t is bool
+        or v is None
+        or (t is tuple and all(type(e) is int for e in v))
+    )
+
+
+def _key(prefix: tuple[Any, ...], *params: Any) -> tuple[Any, ...] | None:
+    """The cache key of a geometry, or None when a parameter is not plain. The
+    types are part of the key (a bool flag and an int stride never share one)."""
+    for v in params:
+        if not _plain(v):
+            return None
+    return (*prefix, *((type(v), v) for v in params))
+
+
+def _cached(key: tuple[Any, ...] | None, compute: Any) -> tuple[Any, ...]:
+    if key is None:
+        return compute()
     try:
         return _GEOMETRY_CACHE[key]
     except KeyError:
         pass
-    except TypeError:  # an unhashable argument (a list): no caching
-        return compute()
     value = compute()
     if len(_GEOMETRY_CACHE) >= _GEOMETRY_CACHE_SIZE:
         _GEOMETRY_CACHE.clear()
@@ -224,8 +252,11 @@ def conv_args(
     require_ndim(op, "x", x, 4, "(N, C, H, W)")
     require_ndim(op, "w", w, 4, "(K, C/groups, R, S)")
     require_same_dtype(op, x=x, w=w)
-    key = ("conv", op, x.shape[1:], w.shape, stride, padding, dilation, groups)
+    key = _key(("conv", op, x.shape[1:], w.shape), stride, padding, dilation, groups)
     geometry = _cached(key, lambda: _conv_geometry(op, x, w, stride, padding, dilation, groups))
+    P, Q = geometry[4]
+    if x.shape[0] * w.shape[0] * P * Q > MAX_ELEMENTS:  # one image's output was checked
+        require_representable(op, "the output", (x.shape[0], w.shape[0], P, Q), x.dtype)
     return ConvArgs(x, w, *geometry)
 
 
@@ -251,8 +282,13 @@ def _conv_geometry(
     if R < 1 or S < 1:
         raise ValueError(f"{op}: w has an empty kernel: {w.shape}")
     pad = resolve_padding(op, padding, (H, W), (R, S), stride, dilation)
+    for name, values in (("groups", (groups,)), ("stride", stride), ("dilation", dilation)):
+        require_index(op, name, max(values))
+    require_index(op, "padding", max(pad))
     eff = (dilation[0] * (R - 1) + 1, dilation[1] * (S - 1) + 1)
     padded = (H + pad[0] + pad[1], W + pad[2] + pad[3])
+    require_index(op, f"the dilated kernel (w {w.shape}, dilation {dilation})", max(eff))
+    require_index(op, f"the padded input (x {x.shape}, padding {pad})", max(padded))
     if eff[0] > padded[0] or eff[1] > padded[1]:
         raise ValueError(
             f"{op}: kernel {eff[0]}x{eff[1]} (w {w.shape}, dilation {dilation}) is larger than "
@@ -262,6 +298,12 @@ def _conv_geometry(
         output_size(H, R, stride[0], dilation[0], pad[0], pad[1]),
         output_size(W, S, stride[1], dilation[1], pad[2], pad[3]),
     )
+    # What the kernels build for one image (csrc/shapes.cpp checks the same): the
+    # output, the padded plane and the unrolled input.
+    why = f"(x {x.shape}, w {w.shape}, stride {stride}, padding {pad}, dilation {dilation})"
+    require_representable(op, f"one image's output {why}", (K, *out_hw), x.dtype)
+    require_representable(op, f"the padded input plane {why}", padded, x.dtype)
+    require_representable(op, f"one image's unrolled input {why}", (Cg * R * S, *out_hw), x.dtype)
     return stride, pad, dilation, groups, out_hw
 
 
@@ -284,7 +326,7 @@ def pool_args(
 ) -> PoolArgs:
     x = as_float_array(op, "x", x)
     require_ndim(op, "x", x, 4, "(N, C, H, W)")
-    key = ("pool", op, x.shape, kernel_size, stride, padding, ceil_mode)
+    key = _key(("pool", op, x.shape), kernel_size, stride, padding, ceil_mode)
     window = _cached(key, lambda: pool_window(op, x.shape, kernel_size, stride, padding, ceil_mode))
     return PoolArgs(x, *window)
 
@@ -300,6 +342,8 @@ def pool_window(
     """(kernel, stride, padding, ceil_mode, out_hw) of pooling an input of x_shape."""
     kernel = int_pair(op, "kernel_size", kernel_size, 1)
     stride = kernel if stride is None else int_pair(op, "stride", stride, 1)
+    if not isinstance(ceil_mode, (bool, np.bool_)):
+        raise TypeError(f"{op}: ceil_mode must be a bool, got {ceil_mode!r}")
     H, W = x_shape[2:]
     pad = resolve_padding(op, padding, (H, W), kernel, stride)
     if 2 * max(pad[:2]) > kernel[0] or 2 * max(pad[2:]) > kernel[1]:
@@ -308,13 +352,27 @@ def pool_window(
             "(a window must not see only padding)"
         )
     padded = (H + pad[0] + pad[1], W + pad[2] + pad[3])
-    if kernel[0] > padded[0] or kernel[1] > padded[1]:
-        raise ValueError(
-            f"{op}: kernel {kernel} is larger than the padded input {padded} "
-            f"(x {tuple(x_shape)}, padding {pad})"
-        )
+    for name, values in (("kernel_size", kernel), ("stride", stride), ("padding", pad)):
+        require_index(op, name, max(values))
+    # (the kernels form a window's end and the padded end plus a stride)
+    require_index(
+        op,
+        f"the padded input (x {tuple(x_shape)}, padding {pad}) plus kernel_size and stride",
+        max(padded[0] + kernel[0] + stride[0], padded[1] + kernel[1] + stride[1]),
+    )
     out_hw = (
         output_size(H, kernel[0], stride[0], 1, pad[0], pad[1], bool(ceil_mode)),
         output_size(W, kernel[1], stride[1], 1, pad[2], pad[3], bool(ceil_mode)),
     )
+    if min(out_hw) < 1:  # PyTorch's rule: the output size decides
+        raise ValueError(
+            f"{op}: kernel {kernel} is larger than the padded input {padded} "
+            f"(x {tuple(x_shape)}, padding {pad}, stride {stride}, ceil_mode={bool(ceil_mode)}): "
+            "no window fits"
+        )
+    # (for one image even if the batch is empty: the kernels size planes of P x Q)
+    require_representable(
+        op, "the output", (max(x_shape[0], 1), *x_shape[1:2], *out_hw), np.float64
+    )
+    require_representable(op, "the output plane", out_hw, np.float64)
     return kernel, stride, pad, bool(ceil_mode), out_hw

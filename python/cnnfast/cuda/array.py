@@ -11,11 +11,13 @@ Moving data between host and device is explicit: `DeviceArray.from_numpy`,
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
 import numpy as np
 
+from .._sizes import require_representable
 from .backends import backend
 
 DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.int64, np.uint8))
@@ -38,6 +40,8 @@ class DeviceArray:
             )
         if any(n < 0 for n in self.shape):
             raise ValueError(f"DeviceArray: negative dimension in shape {self.shape}")
+        if _buffer is None:
+            require_representable("DeviceArray", "shape", self.shape, self.dtype)
         self._buffer = backend().Buffer(self.nbytes) if _buffer is None else _buffer
         self._offset = _offset
 
@@ -53,7 +57,7 @@ class DeviceArray:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)  # (exact: np.prod in int64 wraps around silently)
 
     @property
     def nbytes(self) -> int:

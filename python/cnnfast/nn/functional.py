@@ -76,7 +76,7 @@ def _max_pool2d(
     x: Tensor, kernel_size: Any, stride: Any, padding: Padding, ceil_mode: bool, with_relu: bool
 ) -> Tensor:
     kw = dict(kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode)
-    if np.prod(kernel_size) > ops.MAX_ARGMAX_WINDOW:  # too big for byte codes: keep x
+    if not ops.fits_argmax_window(kernel_size):  # too big for byte codes: keep x
         return _max_pool2d_saving_x(relu(x) if with_relu else x, **kw)
     # The backward needs only the one-byte argmax of each window, not x.
     y, argmax = ops.max_pool2d_argmax(x.data, **kw, relu=with_relu)

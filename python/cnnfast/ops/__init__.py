@@ -25,6 +25,7 @@ from .pool2d import (
     MAX_ARGMAX_WINDOW,
     avg_pool2d,
     avg_pool2d_backward,
+    fits_argmax_window,
     global_avg_pool2d,
     global_avg_pool2d_backward,
     max_pool2d,

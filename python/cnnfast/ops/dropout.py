@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import _C
 from .._args import FLOAT_DTYPES, as_float_array, kernels
+from .._sizes import require_representable
 
 
 def _check(op: str, p: Any, seed: Any) -> tuple[float, int]:
@@ -53,5 +54,6 @@ def dropout_mask(shape: Any, p: float = 0.5, seed: int = 0, dtype: Any = np.floa
     shape = tuple(int(s) for s in dims)
     if any(s < 0 for s in shape):
         raise ValueError(f"dropout_mask: shape must be non-negative, got {shape}")
+    require_representable("dropout_mask", "shape", shape, dt)
     fn = _C.dropout_mask_float32 if dt == np.float32 else _C.dropout_mask_float64
     return fn(list(shape), p, seed)

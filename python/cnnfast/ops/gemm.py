@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._args import as_float_array, kernels, require_ndim, require_same_dtype
+from .._sizes import MAX_ELEMENTS, require_representable
 
 
 def matmul(a: Any, b: Any, trans_a: bool = False, trans_b: bool = False) -> np.ndarray:
@@ -27,5 +28,11 @@ def matmul(a: Any, b: Any, trans_a: bool = False, trans_b: bool = False) -> np.n
             f"matmul: inner dimensions differ: op(a) is {a.shape[::-1] if trans_a else a.shape}, "
             f"op(b) is {b.shape[::-1] if trans_b else b.shape} "
             f"(a {a.shape}, trans_a={trans_a}; b {b.shape}, trans_b={trans_b})"
+        )
+    M = a.shape[1] if trans_a else a.shape[0]
+    N = b.shape[0] if trans_b else b.shape[1]
+    if M * N > MAX_ELEMENTS:  # (an empty a or b can still name a huge output)
+        require_representable(
+            "matmul", f"the output of a {a.shape} and b {b.shape}", (M, N), a.dtype
         )
     return kernels("matmul", a=a, b=b).matmul(a, b, bool(trans_a), bool(trans_b))

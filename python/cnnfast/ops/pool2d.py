@@ -14,7 +14,9 @@ import numpy as np
 from .._args import (
     Padding,
     PoolArgs,
+    _as_int,
     as_float_array,
+    int_pair,
     kernels,
     pool_args,
     pool_window,
@@ -22,6 +24,7 @@ from .._args import (
     require_same_dtype,
     require_shape,
 )
+from .._sizes import require_representable
 from ..cuda.array import DeviceArray
 
 
@@ -97,9 +100,12 @@ def max_pool2d_backward_argmax(
     """dx (x_shape) from max_pool2d_argmax's codes: each dy goes to its window's
     winning cell; codes of 255 pass nothing."""
     op = "max_pool2d_backward_argmax"
-    x_shape = tuple(int(n) for n in x_shape)
+    x_shape = tuple(_as_int(op, "x_shape", n) for n in x_shape)
     if len(x_shape) != 4 or min(x_shape) < 0:
         raise ValueError(f"{op}: x_shape must be (N, C, H, W) with no negative size, got {x_shape}")
+    require_representable(
+        op, "dx of x_shape", x_shape, dy.dtype if hasattr(dy, "dtype") else np.float64
+    )
     kernel, stride_, pad, ceil, out_hw = pool_window(
         op, x_shape, kernel_size, stride, padding, ceil_mode
     )
@@ -113,6 +119,13 @@ def max_pool2d_backward_argmax(
     require_shape(op, "dy", dy, expected, f"the pooled shape of x {x_shape}")
     k = kernels(op, argmax=argmax, dy=dy)
     return k.max_pool2d_backward_argmax(argmax, dy, x_shape, kernel, stride_, pad, ceil)
+
+
+def fits_argmax_window(kernel_size: Any) -> bool:
+    """Whether max_pool2d_argmax's byte codes can name every cell of this window
+    (an int k means k x k, as everywhere)."""
+    kh, kw = int_pair("max_pool2d", "kernel_size", kernel_size, 1)
+    return kh * kw <= MAX_ARGMAX_WINDOW
 
 
 def _require_byte_window(op: str, kernel: tuple[int, int]) -> None:

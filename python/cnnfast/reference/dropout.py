@@ -3,6 +3,7 @@ op's randomness, see csrc/dropout.h), computed with NumPy uint64 arithmetic."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -17,14 +18,19 @@ def _mix64(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def dropout_mask(shape: Any, p: float = 0.5, seed: int = 0, dtype: Any = np.float32) -> np.ndarray:
-    shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
-    n = int(np.prod(shape, dtype=np.int64))
+def mask_at(index: np.ndarray, p: float, seed: int) -> np.ndarray:
+    """The mask (float64: 0 or 1/(1-p)) at the given flat element indices (uint64)."""
     key = _mix64(np.array([seed], dtype=np.uint64) + _GOLDEN)[0]
-    i = np.arange(1, n + 1, dtype=np.uint64)
+    i = np.asarray(index, dtype=np.uint64) + np.uint64(1)
     u = (_mix64(key + i * _GOLDEN) >> np.uint64(11)).astype(np.float64) * 2.0**-53
     scale = 1.0 / (1.0 - p) if p < 1 else 0.0
-    return np.where(u >= p, scale, 0.0).astype(dtype).reshape(shape)
+    return np.where(u >= p, scale, 0.0)
+
+
+def dropout_mask(shape: Any, p: float = 0.5, seed: int = 0, dtype: Any = np.float32) -> np.ndarray:
+    shape = (shape,) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
+    n = math.prod(shape)
+    return mask_at(np.arange(n, dtype=np.uint64), p, seed).astype(dtype).reshape(shape)
 
 
 def dropout(x: Any, p: float = 0.5, seed: int = 0, training: bool = True) -> np.ndarray:
