@@ -140,15 +140,18 @@ index_t images_per_chunk(const Conv2dShape& s) {
 
 // Runs f(chunk_index, chunk) over every chunk, threading over chunks when there
 // are enough of them (GEMMs inside then stay single-threaded, see threads_for).
-// Returns the number of thread partitions used (for per-partition partials),
-// f receiving the partition index as its first argument.
+// Returns the number of thread partitions used (for per-partition partials, at
+// most max_parts), f receiving the partition index as its first argument.
 template <class F>
-int for_each_chunk(const Conv2dShape& s, F&& f) {
+int for_each_chunk(const Conv2dShape& s, F&& f, int max_parts = kMaxThreads) {
   const index_t nb = images_per_chunk(s), chunks = ceil_div(s.N, nb);
   const index_t grain = chunks >= get_num_threads() ? 1 : std::max<index_t>(chunks, 1);
-  return parallel_chunks(chunks, grain, [&](int part, index_t lo, index_t hi) {
-    for (index_t c = lo; c < hi; ++c) f(part, Chunk{c * nb, std::min(nb, s.N - c * nb)});
-  });
+  return parallel_chunks(
+      chunks, grain,
+      [&](int part, index_t lo, index_t hi) {
+        for (index_t c = lo; c < hi; ++c) f(part, Chunk{c * nb, std::min(nb, s.N - c * nb)});
+      },
+      max_parts);
 }
 
 // (N,K,PQ) rows of group g for the chunk's images <-> the chunk's (Kg, count*PQ).
@@ -299,7 +302,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
       }
       gemm<T>(false, true, Kg, CRS, ld, T(1), A, ld, B, ld, T(1), acc + g * Kg * CRS, CRS);
     }
-  });
+  }, parts_max);
   for (int c = 1; c < parts; ++c) {
     const T* src = partial + (c - 1) * wsize;
     for (index_t i = 0; i < wsize; ++i) dw[i] += src[i];

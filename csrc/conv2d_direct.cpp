@@ -295,7 +295,7 @@ void conv2d_backward_weight_direct(const Conv2dShape& s, const T* x, const T* dy
         }
       }
     }
-  });
+  }, parts_max);
   for (index_t g = 0; g < G; ++g)
     for (index_t k = 0; k < Kg; ++k) {
       T* dwk = dw + (g * Kg + k) * CRS;

@@ -269,7 +269,7 @@ void conv2d_backward_weight_winograd(const Conv2dShape& s, const T* x, const T* 
         gemm<T>(false, true, K, C, cols, T(1), Z + xi * K * cols, cols, V + xi * C * cols, cols, T(1),
                 acc + xi * K * C, C);
     }
-  });
+  }, parts_max);
   for (int p = 1; p < parts; ++p)
     for (index_t i = 0; i < usize; ++i) dU[i] += dU[p * usize + i];
   transform_filter_gradient(K, C, dU, dw);

@@ -19,9 +19,35 @@
 
 namespace cnnfast {
 
+// The most threads set_num_threads accepts: far more than any machine's cores
+// (oversubscribing beyond that only slows every barrier), few enough that starting
+// them is cheap to check (set_num_threads starts them once to be sure it can).
+constexpr int kMaxThreads = 1024;
+
+// The thread count kernels use. Inside a ThreadCountScope on the calling thread it
+// is the value read when the scope began: one kernel call sees one count however
+// often its drivers ask, whatever other Python threads set meanwhile (a driver that
+// sized per-thread buffers from one read and started its team from a later, larger
+// one wrote past them).
 int get_num_threads();
-void set_num_threads(int n);  // n >= 1
+// 1 <= n <= kMaxThreads; starts n threads once first, so that a system that cannot
+// run them is a std::runtime_error here and not a fatal error in the OpenMP runtime
+// at the next parallel region.
+void set_num_threads(int n);
 bool openmp_enabled();
+
+// Pins get_num_threads() for the calling thread while it lives (nested scopes keep
+// the outer value). The bindings hold one around every kernel call.
+class ThreadCountScope {
+ public:
+  ThreadCountScope();
+  ~ThreadCountScope();
+  ThreadCountScope(const ThreadCountScope&) = delete;
+  ThreadCountScope& operator=(const ThreadCountScope&) = delete;
+
+ private:
+  int saved_;
+};
 
 inline bool in_parallel_region() {
 #ifdef _OPENMP
@@ -87,11 +113,12 @@ void parallel_for(index_t n, index_t grain, F&& f) {
 }
 
 // Like parallel_for, but also tells f which chunk (0..chunks-1) it got, for
-// per-thread partial results. Returns the number of chunks used.
+// per-thread partial results. Returns the number of chunks used, never more than
+// max_chunks (the partial buffers the caller allocated).
 template <class F>
-int parallel_chunks(index_t n, index_t grain, F&& f) {
+int parallel_chunks(index_t n, index_t grain, F&& f, int max_chunks = kMaxThreads) {
   if (n <= 0) return 0;
-  const int nt = threads_for(n, grain);
+  const int nt = std::max(1, std::min(threads_for(n, grain), max_chunks));
   if (nt <= 1) {
     f(0, index_t{0}, n);
     return 1;

@@ -14,7 +14,7 @@ py::array_t<T> bias_add(In<T> x, In<T> b) {
   auto y = empty<T>(shape_of(x));
   const T *px = x.data(), *pb = b.data();
   T* py_ = y.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   bias_add_forward<T>(N, C, L, px, pb, py_);
   return y;
 }
@@ -27,7 +27,7 @@ py::array_t<T> bias_add_grad(In<T> dy) {
   auto db = empty<T>({C});
   const T* pdy = dy.data();
   T* pdb = db.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   bias_add_backward<T>(N, C, L, pdy, pdb);
   return db;
 }
@@ -38,7 +38,7 @@ py::array_t<T> unary(In<T> x) {
   const T* px = x.data();
   T* py_ = y.mutable_data();
   const index_t n = x.size();
-  py::gil_scoped_release release;
+  const KernelCall call;
   Kernel(n, px, py_);
   return y;
 }
@@ -51,7 +51,7 @@ py::array_t<T> unary_grad(In<T> saved, In<T> dy) {
   const T *ps = saved.data(), *pdy = dy.data();
   T* pdx = dx.mutable_data();
   const index_t n = saved.size();
-  py::gil_scoped_release release;
+  const KernelCall call;
   Kernel(n, ps, pdy, pdx);
   return dx;
 }

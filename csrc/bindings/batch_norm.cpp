@@ -36,7 +36,7 @@ py::tuple train_forward(In<T> x, std::optional<In<T>> weight, std::optional<In<T
   const T* px = x.data();
   T *py_ = y.mutable_data(), *pm = mean.mutable_data(), *pi = invstd.mutable_data();
   {
-    py::gil_scoped_release release;
+    const KernelCall call;
     batch_norm_train_forward<T>(d.N, d.C, d.L, px, pg, pb, eps, py_, pm, pi);
   }
   return py::make_tuple(y, mean, invstd);
@@ -54,7 +54,7 @@ py::array_t<T> inference_forward(In<T> x, In<T> mean, In<T> var, std::optional<I
   auto y = empty<T>(shape_of(x));
   const T *px = x.data(), *pm = mean.data(), *pv = var.data();
   T* py_ = y.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   batch_norm_inference_forward<T>(d.N, d.C, d.L, px, pm, pv, pg, pb, eps, py_);
   return y;
 }
@@ -72,7 +72,7 @@ py::tuple backward(In<T> x, In<T> dy, In<T> mean, In<T> invstd, std::optional<In
   const T *px = x.data(), *pdy = dy.data(), *pm = mean.data(), *pi = invstd.data();
   T *pdx = dx.mutable_data(), *pdg = dg.mutable_data(), *pdb = db.mutable_data();
   {
-    py::gil_scoped_release release;
+    const KernelCall call;
     batch_norm_backward<T>(d.N, d.C, d.L, px, pdy, pm, pi, pg, pdx, pdg, pdb);
   }
   return py::make_tuple(dx, dg, db);

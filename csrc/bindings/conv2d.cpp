@@ -29,7 +29,7 @@ py::array_t<T> forward(In<T> x, In<T> w, std::optional<In<T>> b, Pair stride, Qu
   auto y = empty<T>({s.N, s.K, s.P, s.Q});
   const T *px = x.data(), *pw = w.data(), *pb = b ? b->data() : nullptr;
   T* py_ = y.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   conv2d_forward<T>(s, px, pw, pb, py_);
   return y;
 }
@@ -43,7 +43,7 @@ py::array_t<T> backward_input(In<T> w, In<T> dy, std::vector<index_t> x_shape, P
   auto dx = empty<T>(x_shape);
   const T *pw = w.data(), *pdy = dy.data();
   T* pdx = dx.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   conv2d_backward_input<T>(s, pw, pdy, pdx);
   return dx;
 }
@@ -57,7 +57,7 @@ py::array_t<T> backward_weight(In<T> x, In<T> dy, std::vector<index_t> w_shape, 
   auto dw = empty<T>(w_shape);
   const T *px = x.data(), *pdy = dy.data();
   T* pdw = dw.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   conv2d_backward_weight<T>(s, px, pdy, pdw);
   return dw;
 }

@@ -24,7 +24,7 @@ void emulated_sgemm(In<float> a, In<float> b, float alpha, float beta, py::array
   require(M < (1 << 30) && N < (1 << 30) && K < (1 << 30), "emulated_sgemm: dimensions must fit in int");
   const float *pa = a.data(), *pb = b.data();
   float* pc = c.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   cuda_emulated::sgemm(static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, pa,
                        static_cast<int>(K), pb, static_cast<int>(N), beta, pc, static_cast<int>(N));
 }
@@ -33,7 +33,7 @@ float emulated_sum(In<float> x, int blocks) {
   require(blocks >= 1, "emulated_sum: blocks must be >= 1");
   const float* px = x.data();
   const int n = static_cast<int>(x.size());
-  py::gil_scoped_release release;
+  const KernelCall call;
   return cuda_emulated::sum(n, px, blocks);
 }
 
@@ -43,7 +43,7 @@ py::array_t<int> emulated_thread_indices(std::vector<unsigned> grid, std::vector
   require(threads <= (index_t{1} << 20), "emulated_thread_indices: at most 2^20 threads");
   auto out = empty<int>({threads, 10});
   int* po = out.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   cuda_emulated::thread_indices(grid[0], grid[1], grid[2], block[0], block[1], block[2], po);
   return out;
 }

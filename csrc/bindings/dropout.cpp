@@ -15,7 +15,7 @@ py::array_t<T> apply(In<T> x, double p, std::uint64_t seed) {
   const T* px = x.data();
   T* py_ = y.mutable_data();
   const index_t n = x.size();
-  py::gil_scoped_release release;
+  const KernelCall call;
   dropout_forward<T>(n, px, p, seed, py_);
   return y;
 }
@@ -30,7 +30,7 @@ py::array_t<T> mask(std::vector<index_t> shape, double p, std::uint64_t seed) {
   }
   auto out = empty<T>(shape);
   T* po = out.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   dropout_mask<T>(n, p, seed, po);
   return out;
 }

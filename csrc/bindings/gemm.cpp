@@ -17,7 +17,7 @@ py::array_t<T> matmul(In<T> a, In<T> b, bool trans_a, bool trans_b) {
   const T *pa = a.data(), *pb = b.data();
   T* pc = c.mutable_data();
   const index_t lda = a.shape(1), ldb = b.shape(1);
-  py::gil_scoped_release release;
+  const KernelCall call;
   gemm<T>(trans_a, trans_b, M, N, Ka, T(1), pa, lda, pb, ldb, T(0), pc, N);
   return c;
 }

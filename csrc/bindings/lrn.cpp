@@ -18,7 +18,7 @@ py::array_t<T> forward(In<T> x, index_t size, double alpha, double beta, double 
   const index_t N = x.shape(0), C = x.shape(1), HW = x.shape(2) * x.shape(3);
   const T* px = x.data();
   T* py_ = y.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   lrn_forward<T>(N, C, HW, size, alpha, beta, k, px, py_);
   return y;
 }
@@ -31,7 +31,7 @@ py::array_t<T> backward(In<T> x, In<T> dy, index_t size, double alpha, double be
   const index_t N = x.shape(0), C = x.shape(1), HW = x.shape(2) * x.shape(3);
   const T *px = x.data(), *pdy = dy.data();
   T* pdx = dx.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   lrn_backward<T>(N, C, HW, size, alpha, beta, k, px, pdy, pdx);
   return dx;
 }

@@ -2,6 +2,8 @@
 // file; this one adds the runtime controls (threads, ISA) and build facts.
 #include <pybind11/pybind11.h>
 
+#include <chrono>
+
 #include "block_cache.h"
 #include "conv2d_algorithm.h"
 #include "fma_peak.h"
@@ -24,6 +26,17 @@ PYBIND11_MODULE(_C, m) {
   m.def("get_num_threads", &get_num_threads, "Threads the kernels use.");
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Set the threads the kernels use (n >= 1).");
   m.def("openmp_enabled", &openmp_enabled, "Whether this build uses OpenMP.");
+  m.def("max_threads", [] { return kMaxThreads; }, "The most threads set_num_threads accepts.");
+  m.def("thread_count_reads", [](int microseconds) {
+    // For the tests: the thread count a kernel call sees at its start and again
+    // `microseconds` later, with the GIL released in between as in every kernel.
+    const bind::KernelCall call;
+    const int first = get_num_threads();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(microseconds);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    return std::make_pair(first, get_num_threads());
+  }, py::arg("microseconds"));
 
   m.def("get_isa", [] { return std::string(isa_name(active_isa())); }, "The active SIMD path.");
   m.def("set_isa", [](const std::string& name) { set_active_isa(parse_isa(name)); }, py::arg("name"),
@@ -58,7 +71,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("fma_peak", [](double seconds, int repeats) {
     FmaPeak p;
     {
-      py::gil_scoped_release release;
+      const bind::KernelCall call;
       p = measure_fma_peak(seconds, repeats);
     }
     py::dict d;

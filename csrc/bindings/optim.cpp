@@ -44,7 +44,7 @@ void adam(py::array p, In<T> g, py::array m, py::array v, double lr, double beta
                               static_cast<T>(weight_decay)};
   const T* pg = g.data();
   const index_t n = P.size();
-  py::gil_scoped_release release;
+  const KernelCall call;
   adam_update<T>(n, c, pg, pp, pm, pv);
 }
 }  // namespace

@@ -26,7 +26,7 @@ py::object max_forward(In<T> x, Pair kernel, Pair stride, Quad padding, bool cei
   T* py_ = y.mutable_data();
   std::int64_t* pidx = return_indices ? idx.mutable_data() : nullptr;
   {
-    py::gil_scoped_release release;
+    const KernelCall call;
     max_pool2d_forward<T>(s, px, py_, pidx);
   }
   if (return_indices) return py::make_tuple(y, idx);
@@ -41,7 +41,7 @@ py::array_t<T> max_backward(In<T> x, In<T> dy, Pair kernel, Pair stride, Quad pa
   auto dx = empty<T>(shape_of(x));
   const T *px = x.data(), *pdy = dy.data();
   T* pdx = dx.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   max_pool2d_backward<T>(s, px, pdy, pdx);
   return dx;
 }
@@ -63,7 +63,7 @@ py::tuple max_forward_argmax(In<T> x, Pair kernel, Pair stride, Quad padding, bo
   T* py_ = y.mutable_data();
   std::uint8_t* pc = code.mutable_data();
   {
-    py::gil_scoped_release release;
+    const KernelCall call;
     max_pool2d_forward_argmax<T>(s, relu, px, py_, pc);
   }
   return py::make_tuple(y, code);
@@ -84,7 +84,7 @@ py::array_t<T> max_backward_argmax(py::array_t<std::uint8_t, py::array::c_style>
   const std::uint8_t* pc = argmax.data();
   const T* pdy = dy.data();
   T* pdx = dx.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   max_pool2d_backward_argmax<T>(s, pc, pdy, pdx);
   return dx;
 }
@@ -96,7 +96,7 @@ py::array_t<T> avg_forward(In<T> x, Pair kernel, Pair stride, Quad padding, bool
   auto y = empty<T>({s.N, s.C, s.P, s.Q});
   const T* px = x.data();
   T* py_ = y.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   avg_pool2d_forward<T>(s, count_include_pad, px, py_);
   return y;
 }
@@ -110,7 +110,7 @@ py::array_t<T> avg_backward(In<T> x, In<T> dy, Pair kernel, Pair stride, Quad pa
   auto dx = empty<T>(shape_of(x));
   const T* pdy = dy.data();
   T* pdx = dx.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   avg_pool2d_backward<T>(s, count_include_pad, pdy, pdx);
   return dx;
 }
@@ -124,7 +124,7 @@ py::array_t<T> global_avg_forward(In<T> x) {
   auto y = empty<T>({N, C, 1, 1});
   const T* px = x.data();
   T* py_ = y.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   global_avg_pool2d_forward<T>(N, C, HW, px, py_);
   return y;
 }
@@ -140,7 +140,7 @@ py::array_t<T> global_avg_backward(In<T> dy, std::vector<index_t> x_shape) {
   auto dx = empty<T>(x_shape);
   const T* pdy = dy.data();
   T* pdx = dx.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   global_avg_pool2d_backward<T>(N, C, HW, pdy, pdx);
   return dx;
 }

@@ -18,7 +18,7 @@ py::array_t<T> rowwise(In<T> x) {
   auto y = empty<T>(shape_of(x));
   const T* px = x.data();
   T* py_ = y.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   Kernel(rows, cols, px, py_);
   return y;
 }
@@ -30,7 +30,7 @@ py::array_t<T> rowwise_grad(In<T> y, In<T> dy) {
   auto dx = empty<T>(shape_of(y));
   const T *py_ = y.data(), *pdy = dy.data();
   T* pdx = dx.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   Kernel(rows, cols, py_, pdy, pdx);
   return dx;
 }
@@ -45,7 +45,7 @@ py::array_t<T> ce_forward(In<T> logits, py::array_t<std::int64_t, py::array::c_s
   const T* px = logits.data();
   const std::int64_t* pt = target.data();
   T* pl = loss.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   cross_entropy_forward<T>(N, C, px, pt, pl);
   return loss;
 }
@@ -61,7 +61,7 @@ py::array_t<T> ce_backward(In<T> logits, py::array_t<std::int64_t, py::array::c_
   const T *px = logits.data(), *pd = dloss.data();
   const std::int64_t* pt = target.data();
   T* pdx = dx.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   cross_entropy_backward<T>(N, C, px, pt, pd, pdx);
   return dx;
 }
@@ -75,7 +75,7 @@ py::array_t<T> ce_soft_forward(In<T> logits, In<T> target) {
   auto loss = empty<T>({N});
   const T *px = logits.data(), *pt = target.data();
   T* pl = loss.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   cross_entropy_soft_forward<T>(N, C, px, pt, pl);
   return loss;
 }
@@ -89,7 +89,7 @@ py::array_t<T> ce_soft_backward(In<T> logits, In<T> target, In<T> dloss) {
   auto dx = empty<T>({N, C});
   const T *px = logits.data(), *pt = target.data(), *pd = dloss.data();
   T* pdx = dx.mutable_data();
-  py::gil_scoped_release release;
+  const KernelCall call;
   cross_entropy_soft_backward<T>(N, C, px, pt, pd, pdx);
   return dx;
 }

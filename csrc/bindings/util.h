@@ -13,11 +13,21 @@
 
 #include "block_cache.h"
 #include "common.h"
+#include "parallel.h"
 #include "sizes.h"
 
 namespace cnnfast::bind {
 
 namespace py = pybind11;
+
+// Held by every binding while its kernel runs: the GIL released (so other Python
+// threads run meanwhile), and the thread count read once for the whole call, so a
+// set_num_threads from another thread cannot change it under a running driver
+// (parallel.h). Validate and allocate before it; touch no Python object inside it.
+struct KernelCall {
+  py::gil_scoped_release release;
+  ThreadCountScope threads;
+};
 
 // Inputs arrive C-contiguous in the kernel's dtype (the `ops` layer has already
 // checked dtype and made them contiguous; forcecast only matters for direct _C calls).

@@ -7,6 +7,7 @@ r = cf.reference.conv2d(x, w, padding="same")  # the plain-NumPy twin that check
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from . import _C, cuda, data, models, nn, ops, optim, random, reference, training
@@ -40,11 +41,15 @@ __all__ = [
 
 
 def set_num_threads(n: int) -> None:
-    """Set how many threads the kernels use (n >= 1; affects every Python thread)."""
-    if isinstance(n, bool) or not isinstance(n, int):
+    """Set how many threads the kernels use (1 <= n <= 1024; affects every Python
+    thread, from its next kernel call: a call already running keeps the count it
+    started with). The threads are started once here, so a system that cannot run
+    n of them raises RuntimeError and the count stays as it was."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"set_num_threads: n must be an int, got {n!r}")
-    if n < 1:
-        raise ValueError(f"set_num_threads: n must be >= 1, got {n}")
+    n = int(n)
+    if not 1 <= n <= _C.max_threads():
+        raise ValueError(f"set_num_threads: n must be >= 1 and at most {_C.max_threads()}, got {n}")
     _C.set_num_threads(n)
 
 
