@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <pthread.h>
 #include <new>
 #include <vector>
 
@@ -48,7 +49,12 @@ struct Cache {
 };
 
 Cache& cache() {
-  static Cache* c = new Cache;  // never destroyed: arrays may be freed during interpreter exit
+  // Never destroyed: arrays may be freed during interpreter exit. fork() takes the
+  // mutex first, so a child never inherits it held by a thread it does not have.
+  static Cache* c = [] {
+    pthread_atfork([] { cache().mu.lock(); }, [] { cache().mu.unlock(); }, [] { cache().mu.unlock(); });
+    return new Cache;
+  }();
   return *c;
 }
 

@@ -45,14 +45,10 @@ using Clock = std::chrono::steady_clock;
 
 double run_seconds(const Kernel& k, long iterations, int threads, std::atomic<float>& sink) {
   const auto t0 = Clock::now();
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-#endif
-  {
+  run_team(threads, [&](int, int) {
     const float v = k.fn(iterations, 1.0f);
     sink.store(v, std::memory_order_relaxed);
-  }
-  (void)threads;
+  });
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 

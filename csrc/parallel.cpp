@@ -33,6 +33,17 @@ std::atomic<int>& thread_count() {
 // The count pinned on this thread by a ThreadCountScope; 0 outside any scope.
 thread_local int pinned = 0;
 
+std::atomic<bool> team_started{false};
+std::atomic<bool> forked_after_team{false};
+
+// Runs in the child of every fork() (not posix_spawn, which execs at once).
+void on_fork_child() {
+  if (team_started.load(std::memory_order_relaxed)) forked_after_team.store(true, std::memory_order_relaxed);
+}
+
+// Registered when the library loads, before any kernel can start a team.
+const int fork_handlers_registered = pthread_atfork(nullptr, nullptr, &on_fork_child);
+
 // Starts n - 1 threads with the default attributes (what the OpenMP runtime uses
 // unless OMP_STACKSIZE says otherwise) and joins them; an error names the first
 // thread that could not start. The runtime itself calls a failure fatal.
@@ -58,7 +69,16 @@ void require_threads_can_start(int n) {
 }
 }  // namespace
 
-int get_num_threads() { return pinned > 0 ? pinned : thread_count().load(std::memory_order_relaxed); }
+int get_num_threads() {
+  if (forked_after_team.load(std::memory_order_relaxed)) return 1;
+  return pinned > 0 ? pinned : thread_count().load(std::memory_order_relaxed);
+}
+
+bool fork_single_threaded() { return forked_after_team.load(std::memory_order_relaxed); }
+
+void note_team_start() {
+  if (!team_started.load(std::memory_order_relaxed)) team_started.store(true, std::memory_order_relaxed);
+}
 
 void set_num_threads(int n) {
   require(n >= 1, "set_num_threads: n must be >= 1, got " + std::to_string(n));

@@ -36,6 +36,14 @@ int get_num_threads();
 void set_num_threads(int n);
 bool openmp_enabled();
 
+// fork(): GNU OpenMP's threads do not survive it, and a child's first parallel
+// region waits for them forever. So a process forked after this library started
+// an OpenMP team runs every kernel on one thread (get_num_threads() is 1 there,
+// whatever is set), as PyTorch's children do; a child of a parent that never
+// started one keeps its threads. note_team_start() marks the first team.
+bool fork_single_threaded();
+void note_team_start();
+
 // Pins get_num_threads() for the calling thread while it lives (nested scopes keep
 // the outer value). The bindings hold one around every kernel call.
 class ThreadCountScope {
@@ -99,6 +107,7 @@ void parallel_for(index_t n, index_t grain, F&& f) {
     return;
   }
 #ifdef _OPENMP
+  note_team_start();
   ExceptionCarrier carrier;
 #pragma omp parallel num_threads(nt)
   {
@@ -124,6 +133,7 @@ int parallel_chunks(index_t n, index_t grain, F&& f, int max_chunks = kMaxThread
     return 1;
   }
 #ifdef _OPENMP
+  note_team_start();
   ExceptionCarrier carrier;
 #pragma omp parallel num_threads(nt)
   {
@@ -151,6 +161,7 @@ void run_team(int nt, F&& f) {
     return;
   }
 #ifdef _OPENMP
+  note_team_start();
 #pragma omp parallel num_threads(nt)
   f(omp_get_thread_num(), omp_get_num_threads());
 #else

@@ -27,6 +27,9 @@ PYBIND11_MODULE(_C, m) {
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Set the threads the kernels use (n >= 1).");
   m.def("openmp_enabled", &openmp_enabled, "Whether this build uses OpenMP.");
   m.def("max_threads", [] { return kMaxThreads; }, "The most threads set_num_threads accepts.");
+  m.def("fork_single_threaded", &fork_single_threaded,
+        "Whether this process was forked after cnnfast's OpenMP threads started (kernels then run on one "
+        "thread: GNU OpenMP's threads do not survive fork).");
   m.def("thread_count_reads", [](int microseconds) {
     // For the tests: the thread count a kernel call sees at its start and again
     // `microseconds` later, with the GIL released in between as in every kernel.

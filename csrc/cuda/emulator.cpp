@@ -7,6 +7,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <pthread.h>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -110,6 +111,9 @@ class Team {
     job_ = nullptr;
   }
 
+  void lock() { launch_mutex_.lock(); }
+  void unlock() { launch_mutex_.unlock(); }
+
   ~Team() {
     stopping_ = true;
     for (auto& w : workers_) {
@@ -171,12 +175,26 @@ class Team {
   std::atomic<bool> stopping_{false};
 };
 
-Team& team() {
-  // Leaked on purpose: joining threads from a static destructor at interpreter exit
-  // races with the runtime's own teardown.
-  static Team* t = new Team;
-  return *t;
+// The launch team. Leaked on purpose: joining threads from a static destructor at
+// interpreter exit races with the runtime's own teardown. Its worker threads do not
+// survive fork(), so a child starts a team of its own (the parent's, whose threads
+// the child does not have, is left alone: it can be neither used nor joined); fork
+// waits for a launch in progress, holding the launch lock across it.
+Team*& team_slot();
+
+void lock_for_fork() { team_slot()->lock(); }
+void unlock_after_fork() { team_slot()->unlock(); }
+void new_team_after_fork() { team_slot() = new Team; }
+
+Team*& team_slot() {
+  static Team** slot = [] {
+    pthread_atfork(&lock_for_fork, &unlock_after_fork, &new_team_after_fork);
+    return new Team*(new Team);
+  }();
+  return *slot;
 }
+
+Team& team() { return *team_slot(); }
 
 }  // namespace
 

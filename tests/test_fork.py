@@ -1,0 +1,197 @@
+"""fork() after cnnfast has run (issue 13, class 3).
+
+GNU OpenMP's threads do not survive fork: a child's first parallel region used to
+wait for them forever. Now a child forked after cnnfast started its threads runs
+its kernels on one thread (as PyTorch's do), a child forked before keeps them, the
+block cache's lock is never inherited held, and the CUDA emulator starts a team of
+its own in the child. Every scenario runs in a child interpreter with a time
+limit, and every forked grandchild is waited for with one too, so a regression
+fails the test instead of hanging the suite.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from cnnfast import _C
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+
+# Shared by the scenarios: fork, run `child` in the child, and return what it
+# printed; a child that does not finish in time is killed and reported.
+PRELUDE = """
+import os, sys, time, warnings
+import numpy as np
+import cnnfast as cf
+
+def in_child(child, timeout=60.0):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            out = child()
+            os.write(w, repr(out).encode())
+            os._exit(0)
+        except BaseException as e:
+            os.write(w, ("ERROR " + repr(e)).encode())
+            os._exit(1)
+    os.close(w)
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            return "HUNG"
+        time.sleep(0.01)
+    with os.fdopen(r, "rb") as f:
+        return f.read().decode()
+
+x = np.random.default_rng(0).standard_normal((32, 16, 20, 20)).astype(np.float32)
+w = np.random.default_rng(1).standard_normal((32, 16, 3, 3)).astype(np.float32)
+expected = cf.reference.conv2d(x, w, padding=1)
+
+def conv_ok():
+    y = cf.ops.conv2d(x, w, padding=1)
+    dx, dw, _ = cf.ops.conv2d_backward(x, w, np.ones_like(y), padding=1)
+    p = cf.ops.max_pool2d(y, 2)
+    m = cf.ops.matmul(x.reshape(32, -1), x.reshape(32, -1), trans_b=True)
+    shapes_ok = p.shape == (32, 32, 10, 10) and m.shape == (32, 32)
+    return bool(np.allclose(y, expected, atol=1e-3)) and shapes_ok
+"""
+
+
+def run_scenario(body: str, timeout: float = 240.0, env: dict[str, str] | None = None) -> list[str]:
+    code = PRELUDE + textwrap.dedent(body)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **(env or {})},
+        )
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"the scenario hung: {e.stdout!r}")
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout}\n{done.stderr[-3000:]}"
+    return done.stdout.splitlines()
+
+
+def test_fork_child_after_threaded_ops_runs_single_threaded() -> None:
+    out = run_scenario(
+        """
+        cf.set_num_threads(2)
+        assert conv_ok()                      # the parent's OpenMP team starts here
+        print("child", in_child(lambda: (conv_ok(), cf.get_num_threads(),
+                                         cf.info()["fork_single_threaded"])))
+        print("parent", conv_ok(), cf.get_num_threads(), cf.info()["fork_single_threaded"])
+        # a grandchild, and a child that runs a training step
+        print("grandchild", in_child(lambda: in_child(conv_ok)))
+        def train():
+            model = cf.models.get("lenet5", seed=0)
+            opt = cf.optim.Adam(model.parameters())
+            xb = np.random.default_rng(2).random((16, 1, 28, 28), dtype=np.float32)
+            loss = cf.nn.functional.cross_entropy(model(cf.tensor(xb)), np.arange(16) % 10)
+            loss.backward(); opt.step()
+            return bool(np.isfinite(loss.item()))
+        print("train", in_child(train))
+        """
+    )
+    expect_openmp = _C.openmp_enabled()
+    assert f"child (True, 1, {expect_openmp})" in out, out
+    assert f"parent True {2 if expect_openmp else 1} False" in out, out
+    assert "grandchild 'True'" in out, out
+    assert "train True" in out, out
+
+
+@pytest.mark.skipif(not _C.openmp_enabled(), reason="a build without OpenMP has one thread")
+def test_fork_before_any_team_keeps_threads() -> None:
+    out = run_scenario(
+        """
+        cf.set_num_threads(2)
+        print("child", in_child(lambda: (conv_ok(), cf.get_num_threads())))
+        """
+    )
+    assert "child (True, 2)" in out, out
+
+
+@pytest.mark.skipif(not _C.openmp_enabled(), reason="a build without OpenMP has one thread")
+def test_set_num_threads_in_a_single_threaded_child_warns() -> None:
+    out = run_scenario(
+        """
+        assert conv_ok()
+        def child():
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                cf.set_num_threads(2)
+            said = "forked" in str(caught[0].message)
+            return (len(caught), said, cf.get_num_threads(), conv_ok())
+        print("child", in_child(child))
+        """
+    )
+    assert "child (1, True, 1, True)" in out, out
+
+
+def test_multiprocessing_pool_with_fork_workers() -> None:
+    """The data-loading pattern: a 'fork' Pool started after the parent trained."""
+    out = run_scenario(
+        """
+        import multiprocessing as mp
+        assert conv_ok()
+        def work(i):
+            y = cf.ops.conv2d(x[i : i + 4], w, padding=1)
+            return float(np.abs(y - expected[i : i + 4]).max()), cf.get_num_threads()
+        with mp.get_context("fork").Pool(2) as pool:
+            results = pool.map_async(work, range(0, 32, 4)).get(timeout=120)
+        print("pool", max(r[0] for r in results) < 1e-3, sorted({r[1] for r in results}))
+        """
+    )
+    assert "pool True [1]" in out, out
+
+
+def test_fork_while_another_thread_allocates() -> None:
+    """The block cache's lock is taken around fork: a child forked while another
+    thread is allocating kernel outputs must not inherit it held."""
+    out = run_scenario(
+        """
+        import threading
+        stop = threading.Event()
+        def churn():
+            while not stop.is_set():
+                cf.ops.dropout_mask((64, 1024), 0.5, 1)   # 256 KiB: from the block cache
+                cf.ops.relu(x)
+        t = threading.Thread(target=churn); t.start()
+        child = lambda: cf.ops.dropout_mask((64, 1024)).shape
+        results = [in_child(child, timeout=30) for _ in range(30)]
+        stop.set(); t.join()
+        bad = [r for r in results if r != "(64, 1024)"]
+        print("forks", len(results) - len(bad), bad[:3])
+        """
+    )
+    assert "forks 30 []" in out, out
+
+
+def test_fork_child_runs_the_cuda_emulator() -> None:
+    """The emulator's persistent block threads do not survive fork either: the child
+    starts a team of its own."""
+    out = run_scenario(
+        """
+        xd = cf.tensor(x[:4], device="cuda")
+        wd = cf.tensor(w, device="cuda")
+        y = cf.nn.functional.conv2d(xd, wd, padding=1).to("cpu").numpy()  # the team starts
+        def child():
+            yc = cf.nn.functional.conv2d(xd, wd, padding=1).to("cpu").numpy()
+            return bool(np.allclose(yc, expected[:4], atol=1e-3))
+        print("child", in_child(child), bool(np.allclose(y, expected[:4], atol=1e-3)))
+        """,
+        env={"CNNFAST_CUDA_EMULATE": "1"},
+    )
+    assert "child True True" in out, out
