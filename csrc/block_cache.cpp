@@ -51,6 +51,8 @@ struct Cache {
 Cache& cache() {
   // Never destroyed: arrays may be freed during interpreter exit. fork() takes the
   // mutex first, so a child never inherits it held by a thread it does not have.
+  // (Today every caller holds the GIL, which fork holds too; this keeps the cache
+  // fork-safe for a caller that does not, such as a foreign framework's deleter.)
   static Cache* c = [] {
     pthread_atfork([] { cache().mu.lock(); }, [] { cache().mu.unlock(); }, [] { cache().mu.unlock(); });
     return new Cache;

@@ -111,9 +111,6 @@ class Team {
     job_ = nullptr;
   }
 
-  void lock() { launch_mutex_.lock(); }
-  void unlock() { launch_mutex_.unlock(); }
-
   ~Team() {
     stopping_ = true;
     for (auto& w : workers_) {
@@ -177,18 +174,16 @@ class Team {
 
 // The launch team. Leaked on purpose: joining threads from a static destructor at
 // interpreter exit races with the runtime's own teardown. Its worker threads do not
-// survive fork(), so a child starts a team of its own (the parent's, whose threads
-// the child does not have, is left alone: it can be neither used nor joined); fork
-// waits for a launch in progress, holding the launch lock across it.
+// survive fork(), so a child starts a team of its own; the parent's, whose threads
+// the child does not have, is left alone (it can be neither used nor joined, and
+// the child, single-threaded, never waits on its lock).
 Team*& team_slot();
 
-void lock_for_fork() { team_slot()->lock(); }
-void unlock_after_fork() { team_slot()->unlock(); }
 void new_team_after_fork() { team_slot() = new Team; }
 
 Team*& team_slot() {
   static Team** slot = [] {
-    pthread_atfork(&lock_for_fork, &unlock_after_fork, &new_team_after_fork);
+    pthread_atfork(nullptr, nullptr, &new_team_after_fork);
     return new Team*(new Team);
   }();
   return *slot;
