@@ -89,7 +89,7 @@ void for_each_tap_row_shared(const Conv2dShape& s, F&& f) {
   const int nt = in_parallel_region() ? 1 : get_num_threads();
   ExceptionCarrier carrier;
   std::atomic<bool> failed{false};
-  auto run = [&](int tid, int nth) {
+  auto run = [&](int tid, int nth, TeamBarrier& team) {
     for_each_tap_row(
         s,
         [&](index_t r, index_t t, index_t p, index_t q0, index_t q1, index_t h, index_t w0) {
@@ -103,7 +103,7 @@ void for_each_tap_row_shared(const Conv2dShape& s, F&& f) {
             }
           });
         },
-        [nth] { team_barrier(nth); });
+        [&team] { team.wait(); });
   };
   run_team(nt, run);
   carrier.rethrow();

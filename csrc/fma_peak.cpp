@@ -45,7 +45,7 @@ using Clock = std::chrono::steady_clock;
 
 double run_seconds(const Kernel& k, long iterations, int threads, std::atomic<float>& sink) {
   const auto t0 = Clock::now();
-  run_team(threads, [&](int, int) {
+  run_team(threads, [&](int, int, TeamBarrier&) {
     const float v = k.fn(iterations, 1.0f);
     sink.store(v, std::memory_order_relaxed);
   });

@@ -1,28 +1,45 @@
 #include "parallel.h"
 
-#include <pthread.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
-#include <mutex>
 #include <stdexcept>
 #include <string>
-#include <vector>
+#include <thread>
+
+#include "futex.h"
 
 namespace cnnfast {
 
 namespace {
-int initial_threads() {
-  // CNNFAST_NUM_THREADS wins, then the OpenMP default (OMP_NUM_THREADS or cores);
-  // either is held to [1, kMaxThreads].
-  int n = 0;
-  if (const char* env = std::getenv("CNNFAST_NUM_THREADS")) n = std::atoi(env);
-#ifdef _OPENMP
-  if (n < 1) n = omp_get_max_threads();
+#ifndef CNNFAST_SINGLE_THREADED
+// The cores this process may run on (its affinity mask), as OpenMP counts them.
+int available_cores() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
 #endif
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+#endif
+
+int initial_threads() {
+#ifdef CNNFAST_SINGLE_THREADED
+  return 1;
+#else
+  // CNNFAST_NUM_THREADS wins, then OMP_NUM_THREADS (the variable every numeric
+  // library honours), then the cores this process may run on; held to
+  // [1, kMaxThreads].
+  int n = 0;
+  for (const char* name : {"CNNFAST_NUM_THREADS", "OMP_NUM_THREADS"}) {
+    if (const char* env = std::getenv(name)) n = std::atoi(env);
+    if (n >= 1) break;
+  }
+  if (n < 1) n = available_cores();
   return std::min(std::max(n, 1), kMaxThreads);
+#endif
 }
 
 std::atomic<int>& thread_count() {
@@ -32,61 +49,30 @@ std::atomic<int>& thread_count() {
 
 // The count pinned on this thread by a ThreadCountScope; 0 outside any scope.
 thread_local int pinned = 0;
-
-std::atomic<bool> team_started{false};
-std::atomic<bool> forked_after_team{false};
-
-// Runs in the child of every fork() (not posix_spawn, which execs at once).
-void on_fork_child() {
-  if (team_started.load(std::memory_order_relaxed)) forked_after_team.store(true, std::memory_order_relaxed);
-}
-
-// Registered when the library loads, before any kernel can start a team.
-const int fork_handlers_registered = pthread_atfork(nullptr, nullptr, &on_fork_child);
-
-// Starts n - 1 threads with the default attributes (what the OpenMP runtime uses
-// unless OMP_STACKSIZE says otherwise) and joins them; an error names the first
-// thread that could not start. The runtime itself calls a failure fatal.
-void require_threads_can_start(int n) {
-  static std::mutex mu;
-  static int proven = 1;  // the most threads shown to start so far
-  std::lock_guard<std::mutex> lock(mu);
-  if (n <= proven) return;
-  std::vector<pthread_t> started;
-  started.reserve(static_cast<std::size_t>(n - 1));
-  int err = 0;
-  for (int i = 1; i < n && err == 0; ++i) {
-    pthread_t t;
-    err = pthread_create(&t, nullptr, [](void*) -> void* { return nullptr; }, nullptr);
-    if (err == 0) started.push_back(t);
-  }
-  for (pthread_t t : started) pthread_join(t, nullptr);
-  if (err != 0)
-    throw std::runtime_error("set_num_threads(" + std::to_string(n) + "): the system could start only " +
-                             std::to_string(started.size() + 1) + " threads (" + std::strerror(err) +
-                             "); the thread count stays " + std::to_string(get_num_threads()));
-  proven = n;
-}
 }  // namespace
 
-int get_num_threads() {
-  if (forked_after_team.load(std::memory_order_relaxed)) return 1;
-  return pinned > 0 ? pinned : thread_count().load(std::memory_order_relaxed);
-}
-
-bool fork_single_threaded() { return forked_after_team.load(std::memory_order_relaxed); }
-
-void note_team_start() {
-  if (!team_started.load(std::memory_order_relaxed)) team_started.store(true, std::memory_order_relaxed);
-}
+int get_num_threads() { return pinned > 0 ? pinned : thread_count().load(std::memory_order_relaxed); }
 
 void set_num_threads(int n) {
   require(n >= 1, "set_num_threads: n must be >= 1, got " + std::to_string(n));
   require(n <= kMaxThreads, "set_num_threads: n must be at most " + std::to_string(kMaxThreads) + ", got " +
                                 std::to_string(n));
-#ifdef _OPENMP
-  require_threads_can_start(n);
+#ifndef CNNFAST_SINGLE_THREADED
+  try {
+    pool_ensure_workers(n - 1);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error("set_num_threads(" + std::to_string(n) + "): the system " + e.what() +
+                             "; the thread count stays " + std::to_string(get_num_threads()));
+  }
   thread_count().store(n, std::memory_order_relaxed);
+#endif
+}
+
+bool threads_enabled() {
+#ifdef CNNFAST_SINGLE_THREADED
+  return false;
+#else
+  return true;
 #endif
 }
 
@@ -96,12 +82,25 @@ ThreadCountScope::ThreadCountScope() : saved_(pinned) {
 
 ThreadCountScope::~ThreadCountScope() { pinned = saved_; }
 
-bool openmp_enabled() {
-#ifdef _OPENMP
-  return true;
-#else
-  return false;
+void TeamBarrier::wait() {
+  if (threads_ <= 1) return;
+  const std::uint32_t gen = generation_.load(std::memory_order_acquire);
+  if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == threads_) {
+    arrived_.store(0, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) wake_all(generation_);
+    return;
+  }
+  // A short spin (phases between barriers are short), then sleep.
+  for (int i = 0; i < 4096; ++i) {
+    if (generation_.load(std::memory_order_acquire) != gen) return;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
 #endif
+  }
+  sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  if (generation_.load(std::memory_order_seq_cst) == gen) wait_while_equal(generation_, gen);
+  sleepers_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace cnnfast

@@ -33,7 +33,7 @@ def test_set_num_threads_round_trips():
         cf.set_num_threads(1)
         assert cf.get_num_threads() == 1
         cf.set_num_threads(3)
-        assert cf.get_num_threads() == (3 if _C.openmp_enabled() else 1)
+        assert cf.get_num_threads() == (3 if _C.threads_enabled() else 1)
     finally:
         cf.set_num_threads(before)
 

@@ -11,10 +11,13 @@ one computed beforehand for one of the counts the hammer sets.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,8 +27,8 @@ from cnnfast import _C, ops
 from helpers import num_threads
 
 pytestmark = pytest.mark.kernels
-needs_openmp = pytest.mark.skipif(
-    not _C.openmp_enabled(), reason="a build without OpenMP runs one thread whatever is set"
+needs_threads = pytest.mark.skipif(
+    not _C.threads_enabled(), reason="a single-threaded build runs one thread whatever is set"
 )
 
 COUNTS = (1, 2, 3, 4)
@@ -86,7 +89,7 @@ def test_set_num_threads_during_conv2d_backward(algorithm: str) -> None:
     assert calls >= 5 and bad == 0, out.stdout
 
 
-@needs_openmp
+@needs_threads
 def test_a_kernel_call_reads_the_thread_count_once() -> None:
     """The mechanism behind the drivers' safety: inside one kernel call (GIL released,
     another thread calling set_num_threads meanwhile) every read gives the same count.
@@ -130,12 +133,13 @@ def test_thread_count_is_bounded() -> None:
     assert np.all(y == 72)
 
 
-@needs_openmp
+@needs_threads
 def test_thread_creation_failure_is_an_error() -> None:
     """Where the system cannot start the threads asked for (here: an address-space
     limit leaves room for the stacks of only a few dozen), set_num_threads raises
-    and keeps the count, instead of the next big op killing the interpreter in the
-    OpenMP runtime ('Thread creation failed')."""
+    and keeps the count, instead of the next big op killing the interpreter (GNU
+    OpenMP, which cnnfast used before its own pool, called it fatal: 'Thread creation
+    failed')."""
     code = textwrap.dedent(
         """
         import resource, numpy as np, cnnfast as cf
@@ -157,3 +161,43 @@ def test_thread_creation_failure_is_an_error() -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     assert any(line.startswith("RuntimeError set_num_threads(500)") for line in lines), out.stdout
     assert "count True" in lines and "ok 72.0" in lines, out.stdout
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tsan_pool(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/threads/pool_stress.cpp with the pool (parallel.cpp, thread_pool.cpp),
+    built with ThreadSanitizer."""
+    cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++")
+    if cxx is None:
+        pytest.skip("no C++ compiler")
+    exe = tmp_path_factory.mktemp("tsan") / "pool_stress"
+    csrc = REPO / "csrc"
+    cmd = [cxx, "-std=c++17", "-O1", "-g", "-fsanitize=thread", "-pthread", f"-I{csrc}"]
+    cmd += [str(REPO / "tests" / "threads" / "pool_stress.cpp")]
+    cmd += [str(csrc / "parallel.cpp"), str(csrc / "thread_pool.cpp"), "-o", str(exe)]
+    build = subprocess.run(cmd, capture_output=True, text=True)
+    if build.returncode != 0:
+        if "sanitize" in build.stderr or "tsan" in build.stderr:
+            pytest.skip(f"this compiler cannot build with ThreadSanitizer: {build.stderr[-300:]}")
+        raise AssertionError(build.stderr)
+    return exe
+
+
+def _run_tsan(exe: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, TSAN_OPTIONS="halt_on_error=0 exitcode=66")
+    env.pop("LD_PRELOAD", None)  # the ASan run's preload would clash with TSan's runtime
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_thread_pool_is_race_free_under_thread_sanitizer(tsan_pool: Path) -> None:
+    """Three callers at once, thread counts changing, workers falling asleep between
+    bursts: every result right and ThreadSanitizer silent; with the team's barrier
+    left out, it reports the race (the check can fail)."""
+    clean = _run_tsan(tsan_pool)
+    assert "ThreadSanitizer" not in clean.stderr, clean.stderr[-3000:]
+    assert clean.returncode == 0 and clean.stdout.strip() == "0 wrong", clean.stdout
+    racy = _run_tsan(tsan_pool, "racy")
+    assert "ThreadSanitizer: data race" in racy.stderr, racy.stderr[-2000:]

@@ -11,6 +11,7 @@
 #include "cpu_features.h"
 #include "gemm/gemm_ukernel.h"
 #include "parallel.h"
+#include "thread_pool.h"
 
 #ifndef CNNFAST_VERSION
 #define CNNFAST_VERSION "0.0.0"
@@ -20,16 +21,15 @@ namespace py = pybind11;
 using namespace cnnfast;
 
 PYBIND11_MODULE(_C, m) {
-  m.doc() = "cnnfast kernels (C++/OpenMP). Use cnnfast.ops, which validates arguments.";
+  m.doc() = "cnnfast kernels (C++, its own thread pool). Use cnnfast.ops, which validates arguments.";
   m.attr("__version__") = CNNFAST_VERSION;
 
   m.def("get_num_threads", &get_num_threads, "Threads the kernels use.");
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Set the threads the kernels use (n >= 1).");
-  m.def("openmp_enabled", &openmp_enabled, "Whether this build uses OpenMP.");
+  m.def("threads_enabled", &threads_enabled, "Whether this build runs kernels on its thread pool.");
   m.def("max_threads", [] { return kMaxThreads; }, "The most threads set_num_threads accepts.");
-  m.def("fork_single_threaded", &fork_single_threaded,
-        "Whether this process was forked after cnnfast's OpenMP threads started (kernels then run on one "
-        "thread: GNU OpenMP's threads do not survive fork).");
+  m.def("spin_microseconds", &spin_microseconds,
+        "How long an idle pool thread spins before it sleeps (CNNFAST_SPIN_US).");
   m.def("thread_count_reads", [](int microseconds) {
     // For the tests: the thread count a kernel call sees at its start and again
     // `microseconds` later, with the GIL released in between as in every kernel.

@@ -1,7 +1,6 @@
 #include "cuda/emulator.h"
 
 #include <atomic>
-#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <exception>
@@ -13,13 +12,7 @@
 #include <thread>
 #include <vector>
 
-#if defined(__linux__)
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#else
-#include <condition_variable>
-#endif
+#include "futex.h"
 
 namespace cnnfast {
 namespace cuda_emu {
@@ -28,30 +21,9 @@ thread_local dim3 threadIdx, blockIdx, blockDim, gridDim;
 
 namespace {
 
-// Sleeping until a 32-bit word changes, and waking its sleepers. A block's hundreds
-// of threads wait at every __syncthreads(): on Linux a futex wakes them all without
-// each having to re-take a mutex (the condition-variable version below spent ~2 ms
-// per barrier of 256 threads on two cores, mostly in that thundering herd).
-#if defined(__linux__)
-void wait_while_equal(std::atomic<uint32_t>& word, uint32_t value) {
-  while (word.load(std::memory_order_acquire) == value)
-    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAIT_PRIVATE, value, nullptr, nullptr, 0);
-}
-void wake_all(std::atomic<uint32_t>& word) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
-}
-#else
-std::mutex g_word_mutex;
-std::condition_variable g_word_changed;
-void wait_while_equal(std::atomic<uint32_t>& word, uint32_t value) {
-  std::unique_lock<std::mutex> lock(g_word_mutex);
-  g_word_changed.wait(lock, [&] { return word.load(std::memory_order_acquire) != value; });
-}
-void wake_all(std::atomic<uint32_t>&) {
-  std::lock_guard<std::mutex> lock(g_word_mutex);
-  g_word_changed.notify_all();
-}
-#endif
+// (wait_while_equal / wake_all: futex.h. A block's hundreds of threads wait at every
+// __syncthreads(); the condition-variable version spent ~2 ms per barrier of 256
+// threads on two cores, mostly in the thundering herd a futex avoids.)
 
 // A reusable barrier for a fixed number of threads (std::barrier is C++20). The last
 // to arrive resets the count, then publishes a new generation with release order, so

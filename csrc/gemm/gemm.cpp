@@ -156,44 +156,38 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
   T* apack = workspace<T>(Slot::gemm_pack_a, {round_up(std::min(MC, M), MR), kc_max});
 
   // A thread per ~1 MFLOP of work, so small products stay on one core.
-  const int nt = threads_for(M * N * K, index_t{1} << 19);
+  const int nt = threads_for(saturating_mul(saturating_mul(M, N), K), index_t{1} << 19);
 
-  // Thread `tid` of `nth` takes a contiguous share of each loop, as OpenMP's
-  // schedule(static) would; barriers separate packing from use. With one thread
-  // no OpenMP construct is entered at all: for a tiny product the runtime's
-  // region and loop calls cost more than the arithmetic (a 1x9x36 matmul took 6 us).
-  auto run = [&](int tid, int nth) {
-    auto share = [&](index_t n, index_t& lo, index_t& hi) {
-      lo = n * tid / nth;
-      hi = n * (tid + 1) / nth;
-    };
-    auto barrier = [nth] { team_barrier(nth); };
-    alignas(64) T edge[kMaxUkernelTile];
-    for (index_t jc = 0; jc < N; jc += NC) {
-      const index_t nc = std::min(NC, N - jc);
-      const index_t n_panels = ceil_div(nc, NR);
-      for (index_t pc = 0; pc < K; pc += KC) {
-        const index_t kc = std::min(KC, K - pc);
-        const T beta_eff = pc == 0 ? beta : T(1);
-        index_t lo, hi;
-        share(n_panels, lo, hi);
+  // Each phase (pack B's panels; then per block of A: pack its panels, compute its
+  // tiles) is one job whose ranges of panels or tiles any thread of the team claims (parallel.h
+  // run_pieces): a thread that another process holds back takes fewer, and one that
+  // has not woken yet is not waited for. The next phase starts when every piece of
+  // this one has run. With one thread everything runs inline: for a tiny product a
+  // job costs more than the arithmetic (a 1x9x36 matmul took 6 us).
+  for (index_t jc = 0; jc < N; jc += NC) {
+    const index_t nc = std::min(NC, N - jc);
+    const index_t n_panels = ceil_div(nc, NR);
+    for (index_t pc = 0; pc < K; pc += KC) {
+      const index_t kc = std::min(KC, K - pc);
+      const T beta_eff = pc == 0 ? beta : T(1);
+      for_ranges(nt, n_panels, [&](index_t lo, index_t hi) {
         for (index_t jp = lo; jp < hi; ++jp) {
           const index_t j0 = jp * NR;
-          pack_b_panel(B, ldb, trans_b, pc, kc, jc + j0, std::min<index_t>(NR, nc - j0), NR,
-                       bpack + jp * NR * kc);
+          pack_b_panel(B, ldb, trans_b, pc, kc, jc + j0, std::min<index_t>(NR, nc - j0), NR, bpack + jp * NR * kc);
         }
-        barrier();
-        for (index_t ic = 0; ic < M; ic += MC) {
-          const index_t mc = std::min(MC, M - ic);
-          const index_t m_panels = ceil_div(mc, MR);
-          share(m_panels, lo, hi);
+      });
+      for (index_t ic = 0; ic < M; ic += MC) {
+        const index_t mc = std::min(MC, M - ic);
+        const index_t m_panels = ceil_div(mc, MR);
+        for_ranges(nt, m_panels, [&](index_t lo, index_t hi) {
           for (index_t ip = lo; ip < hi; ++ip) {
             const index_t i0 = ip * MR;
             pack_a_panel(A, lda, trans_a, ic + i0, std::min<index_t>(MR, mc - i0), pc, kc, MR,
                          apack + ip * MR * kc);
           }
-          barrier();
-          share(n_panels * m_panels, lo, hi);
+        });
+        for_ranges(nt, n_panels * m_panels, [&](index_t lo, index_t hi) {
+          alignas(64) T edge[kMaxUkernelTile];
           for (index_t t = lo; t < hi; ++t) {
             const index_t jp = t / m_panels, ip = t % m_panels;
             const index_t j0 = jp * NR, i0 = ip * MR;
@@ -217,14 +211,10 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
               }
             }
           }
-          barrier();  // the next A block overwrites apack
-        }
-        barrier();  // the next B panel overwrites bpack
+        });
       }
     }
-  };
-
-  run_team(nt, run);
+  }
 }
 
 template <>

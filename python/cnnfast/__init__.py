@@ -8,7 +8,6 @@ r = cf.reference.conv2d(x, w, padding="same")  # the plain-NumPy twin that check
 from __future__ import annotations
 
 import numbers
-import warnings
 from typing import Any
 
 from . import _C, cuda, data, models, nn, ops, optim, random, reference, training
@@ -51,21 +50,12 @@ def set_num_threads(n: int) -> None:
     n = int(n)
     if not 1 <= n <= _C.max_threads():
         raise ValueError(f"set_num_threads: n must be >= 1 and at most {_C.max_threads()}, got {n}")
-    if n > 1 and _C.fork_single_threaded():
-        warnings.warn(
-            f"set_num_threads({n}): this process was forked after cnnfast's OpenMP threads "
-            "had started, and GNU OpenMP cannot run threads in such a child, so its kernels "
-            "run on one thread. For multi-threaded workers start them with the 'spawn' or "
-            "'forkserver' multiprocessing method.",
-            RuntimeWarning,
-            stacklevel=2,
-        )
     _C.set_num_threads(n)
 
 
 def get_num_threads() -> int:
-    """How many threads the kernels use (1 in a process forked after they started:
-    see set_num_threads)."""
+    """How many threads the kernels use (CNNFAST_NUM_THREADS, else OMP_NUM_THREADS,
+    else the cores this process may run on, until set_num_threads)."""
     return int(_C.get_num_threads())
 
 
@@ -105,8 +95,8 @@ def info() -> dict[str, Any]:
         "supported_isas": list(_C.supported_isas()),
         "gemm_ukernels": {"float32": sgemm, "float64": dgemm},
         "threads": get_num_threads(),
-        "fork_single_threaded": bool(_C.fork_single_threaded()),
-        "openmp": bool(_C.openmp_enabled()),
+        "threading": "thread pool" if _C.threads_enabled() else "single-threaded build",
+        "spin_us": int(_C.spin_microseconds()),
         "cuda_built": cuda.is_built(),
         "cuda_available": cuda.is_available(),
         "cuda_emulated": cuda.is_available() and cuda.is_emulated(),

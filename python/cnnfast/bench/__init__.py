@@ -7,6 +7,8 @@
     nets   one training step (and inference) of the lecture nets against PyTorch
     tiny   one call on a 1x1x8x8 tensor (conv, pool, relu) against PyTorch's eager call
     cuda   the CUDA kernels on a GPU against PyTorch's cuBLAS/cuDNN (needs a GPU)
+    contention  a training step beside 0, 1 and 2 busy processes, 1 and 2 threads,
+           cnnfast (its waiting and the runtime's spinning default) and PyTorch
 
 Every suite verifies cnnfast's results before timing them, runs the peers in the same
 process on the same thread count, interleaved, and reports medians (timing.py).
@@ -14,4 +16,4 @@ process on the same thread count, interleaved, and reports medians (timing.py).
 
 from __future__ import annotations
 
-SUITES = ("peak", "gemm", "ops", "nets", "tiny", "cuda")
+SUITES = ("peak", "gemm", "ops", "nets", "tiny", "cuda", "contention")
