@@ -1,6 +1,7 @@
 #include "thread_pool.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -39,15 +40,68 @@ bool spin_until(P&& done, int us) {
   }
 }
 
+// A fixed spin from CNNFAST_SPIN_US (microseconds), or kAdaptiveSpin.
 int spin_setting() {
   if (const char* env = std::getenv("CNNFAST_SPIN_US")) {
     const int us = std::atoi(env);
     if (us >= 0) return std::min(us, 1000000);
   }
-  return kDefaultSpinMicroseconds;
+  return kAdaptiveSpin;
 }
 
 thread_local bool t_in_job = false;
+
+std::atomic<int>& spin_setting_now() {
+  static std::atomic<int> us{spin_setting()};
+  return us;
+}
+
+// How long a waiting thread spins before it sleeps. Adaptive: long while the cores
+// look like ours (back-to-back jobs of a training step then find the workers awake),
+// short while they look contended (another process, or more threads than cores,
+// wants them: spinning would take its time slice and leave our own late thread less
+// the next time it has work). The signal is how often the kernel preempts this
+// process's threads (involuntary context switches, getrusage): measured on 2 cores,
+// ~20-40 per second on a quiet machine, ~290 beside one busy process. One thread
+// re-reads it at most every kContendedWindowMs; the rest read the flag.
+class Contention {
+ public:
+  bool contended() {
+#if defined(RUSAGE_SELF)
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 Clock::now().time_since_epoch())
+                                 .count();
+    std::int64_t start = window_start_.load(std::memory_order_relaxed);
+    if (now - start >= kContendedWindowMs * 1000 &&
+        window_start_.compare_exchange_strong(start, now, std::memory_order_relaxed)) {
+      rusage ru;
+      if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        const long before = preemptions_.exchange(ru.ru_nivcsw, std::memory_order_relaxed);
+        const double seconds = static_cast<double>(now - start) * 1e-6;
+        contended_.store(before >= 0 && static_cast<double>(ru.ru_nivcsw - before) > kContendedPerSecond * seconds,
+                         std::memory_order_relaxed);
+      }
+    }
+#endif
+    return contended_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  std::atomic<std::int64_t> window_start_{0};
+  std::atomic<long> preemptions_{-1};
+  std::atomic<bool> contended_{false};
+};
+
+Contention& contention() {
+  static Contention* c = new Contention;
+  return *c;
+}
+
+int spin_us() {
+  const int fixed = spin_setting_now().load(std::memory_order_relaxed);
+  if (fixed != kAdaptiveSpin) return fixed;
+  return contention().contended() ? kShortSpinMicroseconds : kLongSpinMicroseconds;
+}
 
 constexpr std::uint64_t kPiecesMask = 0xffffffffu;
 
@@ -136,7 +190,7 @@ class Pool {
   void work(int index, std::uint32_t seen) {
     t_in_job = true;
     for (;;) {
-      if (!spin_until([&] { return epoch_.load(std::memory_order_acquire) != seen; }, spin_us_)) {
+      if (!spin_until([&] { return epoch_.load(std::memory_order_acquire) != seen; }, spin_us())) {
         sleepers_.fetch_add(1, std::memory_order_seq_cst);
         if (epoch_.load(std::memory_order_seq_cst) == seen) wait_while_equal(epoch_, seen);
         sleepers_.fetch_sub(1, std::memory_order_relaxed);
@@ -193,7 +247,7 @@ class Pool {
 
   void wait_finished(index_t total) {
     const auto finished = [&] { return finished_.load(std::memory_order_acquire) == total; };
-    if (spin_until(finished, spin_us_)) return;
+    if (spin_until(finished, spin_us())) return;
     for (;;) {
       const std::uint32_t d = done_.load(std::memory_order_acquire);
       caller_sleeping_.store(true, std::memory_order_seq_cst);
@@ -219,7 +273,6 @@ class Pool {
   std::atomic<bool> busy_{false};
   std::atomic<int> workers_{0};
   std::mutex grow_;
-  const int spin_us_ = spin_setting();
 };
 
 Pool& pool() {
@@ -241,9 +294,13 @@ void pool_ensure_workers(int count) { pool().ensure(count); }
 
 bool pool_in_job() { return t_in_job; }
 
-int spin_microseconds() {
-  static const int us = spin_setting();
-  return us;
+int spin_microseconds() { return spin_setting_now().load(std::memory_order_relaxed); }
+
+void set_spin_microseconds(int us) {
+  if (us != kAdaptiveSpin && (us < 0 || us > 1000000))
+    throw std::invalid_argument("spin microseconds must be -1 (adaptive) or in [0, 1000000], got " +
+                                std::to_string(us));
+  spin_setting_now().store(us, std::memory_order_relaxed);
 }
 
 }  // namespace cnnfast

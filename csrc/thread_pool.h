@@ -7,8 +7,8 @@
 //   at every barrier, stealing the cores from everyone else. Here a job is a set of
 //   pieces that any thread claims; it is done when its pieces are, so a worker that
 //   is late (descheduled, or still waking up) simply claims fewer or none, and the
-//   caller, which always takes part, is never stuck behind it. Waiting workers spin
-//   briefly (spin_microseconds()), then sleep on a futex.
+//   caller, which always takes part, is never stuck behind it. Waiting workers spin,
+//   briefly when their core is contended (spin_microseconds()), then sleep on a futex.
 // - fork(). GNU OpenMP's threads do not survive it and a child's first region waited
 //   for them forever. This pool forgets its workers in the child and starts new ones
 //   when they are next needed: children keep their threads.
@@ -42,9 +42,18 @@ void pool_ensure_workers(int count);
 // parallel_for then runs serially on it).
 bool pool_in_job();
 
-// How long, in microseconds, an idle worker (and a caller waiting for the last
-// pieces) spins before it sleeps: CNNFAST_SPIN_US, or kDefaultSpinMicroseconds.
+// How long an idle worker (and a caller waiting for the last pieces) spins before
+// it sleeps. By default adaptive: kLongSpinMicroseconds, or kShortSpinMicroseconds
+// while this process's threads are preempted more than kContendedPerSecond times a
+// second (measured over kContendedWindowMs; the figures behind the choice are in
+// benchmarks/RESULTS.md, "Shared cores"). CNNFAST_SPIN_US fixes it;
+// spin_microseconds() is that fixed value or kAdaptiveSpin.
+constexpr int kAdaptiveSpin = -1;
+constexpr int kLongSpinMicroseconds = 1000;
+constexpr int kShortSpinMicroseconds = 30;
+constexpr int kContendedWindowMs = 100;
+constexpr double kContendedPerSecond = 100;
 int spin_microseconds();
-constexpr int kDefaultSpinMicroseconds = 100;
+void set_spin_microseconds(int us);  // kAdaptiveSpin or 0..1e6 (benchmarks compare settings)
 
 }  // namespace cnnfast

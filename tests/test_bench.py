@@ -8,7 +8,7 @@ import json
 import pytest
 
 import cnnfast as cf
-from cnnfast.bench import gemm, nets, ops, peak, tiny
+from cnnfast.bench import contention, gemm, nets, ops, peak, tiny
 from cnnfast.cli import main
 
 
@@ -71,3 +71,32 @@ def test_cuda_suite_without_a_gpu_says_so_and_times_nothing(capsys):
         pytest.skip("a GPU is here: the suite would time it")
     assert main(["bench", "cuda", "--reps", "2"]) == 0
     assert "no CUDA device here" in capsys.readouterr().out
+
+
+def test_contention_suite_with_one_neighbour(tmp_path, capsys):
+    out = tmp_path / "contention.json"
+    args = ["--net", "lenet5", "--batch", "8", "--steps", "1", "--rounds", "1"]
+    args += ["--neighbours", "0,1", "--threads", "1,2", "--peers", "cnnfast,cnnfast@0"]
+    rows = contention.main([*args, "--json", str(out)])
+    assert {(r["peer"], r["threads"], r["neighbours"]) for r in rows} == {
+        (p, t, k) for p in ("cnnfast", "cnnfast@0") for t in (1, 2) for k in (0, 1)
+    }
+    assert all(r["step_s"] > 0 for r in rows)
+    one = next(r for r in rows if (r["peer"], r["threads"], r["neighbours"]) == ("cnnfast", 2, 1))
+    assert one["fair"] == contention.fair_slowdown(2, 1, contention.cores())
+    assert json.loads(out.read_text()) == rows
+    shown = capsys.readouterr().out
+    assert "vs fair" in shown and "against cnnfast@0" in shown
+    assert contention.fair_slowdown(2, 1, 2) == 2.0 and contention.fair_slowdown(1, 1, 2) == 1.0
+
+
+def test_contention_spin_sweep(capsys):
+    args = ["--net", "lenet5", "--batch", "8", "--steps", "2", "--neighbours", "0"]
+    rows = contention.main([*args, "--threads", "2", "--spin-sweep=-1,0"])
+    assert rows[0]["threads"] == 2 and set(rows[0]["step_s"]) == {-1, 0}
+    assert "adaptive" in capsys.readouterr().out
+
+
+def test_contention_names_an_unknown_peer():
+    with pytest.raises(SystemExit, match="unknown peer 'tensorflow'"):
+        contention.main(["--peers", "tensorflow", "--rounds", "1"])

@@ -30,6 +30,8 @@ PYBIND11_MODULE(_C, m) {
   m.def("max_threads", [] { return kMaxThreads; }, "The most threads set_num_threads accepts.");
   m.def("spin_microseconds", &spin_microseconds,
         "How long an idle pool thread spins before it sleeps (CNNFAST_SPIN_US).");
+  m.def("set_spin_microseconds", &set_spin_microseconds, py::arg("us"),
+        "Set how long idle pool threads spin before they sleep (0 to 1e6 microseconds).");
   m.def("thread_count_reads", [](int microseconds) {
     // For the tests: the thread count a kernel call sees at its start and again
     // `microseconds` later, with the GIL released in between as in every kernel.

@@ -85,6 +85,11 @@ def empty_memory_cache() -> None:
     _C.empty_memory_cache()
 
 
+def _spin_description() -> str:
+    us = int(_C.spin_microseconds())
+    return "adaptive" if us < 0 else f"{us} us (CNNFAST_SPIN_US)"
+
+
 def info() -> dict[str, Any]:
     """What this build and machine give: version, SIMD path, threads, CUDA."""
     sgemm, dgemm = _C.gemm_ukernel_names()
@@ -96,7 +101,7 @@ def info() -> dict[str, Any]:
         "gemm_ukernels": {"float32": sgemm, "float64": dgemm},
         "threads": get_num_threads(),
         "threading": "thread pool" if _C.threads_enabled() else "single-threaded build",
-        "spin_us": int(_C.spin_microseconds()),
+        "spin_us": _spin_description(),
         "cuda_built": cuda.is_built(),
         "cuda_available": cuda.is_available(),
         "cuda_emulated": cuda.is_available() and cuda.is_emulated(),

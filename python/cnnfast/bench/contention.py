@@ -21,6 +21,11 @@ Peers: `cnnfast` (its default waiting: thread_pool.h), `torch` (when installed),
 `NAME=PYTHON`: the cnnfast installed for another interpreter (an older build, such
 as the one on GNU OpenMP), compared in the same run.
 
+`--spin-sweep=-1,30,1000,3000` compares the pool's waiting settings instead, in one
+process per neighbour count and thread count, switching the setting between single
+steps (_C.set_spin_microseconds; -1 is the adaptive default), so the settings see
+the same machine state: the comparison behind the defaults in thread_pool.h.
+
 Fair share: with k single-threaded neighbours on C cores, each of the k + 1
 processes is due C / (k + 1) cores, so a job of T threads is due min(T, C/(k+1))
 and its fair slowdown against its own quiet step is max(1, T (k + 1) / C) (2x for
@@ -41,13 +46,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-# The worker: the median seconds of a training step on stdout. Plain code on the
-# public API (run with `python -c`), so it runs under another interpreter with
-# another cnnfast build installed too.
-WORKER = """
-import statistics, sys, time
-peer, net = sys.argv[1], sys.argv[2]
-batch, threads, steps = (int(a) for a in sys.argv[3:6])
+# What both scripts below start with: the net, a batch, and cnnfast's training step
+# (`peer`, `net`, `batch`, `threads` set before it). Plain code on the public API, run
+# with `python -c`, so that it runs under another interpreter with another cnnfast
+# build installed too.
+SETUP = """
 if peer == "torch":
     import torch  # first: its OpenMP runtime starts with its own defaults
     torch.set_num_threads(threads)
@@ -58,24 +61,34 @@ model = cf.models.get(net, seed=0)
 rng = np.random.default_rng(0)
 x = rng.random((batch, *spec.input_shape), dtype=np.float32)
 y = rng.integers(0, spec.classes, batch)
+cf.set_num_threads(threads)
+model.train()
+opt = cf.optim.Adam(model.parameters())
+def step():
+    opt.zero_grad()
+    cf.nn.functional.cross_entropy(model(cf.tensor(x)), y).backward()
+    opt.step()
+"""
+
+# The worker: the median seconds of one peer's training step on stdout.
+WORKER = (
+    """
+import statistics, sys, time
+peer, net = sys.argv[1], sys.argv[2]
+batch, threads, steps = (int(a) for a in sys.argv[3:6])
+"""
+    + SETUP
+    + """
 if peer == "torch":
     from cnnfast.bench.nets import to_torch
     tmodel = to_torch(model, spec.input_shape)
     tmodel.train()
-    opt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
+    topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
     def step():
-        opt.zero_grad()
+        topt.zero_grad()
         torch.nn.functional.cross_entropy(tmodel(tx), ty).backward()
-        opt.step()
-else:
-    cf.set_num_threads(threads)
-    model.train()
-    opt = cf.optim.Adam(model.parameters())
-    def step():
-        opt.zero_grad()
-        cf.nn.functional.cross_entropy(model(cf.tensor(x)), y).backward()
-        opt.step()
+        topt.step()
 step()
 step()
 times = []
@@ -85,6 +98,32 @@ for _ in range(steps):
     times.append(time.perf_counter() - t0)
 print(statistics.median(times))
 """
+)
+
+# The sweep: the pool's spin settings alternate step by step in one process; the
+# median per setting.
+SWEEP = (
+    """
+import statistics, sys, time
+peer, net = "cnnfast", sys.argv[1]
+batch, threads, steps = (int(a) for a in sys.argv[2:5])
+settings = [int(v) for v in sys.argv[5].split(",")]
+"""
+    + SETUP
+    + """
+from cnnfast import _C
+step()
+step()
+times = {v: [] for v in settings}
+for _ in range(steps):
+    for v in settings:
+        _C.set_spin_microseconds(v)
+        t0 = time.perf_counter()
+        step()
+        times[v].append(time.perf_counter() - t0)
+print(" ".join(f"{v}:{statistics.median(t)}" for v, t in times.items()))
+"""
+)
 
 # What the measurement is about must not come from the caller's shell.
 CLEARED = (
@@ -220,6 +259,47 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]
     return rows
 
 
+def spin_sweep(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from .timing import machine_line
+
+    settings = [int(v) for v in args.spin_sweep.split(",")]
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    print(f"{machine_line()}; {cores()} cores; {args.net}, batch {args.batch}")
+    print(f"spin settings alternating step by step, median of {args.steps} steps each (ms)")
+    print(
+        f"{'thr':>3} {'nbrs':>4} "
+        + " ".join(f"{'adaptive' if v < 0 else f'{v} us':>10}" for v in settings)
+    )
+    rows = []
+    for k in [int(n) for n in args.neighbours.split(",")]:
+        for t in [int(n) for n in args.threads.split(",")]:
+            procs = start_neighbours(k)
+            try:
+                cmd = [
+                    sys.executable,
+                    "-c",
+                    SWEEP,
+                    args.net,
+                    str(args.batch),
+                    str(t),
+                    str(args.steps),
+                ]
+                out = subprocess.run(
+                    [*cmd, args.spin_sweep], env=env, capture_output=True, text=True, timeout=1800
+                )
+            finally:
+                stop(procs)
+            if out.returncode != 0:
+                raise RuntimeError(f"spin sweep failed:\n{out.stderr[-2000:]}")
+            med = {
+                int(a): float(b)
+                for a, b in (w.split(":") for w in out.stdout.split()[-len(settings) :])
+            }
+            rows.append({"threads": t, "neighbours": k, "step_s": med})
+            print(f"{t:>3} {k:>4} " + " ".join(f"{med[v] * 1e3:10.1f}" for v in settings))
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     p = argparse.ArgumentParser(
         prog="cnnfast bench contention",
@@ -237,9 +317,14 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         default="cnnfast,torch",
         help="cnnfast, torch, cnnfast@US (CNNFAST_SPIN_US=US), NAME=PYTHON (another build)",
     )
+    p.add_argument(
+        "--spin-sweep",
+        default=None,
+        help="compare pool spin settings (microseconds, -1 adaptive): --spin-sweep=-1,30,1000,3000",
+    )
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
-    rows = report(run(args), args)
+    rows = spin_sweep(args) if args.spin_sweep else report(run(args), args)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
