@@ -161,6 +161,16 @@ def resolve_padding(
     return vals  # type: ignore[return-value]
 
 
+def check_padding(op: str, padding: Padding) -> None:
+    """The forms padding takes (an int, a pair, a 4-tuple of ints >= 0, 'valid' or
+    'same'), checked where no input size is known yet (a layer's constructor)."""
+    if isinstance(padding, str):
+        if padding.lower() not in ("valid", "same"):
+            raise ValueError(f"{op}: padding must be 'valid', 'same' or ints, got {padding!r}")
+        return
+    resolve_padding(op, padding, (1, 1), (1, 1), (1, 1))
+
+
 def output_size(
     size: int,
     kernel: int,

@@ -246,7 +246,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.set_defaults(func=_cmd_bench)
 
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    if args.command not in ("train", "evaluate", "ensemble"):
+        return int(args.func(args))
+    from cnnfast.errors import FileFormatError
+
+    try:
+        return int(args.func(args))
+    except (FileFormatError, OSError) as err:
+        # A damaged, missing or unwritable file: the message names it; a traceback
+        # would only bury that line.
+        print(f"cnnfast {args.command}: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

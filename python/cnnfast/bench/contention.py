@@ -207,7 +207,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 stop(procs)
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
     median = {key: statistics.median(v) for key, v in samples.items()}
-    return {"peers": peers, "neighbours": counts, "threads": thread_counts, "median": median}
+    return {
+        "peers": peers,
+        "neighbours": counts,
+        "threads": thread_counts,
+        "median": median,
+        "samples": samples,
+    }
+
+
+def paired(samples: dict[tuple[str, int, int], list[float]], a: Any, b: Any) -> float:
+    """The median over rounds of a's time over b's in the same round (adjacent in
+    time, so slow drifts of a shared machine cancel)."""
+    if a not in samples or b not in samples:
+        return float("nan")
+    return statistics.median(x / y for x, y in zip(samples[a], samples[b]))
 
 
 def report(res: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -229,8 +243,7 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]
                 quiet = med.get((peer, t, 0))
                 slow = s / quiet if quiet else float("nan")
                 fair = fair_slowdown(t, k, ncores)
-                one = med.get((peer, 1, k))
-                speedup = one / s if one else float("nan")
+                speedup = paired(res["samples"], (peer, 1, k), (peer, t, k))
                 rows.append(
                     {
                         "peer": peer,
@@ -249,12 +262,16 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]
                 )
     for other in [p for p in res["peers"] if p not in ("cnnfast", "torch")]:
         for t in res["threads"]:
-            if ("cnnfast", t, 0) in med and (other, t, 0) in med:
-                a, b = med[("cnnfast", t, 0)], med[(other, t, 0)]
-                print(f"quiet, {t} thread(s): cnnfast {100 * (a / b - 1):+.1f}% against {other}")
+            for k in res["neighbours"]:
+                r = paired(res["samples"], ("cnnfast", t, k), (other, t, k))
+                if r == r:
+                    print(
+                        f"{t} thread(s), {k} neighbour(s): cnnfast {100 * (r - 1):+.1f}% against "
+                        f"{other} (paired by round)"
+                    )
     print(
         "vs fair: slowdown / fair share (target <= 1.25); 1 thr/this: the 1-thread step "
-        "over this one (target >= 1 for 2 threads)"
+        "over this one, paired by round (target >= 1 for 2 threads)"
     )
     return rows
 

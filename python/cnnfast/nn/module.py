@@ -131,13 +131,29 @@ class Module:
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray], strict: bool = True) -> None:
-        """Copy arrays into the parameters and buffers (in place, shapes must match)."""
+        """Copy arrays into the parameters and buffers (in place, shapes must match).
+        All or nothing: every array is checked before the first is copied, so a state
+        that does not fit leaves the module as it was."""
+        own = self._own_arrays()
+        for name, value in self._checked_state(state, strict).items():
+            own[name][...] = value
+
+    def check_state_dict(self, state: dict[str, np.ndarray], strict: bool = True) -> None:
+        """Raises, as load_state_dict would, if `state` does not fit; changes nothing."""
+        self._checked_state(state, strict)
+
+    def _own_arrays(self) -> dict[str, np.ndarray]:
         own: dict[str, np.ndarray] = {n: p.data for n, p in self.named_parameters()}
         own.update(dict(self.named_buffers()))
+        return own
+
+    def _checked_state(self, state: dict[str, np.ndarray], strict: bool) -> dict[str, np.ndarray]:
+        own = self._own_arrays()
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing {missing}, unexpected {unexpected}")
+        values = {}
         for name, target in own.items():
             if name not in state:
                 continue
@@ -147,7 +163,13 @@ class Module:
                     f"load_state_dict: {name} has shape {value.shape}, "
                     f"the model expects {target.shape}"
                 )
-            target[...] = value
+            if value.dtype.kind not in "fiub":
+                raise ValueError(
+                    f"load_state_dict: {name} has dtype {value.dtype}, not a number the "
+                    f"model's {target.dtype} can hold"
+                )
+            values[name] = value
+        return values
 
     # --- summary --------------------------------------------------------------------------
     def summary(

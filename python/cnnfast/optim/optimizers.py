@@ -82,7 +82,11 @@ class Optimizer:
         return out
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """The state from state_dict(). All or nothing: every entry is checked (its
+        name, the parameter it belongs to, a slot's shape) before anything changes."""
+        self.check_state_dict(state)
         for key, value in state.items():
+            value = np.asarray(value)
             kind, _, rest = key.partition(".")
             if kind == "hyper":
                 self.hyper[rest] = value.item() if value.ndim == 0 else value
@@ -96,6 +100,32 @@ class Optimizer:
                     self.state[int(index)][slot] = device.DeviceArray.from_numpy(value)
                 else:
                     self.state[int(index)][slot] = value.copy()
+
+    def check_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Raises ValueError, naming the entry, if `state` does not fit this optimizer."""
+        name = type(self).__name__
+        for key, value in state.items():
+            value = np.asarray(value)
+            kind, _, rest = key.partition(".")
+            if kind == "hyper":
+                continue
+            if value.dtype.kind not in "fiub":
+                raise ValueError(f"{name}.load_state_dict: {key} has dtype {value.dtype}")
+            if kind == "iterations" and not rest and value.ndim == 0:
+                continue
+            index, _, slot = rest.partition(".")
+            if kind != "state" or not index.isdigit() or not slot:
+                raise ValueError(f"{name}.load_state_dict: unexpected entry {key!r}")
+            if int(index) >= len(self.params):
+                raise ValueError(
+                    f"{name}.load_state_dict: {key} is for parameter {index}, but the "
+                    f"optimizer has {len(self.params)}"
+                )
+            shape = tuple(self.params[int(index)].data.shape)
+            if value.ndim and tuple(value.shape) != shape:
+                raise ValueError(
+                    f"{name}.load_state_dict: {key} has shape {value.shape}, its parameter {shape}"
+                )
 
 
 class SGD(Optimizer):

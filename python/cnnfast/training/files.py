@@ -1,33 +1,95 @@
-"""Saving results atomically: a temporary file in the same directory, flushed and
-fsynced, then renamed into place, so a crash never leaves a torn file."""
+"""Saving results atomically, and reading them back only when they are whole.
+
+A write goes to a temporary file in the same directory (`.NAME.PID.XXXXXXXX.tmp`),
+is flushed and fsynced, then renamed into place: a crash never leaves a torn file,
+and a failed write (a full disk, a file-size limit) is an OSError that names the
+file and says the previous one is unchanged. A run killed in the middle of a write
+leaves its temporary file behind; `remove_stale_temporaries` removes those whose
+writer (the PID in the name) is no longer running.
+
+A load checks the whole .npz archive (its zip structure and every member's CRC)
+before returning anything, so a truncated, empty, damaged or foreign file is one
+FileFormatError naming it (cnnfast.errors), and nothing is unpickled, ever.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import tempfile
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
+from ..errors import FileFormatError, reading
+
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]{8}\.tmp$")
+
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        _unlink_quietly(tmp)
+        reason = err.strerror or str(err)
+        if err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            reason += " (the disk or a file-size limit is full)"
+        kept = f"the previous {path.name} is unchanged" if path.exists() else "nothing was written"
+        raise OSError(err.errno, f"could not write {path}: {reason}; {kept}") from err
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _unlink_quietly(tmp)
         raise
     return path
+
+
+def _unlink_quietly(path: str | Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _pid_running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stale_temporaries(directory: str | Path, names: Iterable[str]) -> list[Path]:
+    """Removes the temporary files atomic_write left in `directory` for the files
+    `names` when the process that wrote each (its PID is in the name) is gone, as
+    after a kill in the middle of a write. Returns what was removed."""
+    wanted = set(names)
+    removed = []
+    d = Path(directory)
+    if not d.is_dir():
+        return removed
+    for entry in d.iterdir():
+        m = _TEMPORARY.match(entry.name)
+        if m and m.group("name") in wanted and not _pid_running(int(m.group("pid"))):
+            _unlink_quietly(entry)
+            removed.append(entry)
+    return removed
 
 
 def save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
@@ -35,9 +97,48 @@ def save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
 
 
 def load_npz(path: str | Path) -> dict[str, np.ndarray]:
-    """Arrays from an .npz, never unpickling anything."""
+    """Arrays from an .npz archive, checked whole first (zip structure, every
+    member's CRC), never unpickling anything. A file that is not a whole .npz is a
+    FileFormatError naming it and what is wrong."""
+    path = Path(path)
+    size = path.stat().st_size  # (FileNotFoundError names the file)
+    if size == 0:
+        raise FileFormatError(path, "empty file (0 bytes), not an .npz archive")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head != b"PK\x03\x04":
+        raise FileFormatError(
+            path, f"not an .npz archive (it starts with {head!r}, not a zip header)"
+        )
+    with reading(path, ".npz archive"):
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+            if bad is not None:
+                raise FileFormatError(
+                    path, f"damaged .npz archive: member {bad!r} fails its CRC check"
+                )
+    out: dict[str, np.ndarray] = {}
     with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+        for name in z.files:
+            try:
+                out[name] = z[name]
+            except ValueError as err:
+                if "pickled" in str(err) or "allow_pickle" in str(err):
+                    raise FileFormatError(
+                        path,
+                        f"array {name!r} holds Python objects (pickled), which cnnfast never loads",
+                    ) from err
+                raise FileFormatError(path, f"array {name!r} is damaged: {err}") from err
+            except (OSError, EOFError, zipfile.BadZipFile) as err:
+                raise FileFormatError(path, f"array {name!r} is damaged: {err}") from err
+    return out
+
+
+def load_json(path: str | Path, what: str = "JSON file") -> Any:
+    """A JSON file; damaged or truncated JSON is a FileFormatError naming the file."""
+    path = Path(path)
+    with reading(path, what):
+        return json.loads(path.read_bytes().decode("utf-8"))
 
 
 def save_json(path: str | Path, obj: Any) -> Path:
@@ -54,4 +155,10 @@ def save_weights(model: Any, path: str | Path) -> Path:
 
 
 def load_weights(model: Any, path: str | Path) -> None:
-    model.load_state_dict(load_npz(path))
+    """Loads all of `path` into the model or, when the file does not fit it, none of
+    it (an error names the file and the first array that does not fit)."""
+    arrays = load_npz(path)
+    try:
+        model.load_state_dict(arrays)
+    except (KeyError, ValueError) as err:
+        raise type(err)(f"{path}: {err.args[0] if err.args else err}") from err

@@ -19,8 +19,18 @@ import numpy as np
 from .. import data as datasets
 from .. import models, optim
 from .. import random as cf_random
+from ..errors import reading
 from .callbacks import ModelCheckpoint
-from .files import load_npz, load_weights, save_json, save_npz, save_text, save_weights
+from .files import (
+    load_json,
+    load_npz,
+    load_weights,
+    remove_stale_temporaries,
+    save_json,
+    save_npz,
+    save_text,
+    save_weights,
+)
 from .history import History
 from .loop import fit, logits_metrics, predict_logits
 from .reports import classification_report, confusion_matrix
@@ -85,9 +95,63 @@ def _split(state: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
     return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
+# Every file a run writes (remove_stale_temporaries looks for their temporaries).
+RUN_FILES = (
+    "config.json",
+    "checkpoint.npz",
+    "best.npz",
+    "final.npz",
+    "history.json",
+    "history.csv",
+    "metrics.json",
+    "classification_report.txt",
+    "classification_report.json",
+    "confusion_matrix.json",
+)
+
+
+@dataclass
+class Checkpoint:
+    config: dict[str, Any]
+    model: dict[str, np.ndarray]
+    optim: dict[str, np.ndarray]
+    history: History
+    epoch: int
+    cnnfast_random: dict[str, Any]
+    shuffle_rng: dict[str, Any]
+
+
+def read_checkpoint(path: Path, model: Any, opt: optim.Optimizer) -> Checkpoint:
+    """checkpoint.npz, every part of it checked against `model` and `opt` (and the
+    random states against generators of their kind) before anything is loaded: a
+    damaged or foreign checkpoint is a FileFormatError naming it, and the model, the
+    optimizer and the random states are left as they were."""
+    state = load_npz(path)
+    with reading(path, "cnnfast checkpoint"):
+        ckpt = Checkpoint(
+            config=json.loads(str(state["config"])),
+            model=_split(state, "model."),
+            optim=_split(state, "optim."),
+            history=History.from_json(str(state["history"])),
+            epoch=int(state["epoch"]),
+            cnnfast_random=json.loads(str(state["cnnfast_random"])),
+            shuffle_rng=json.loads(str(state["shuffle_rng"])),
+        )
+        model.check_state_dict(ckpt.model)
+        opt.check_state_dict(ckpt.optim)
+        np.random.default_rng().bit_generator.state = ckpt.shuffle_rng
+        np.random.default_rng().bit_generator.state = ckpt.cnnfast_random
+        if not isinstance(ckpt.config.get("model"), str):
+            raise ValueError("its config names no model")
+    return ckpt
+
+
 def train(cfg: RunConfig, out: Path, resume: bool = False, verbose: int = 1) -> dict[str, Any]:
     """Train cfg.model into `out` and return metrics.json's content."""
     out.mkdir(parents=True, exist_ok=True)
+    stale = remove_stale_temporaries(out, RUN_FILES)
+    if stale and verbose:
+        print(f"removed {len(stale)} temporary file(s) an interrupted run left in {out}")
     (x, y), (xt, yt), names = load_dataset(cfg)
     model = models.get(cfg.model, seed=cfg.seed).to(cfg.device)
     opt = optim.get(cfg.optimizer, model.parameters(), lr=cfg.lr)
@@ -95,16 +159,15 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, verbose: int = 1) -> 
     history, start_epoch = History(), 0
     ckpt_path = out / "checkpoint.npz"
     if resume and ckpt_path.exists():
-        state = load_npz(ckpt_path)
-        saved = json.loads(str(state["config"]))
-        if saved["model"] != cfg.model:
-            raise ValueError(f"{ckpt_path} is a run of {saved['model']}, not {cfg.model}")
-        model.load_state_dict(_split(state, "model."))
-        opt.load_state_dict(_split(state, "optim."))
-        history = History.from_json(str(state["history"]))
-        start_epoch = int(state["epoch"]) + 1
-        cf_random.set_state(json.loads(str(state["cnnfast_random"])))
-        rng.bit_generator.state = json.loads(str(state["shuffle_rng"]))
+        ckpt = read_checkpoint(ckpt_path, model, opt)
+        if ckpt.config["model"] != cfg.model:
+            raise ValueError(f"{ckpt_path} is a run of {ckpt.config['model']}, not {cfg.model}")
+        # Everything was checked: now it is loaded, all of it.
+        model.load_state_dict(ckpt.model)
+        opt.load_state_dict(ckpt.optim)
+        history, start_epoch = ckpt.history, ckpt.epoch + 1
+        cf_random.set_state(ckpt.cnnfast_random)
+        rng.bit_generator.state = ckpt.shuffle_rng
         if verbose:
             print(f"resuming {cfg.model} from {ckpt_path} after epoch {start_epoch}")
     save_json(out / "config.json", asdict(cfg))
@@ -190,7 +253,10 @@ def report(
 
 
 def load_run(run_dir: Path, weights: str = "final") -> tuple[Any, RunConfig]:
-    cfg = RunConfig(**json.loads((run_dir / "config.json").read_text()))
+    config_path = run_dir / "config.json"
+    config = load_json(config_path, "run config (config.json)")
+    with reading(config_path, "run config (config.json)"):
+        cfg = RunConfig(**config)
     model = models.get(cfg.model, seed=None)
     load_weights(model, run_dir / f"{weights}.npz")
     return model, cfg
