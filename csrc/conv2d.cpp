@@ -19,7 +19,10 @@
 #include "conv2d.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "conv2d_algorithm.h"
 #include "conv2d_direct.h"
@@ -183,19 +186,90 @@ const T* columns(const Conv2dShape& s, const T* x, index_t g, Chunk ch, T* col, 
   return col;
 }
 
+// Non-finite values: every algorithm must give the non-finite outputs of the exact
+// sum im2col + GEMM computes, padding included (0 * Inf is NaN there, as in the
+// reference). Winograd's transforms mix every value of a tile, so a NaN reaches
+// outputs outside its receptive field and +Inf - +Inf turns an exact +-Inf into
+// NaN; direct and taps skip the padding, or add it where the sum does not (the
+// backward-input pass as a forward one pads dy). So a pass whose faster algorithm
+// could differ is computed again by im2col where its result holds a non-finite
+// value, and by im2col from the start where the operand that meets the padding
+// (w, or dy for the weight gradient) holds one. Both are rare; the scans cost ~2%.
+template <class T>
+bool any_nonfinite(const T* a, index_t n) {
+  using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  constexpr Bits exponent = static_cast<Bits>(sizeof(T) == 4 ? 0x7f800000ull : 0x7ff0000000000000ull);
+  std::atomic<bool> found{false};
+  parallel_for(n, index_t{1} << 16, [&](index_t lo, index_t hi) {
+    Bits bad = 0;
+    for (index_t i = lo; i < hi; ++i) {
+      Bits b;
+      std::memcpy(&b, a + i, sizeof b);
+      bad |= static_cast<Bits>((b & exponent) == exponent);
+    }
+    if (bad) found.store(true, std::memory_order_relaxed);
+  });
+  return found.load(std::memory_order_relaxed);
+}
+
+template <class T>
+void forward_im2col(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);
+template <class T>
+void backward_input_im2col(const Conv2dShape& s, const T* w, const T* dy, T* dx);
+template <class T>
+void backward_weight_im2col(const Conv2dShape& s, const T* x, const T* dy, T* dw);
+
 }  // namespace
 
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
-  switch (conv2d_algorithm(s, ConvPass::forward)) {
-    case ConvAlgorithm::winograd: return conv2d_forward_winograd(s, x, w, b, y);
-    case ConvAlgorithm::winograd4: return conv2d_forward_winograd4(s, x, w, b, y);
-    case ConvAlgorithm::expand: return conv2d_forward_winograd_expand(s, false, x, w, b, y);
-    case ConvAlgorithm::expand4: return conv2d_forward_winograd_expand(s, true, x, w, b, y);
-    case ConvAlgorithm::direct: return conv2d_forward_direct(s, x, w, b, y);
-    case ConvAlgorithm::taps: return conv2d_forward_taps(s, x, w, b, y);
-    default: break;
+  ConvAlgorithm a = conv2d_algorithm(s, ConvPass::forward);
+  if (a != ConvAlgorithm::im2col && any_nonfinite(w, s.K * s.Cg() * s.R * s.S)) a = ConvAlgorithm::im2col;
+  switch (a) {
+    case ConvAlgorithm::winograd: conv2d_forward_winograd(s, x, w, b, y); break;
+    case ConvAlgorithm::winograd4: conv2d_forward_winograd4(s, x, w, b, y); break;
+    case ConvAlgorithm::expand: conv2d_forward_winograd_expand(s, false, x, w, b, y); break;
+    case ConvAlgorithm::expand4: conv2d_forward_winograd_expand(s, true, x, w, b, y); break;
+    case ConvAlgorithm::direct: conv2d_forward_direct(s, x, w, b, y); break;
+    case ConvAlgorithm::taps: conv2d_forward_taps(s, x, w, b, y); break;
+    default: return forward_im2col(s, x, w, b, y);
   }
+  if (any_nonfinite(y, s.N * s.K * s.P * s.Q)) forward_im2col(s, x, w, b, y);
+}
+
+template <class T>
+void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
+  ConvAlgorithm a = conv2d_algorithm(s, ConvPass::backward_input);
+  if (a != ConvAlgorithm::im2col && any_nonfinite(w, s.K * s.Cg() * s.R * s.S)) a = ConvAlgorithm::im2col;
+  switch (a) {
+    case ConvAlgorithm::winograd: conv2d_backward_input_winograd(s, w, dy, dx); break;
+    case ConvAlgorithm::winograd4: conv2d_backward_input_winograd4(s, w, dy, dx); break;
+    case ConvAlgorithm::expand: conv2d_backward_input_winograd_expand(s, false, w, dy, dx); break;
+    case ConvAlgorithm::expand4: conv2d_backward_input_winograd_expand(s, true, w, dy, dx); break;
+    case ConvAlgorithm::direct: conv2d_backward_input_direct(s, w, dy, dx); break;
+    case ConvAlgorithm::taps: conv2d_backward_input_taps(s, w, dy, dx); break;
+    default: return backward_input_im2col(s, w, dy, dx);
+  }
+  if (any_nonfinite(dx, s.N * s.C * s.H * s.W)) backward_input_im2col(s, w, dy, dx);
+}
+
+template <class T>
+void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
+  ConvAlgorithm a = conv2d_algorithm(s, ConvPass::backward_weight);
+  if (a != ConvAlgorithm::im2col && any_nonfinite(dy, s.N * s.K * s.P * s.Q)) a = ConvAlgorithm::im2col;
+  switch (a) {
+    case ConvAlgorithm::winograd: conv2d_backward_weight_winograd(s, x, dy, dw); break;
+    case ConvAlgorithm::direct: conv2d_backward_weight_direct(s, x, dy, dw); break;
+    case ConvAlgorithm::taps: conv2d_backward_weight_taps(s, x, dy, dw); break;
+    default: return backward_weight_im2col(s, x, dy, dw);
+  }
+  if (any_nonfinite(dw, s.K * s.Cg() * s.R * s.S)) backward_weight_im2col(s, x, dy, dw);
+}
+
+namespace {
+
+template <class T>
+void forward_im2col(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   const index_t G = s.p.groups, Kg = s.Kg(), PQ = s.P * s.Q;
   const index_t CRS = s.Cg() * s.R * s.S, nb = images_per_chunk(s);
   if (is_dense(s)) {
@@ -229,16 +303,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
 }
 
 template <class T>
-void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
-  switch (conv2d_algorithm(s, ConvPass::backward_input)) {
-    case ConvAlgorithm::winograd: return conv2d_backward_input_winograd(s, w, dy, dx);
-    case ConvAlgorithm::winograd4: return conv2d_backward_input_winograd4(s, w, dy, dx);
-    case ConvAlgorithm::expand: return conv2d_backward_input_winograd_expand(s, false, w, dy, dx);
-    case ConvAlgorithm::expand4: return conv2d_backward_input_winograd_expand(s, true, w, dy, dx);
-    case ConvAlgorithm::direct: return conv2d_backward_input_direct(s, w, dy, dx);
-    case ConvAlgorithm::taps: return conv2d_backward_input_taps(s, w, dy, dx);
-    default: break;
-  }
+void backward_input_im2col(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
   const index_t G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), PQ = s.P * s.Q, HW = s.H * s.W;
   const index_t CRS = Cg * s.R * s.S, nb = images_per_chunk(s);
   if (is_dense(s)) return gemm<T>(false, false, s.N, CRS, s.K, T(1), dy, s.K, w, CRS, T(0), dx, CRS);
@@ -268,13 +333,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx)
 }
 
 template <class T>
-void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
-  switch (conv2d_algorithm(s, ConvPass::backward_weight)) {
-    case ConvAlgorithm::winograd: return conv2d_backward_weight_winograd(s, x, dy, dw);
-    case ConvAlgorithm::direct: return conv2d_backward_weight_direct(s, x, dy, dw);
-    case ConvAlgorithm::taps: return conv2d_backward_weight_taps(s, x, dy, dw);
-    default: break;
-  }
+void backward_weight_im2col(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
   const index_t G = s.p.groups, Kg = s.Kg(), PQ = s.P * s.Q;
   const index_t CRS = s.Cg() * s.R * s.S, wsize = s.K * CRS, nb = images_per_chunk(s);
   std::fill(dw, dw + wsize, T(0));
@@ -308,6 +367,8 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
     for (index_t i = 0; i < wsize; ++i) dw[i] += src[i];
   }
 }
+
+}  // namespace
 
 #define CNNFAST_INSTANTIATE(T)                                                           \
   template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \

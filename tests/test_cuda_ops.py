@@ -95,6 +95,10 @@ POOL_CASES = [  # (x shape, kernel, stride, padding, ceil_mode)
     ((1, 2, 7, 9), 3, 2, 1, False),
     ((2, 1, 7, 7), 3, 2, 0, True),
     ((1, 2, 6, 5), (2, 3), (1, 2), (1, 0, 1, 1), False),
+    # ceil_mode windows that overhang the padded input (PyTorch's rule)
+    ((1, 2, 1, 1), 2, 2, 0, True),
+    ((2, 1, 3, 5), 4, 3, 1, True),
+    ((1, 1, 2, 3), 3, 2, 1, True),
 ]
 
 
@@ -103,7 +107,7 @@ POOL_CASES = [  # (x shape, kernel, stride, padding, ceil_mode)
 def test_pooling_matches_reference(cuda_device, case, dtype, rng):
     shape, kernel, stride, padding, ceil_mode = case
     x = rng.standard_normal(shape).astype(dtype)
-    x.reshape(-1)[5] = np.nan
+    x.reshape(-1)[5 % x.size] = np.nan
     kw = dict(kernel_size=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
     y = reference.max_pool2d(x, **kw)
     close(ops.max_pool2d(dev(x), **kw), y, dtype)

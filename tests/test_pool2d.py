@@ -26,6 +26,16 @@ CASES = [
     ((1, 1, 4, 4), 4, None, 0, False),  # kernel as large as the input
     ((2, 3, 10, 10), 2, 3, 0, True),  # stride > kernel
     ((1, 16, 13, 13), 5, 3, 2, True),
+    # ceil_mode windows that overhang the padded input, as PyTorch allows (its output
+    # size decides): kernel 2 stride 2 on a width of 1 gives one output.
+    ((1, 2, 1, 1), 2, 2, 0, True),
+    ((2, 3, 3, 5), 4, 3, 1, True),
+    ((1, 1, 2, 3), 3, 2, 1, True),
+    ((1, 1, 1, 3), (2, 2), (2, 2), 0, True),
+    ((2, 2, 5, 1), (3, 2), (2, 3), (1, 0), True),
+    # windows of more than 255 cells (no byte argmax codes)
+    ((1, 2, 32, 32), 16, None, 0, False),
+    ((1, 1, 17, 20), (16, 17), (1, 3), (8, 0), True),
 ]
 IDS = [f"{c[0]}-k{c[1]}-s{c[2]}-p{c[3]}-ceil{c[4]}" for c in CASES]
 
@@ -149,3 +159,44 @@ def test_avg_pool_count_include_pad_divisors():
         with_pad[0, 0], [[4 / 9, 6 / 9, 4 / 9], [6 / 9, 1, 6 / 9], [4 / 9, 6 / 9, 4 / 9]]
     )
     np.testing.assert_array_equal(without, np.ones_like(without))
+
+
+@pytest.mark.kernels
+def test_ceil_mode_overhang_follows_pytorchs_rule():
+    """PyTorch accepts any window whose output size is >= 1 (the kernel may be larger
+    than the padded input with ceil_mode); without ceil_mode the same is refused."""
+    x = np.arange(1, 4, dtype=np.float64).reshape(1, 1, 1, 3)
+    y = cf.ops.max_pool2d(x, 2, 2, ceil_mode=True)
+    np.testing.assert_array_equal(y, [[[[2.0, 3.0]]]])
+    a = cf.ops.avg_pool2d(x, 2, 2, ceil_mode=True)  # divisor: the window clipped to the input
+    np.testing.assert_array_equal(a, [[[[1.5, 3.0]]]])
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        cf.ops.max_pool2d(x, 2, 2, ceil_mode=False)
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        cf.ops.max_pool2d(np.ones((1, 1, 1, 1)), 2, 2)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_large_windows_through_every_front(fused, rng):
+    """An int kernel of 16 means 16x16 = 256 cells, one more than byte argmax codes
+    hold: F.max_pool2d, nn.MaxPool2d and the fused ReLU + MaxPool2d keep x instead
+    (they used to send it to the byte path and fail)."""
+    x = rng.standard_normal((2, 3, 32, 35))
+    t = cf.tensor(x, requires_grad=True)
+    if fused:
+        model = cf.nn.Sequential(cf.nn.ReLU(), cf.nn.MaxPool2d(16))
+        y = model(t)
+        expected = cf.reference.max_pool2d(np.maximum(x, 0), 16)
+    else:
+        y = cf.nn.functional.max_pool2d(t, 16)
+        expected = cf.reference.max_pool2d(x, 16)
+    np.testing.assert_array_equal(y.numpy(), expected)
+    dy = rng.standard_normal(expected.shape)
+    (y * cf.tensor(dy)).sum().backward()
+    inner = np.maximum(x, 0) if fused else x
+    want = cf.reference.max_pool2d_backward(inner, dy, 16)
+    if fused:
+        want = want * (x > 0)
+    np.testing.assert_array_equal(t.grad, want)
+    assert cf.ops.fits_argmax_window(15) and not cf.ops.fits_argmax_window(16)
+    assert cf.ops.fits_argmax_window((1, 255)) and not cf.ops.fits_argmax_window((2, 128))

@@ -54,6 +54,13 @@ POOL = [  # (x, kernel, stride, padding, ceil_mode)
     ((1, 2, 10, 7), (3, 2), (2, 1), (1, 1), True),
     ((1, 2, 11, 11), 3, 2, 1, False),
     ((1, 1, 6, 6), 4, 3, 2, True),
+    # ceil_mode windows that overhang the padded input
+    ((1, 2, 1, 1), 2, 2, 0, True),
+    ((2, 3, 3, 5), 4, 3, 1, True),
+    ((1, 1, 2, 3), 3, 2, 1, True),
+    ((1, 1, 1, 3), (2, 2), (2, 2), 0, True),
+    # more than 255 cells
+    ((1, 2, 32, 32), 16, 16, 0, False),
 ]
 
 

@@ -101,8 +101,12 @@ inline void bind_cuda_types(py::module_& m) {
       .def(py::init([](py::tuple v) {
         require(v.size() == 14, "PoolShape: 14 ints (N C H W P Q kh kw sh sw pt pb pl pr)");
         const auto a = small_ints<14>(v, "PoolShape");
-        // N C H W P Q kh kw
+        // N C H W P Q kh kw sh sw pt pb pl pr; a window's end (start + kernel) and the
+        // padded end plus a stride are formed as ints too.
         require_int32_products("a CUDA pooling", {{a[0], a[1], a[2], a[3]}, {a[0], a[1], a[4], a[5]}, {a[6], a[7]}});
+        const long long reach_h = 0LL + a[2] + a[10] + a[11] + a[6] + a[8], reach_w = 0LL + a[3] + a[12] + a[13] + a[7] + a[9];
+        if (reach_h > std::numeric_limits<int>::max() || reach_w > std::numeric_limits<int>::max())
+          throw std::overflow_error("a CUDA pooling window reaches past 2^31 - 1; the kernels index with 32-bit ints");
         return PoolShape{a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]};
       }));
   py::enum_<Activation>(m, "CudaActivation")
