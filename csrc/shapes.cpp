@@ -52,6 +52,8 @@ Conv2dShape make_conv2d_shape(index_t N, index_t C, index_t H, index_t W, index_
   require(p.dil_h >= 1 && p.dil_w >= 1, "conv2d: dilation must be >= 1, got " + tup(p.dil_h, p.dil_w));
   require(p.pad_t >= 0 && p.pad_b >= 0 && p.pad_l >= 0 && p.pad_r >= 0,
           "conv2d: padding must be >= 0, got " + tup4(p.pad_t, p.pad_b, p.pad_l, p.pad_r));
+  require(p.groups <= std::max<index_t>(K, 1), "conv2d: groups=" + std::to_string(p.groups) +
+                                                  " is more than the output channels " + std::to_string(K));
   require(C % p.groups == 0 && K % p.groups == 0,
           "conv2d: groups=" + std::to_string(p.groups) + " must divide input channels " +
               std::to_string(C) + " and output channels " + std::to_string(K));

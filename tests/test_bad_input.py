@@ -29,6 +29,12 @@ BAD = [
     (lambda: ops.conv2d(X, np.zeros((3, 1, 3, 3), np.float32), groups=3), None, ""),  # valid
     (lambda: ops.conv2d(X, np.zeros((4, 1, 3, 3), np.float32), groups=3), ValueError, r"groups=3"),
     (lambda: ops.conv2d(X, W, groups=0), ValueError, r"groups must be >= 1"),
+    (  # (found by fuzzing: the reference looped over 2**63 - 1 empty groups)
+        lambda: ops.conv2d(X[:, :0], W[:0, :0], groups=2**63 - 1),
+        ValueError,
+        r"groups=9223372036854775807 is more than the output channels \(0",
+    ),
+    (lambda: ops.conv2d(X[:, :0], W[:4, :0], groups=2), None, ""),  # valid, as in PyTorch
     (lambda: ops.conv2d(X, W, stride=0), ValueError, r"stride must be >= 1"),
     (lambda: ops.conv2d(X, W, stride=(1, -2)), ValueError, r"stride must be >= 1"),
     (lambda: ops.conv2d(X, W, dilation=0), ValueError, r"dilation must be >= 1"),
@@ -183,6 +189,7 @@ RAW = [
     lambda: _C.conv2d_forward(X, W, None, (0, 1), (0, 0, 0, 0), (1, 1), 1),
     lambda: _C.conv2d_forward(X, W, None, (1, 1), (-5, 0, 0, 0), (1, 1), 1),
     lambda: _C.conv2d_forward(X, W, None, (1, 1), (0, 0, 0, 0), (1, 1), 0),
+    lambda: _C.conv2d_forward(X[:, :0].copy(), W[:0, :0].copy(), None, (1, 1), (0,) * 4, (1, 1), 5),
     lambda: _C.conv2d_forward(
         X, np.zeros((4, 3, 20, 3), np.float32), None, (1, 1), (0, 0, 0, 0), (1, 1), 1
     ),

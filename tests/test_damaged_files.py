@@ -5,6 +5,7 @@ that fails says so and leaves the previous file valid."""
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import pickle
@@ -63,6 +64,38 @@ def test_load_npz_names_the_file_and_the_damage(tmp_path, how):
     with pytest.raises(FileFormatError, match=NPZ_DAMAGE[how]) as err:
         files.load_npz(path)
     assert err.value.path == path and str(path) in str(err.value)
+
+
+def test_load_npz_with_an_offset_before_the_file_start(tmp_path):
+    """(Found by fuzzing.) A central directory whose member offset points before the
+    start of the file made zipfile's seek fail with OSError EINVAL."""
+    path = good_npz(tmp_path / "weights.npz")
+    data = bytearray(path.read_bytes())
+    end = data.index(b"PK\x05\x06")  # the end record: where the central directory is
+    (offset,) = struct.unpack("<I", data[end + 16 : end + 20])
+    data[end + 16 : end + 20] = struct.pack("<I", offset + 100)  # members 100 bytes early
+    path.write_bytes(bytes(data))
+    with pytest.raises(FileFormatError, match="an offset in it is invalid") as err:
+        files.load_npz(path)
+    assert str(path) in str(err.value)
+    fuzzed = Path(__file__).parent / "fuzz" / "corpus" / "files" / "found-npz-offset-before-start"
+    path.write_bytes(fuzzed.read_bytes()[1:])  # (its first byte picks the npz loader)
+    with pytest.raises(FileFormatError, match="not a readable"):
+        files.load_npz(path)
+
+
+def test_load_npz_with_a_header_claiming_more_than_it_holds(tmp_path):
+    """NumPy allocates what an .npy header claims before it reads: a (CRC-valid)
+    member claiming 4 TiB must be an error about the file, not a MemoryError."""
+    member = io.BytesIO()
+    header = {"descr": "<f4", "fortran_order": False, "shape": (2**40,)}
+    np.lib.format.write_array_header_1_0(member, header)
+    member.write(b"\0" * 16)
+    path = tmp_path / "weights.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("a.npy", member.getvalue())
+    with pytest.raises(FileFormatError, match=r"array 'a': its header says \(1099511627776,\)"):
+        files.load_npz(path)
 
 
 def test_load_npz_never_unpickles_object_arrays(tmp_path):
@@ -192,6 +225,10 @@ def test_mnist_pickle_damage_names_the_file(tmp_path):
         cf.data.load_mnist(tmp_path)
     path.write_bytes(gzip.compress(pickle.dumps(("not", "three splits"), protocol=2)))
     with pytest.raises(FileFormatError, match=rf"{path}: not a readable MNIST pickle"):
+        cf.data.load_mnist(tmp_path)
+    # (found by fuzzing) a length field claiming 2**40 bytes, which pickle allocates first
+    path.write_bytes(gzip.compress(b"\x80\x04\x8e" + struct.pack("<Q", 2**40) + b"abc"))
+    with pytest.raises(FileFormatError, match=rf"{path}: .*more memory than can be allocated"):
         cf.data.load_mnist(tmp_path)
 
 

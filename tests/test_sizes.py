@@ -78,6 +78,9 @@ UNREPRESENTABLE = {
     "raw _C pool padding": (
         "_C.max_pool2d_forward(x, (2**62, 2**62), (1, 1), (2**61,) * 4, False, False)"
     ),
+    "raw _C global_avg_pool2d_backward x_shape": (  # (found by fuzzing: H * W overflowed)
+        "_C.global_avg_pool2d_backward(np.zeros((1, 1, 1, 1), np.float32), [1, 1, 2**62, 4])"
+    ),
     "CUDA conv shape past 32-bit indices": "_C.CudaConvShape((2**16, 1, 2**8, 2**8) + (1,) * 14)",
     "CUDA pool shape past 32-bit ints": "_C.CudaPoolShape((2**31,) + (1,) * 13)",
 }
@@ -150,6 +153,22 @@ def test_unallocatable_sizes_are_memory_errors() -> None:
         ops.matmul(np.zeros((2**20, 0), np.float32), np.zeros((0, 2**38), np.float32))
     stats = cf.memory_stats()
     assert stats["in_use_bytes"] < 2**40  # the failed request left no accounting behind
+
+
+def test_an_empty_shape_with_huge_dimensions() -> None:
+    """(Found by fuzzing: the C++ product in the dropout_mask binding overflowed on the
+    huge dimensions before it reached the zero, UBSan's signed overflow.) NumPy's rule
+    for an empty array: its non-zero dimensions, in bytes, must still fit in 63 bits."""
+    for shape in [(0, 2**60), (2**30, 0, 2**30), (0,)]:
+        assert ops.dropout_mask(shape).shape == shape
+        assert _C.dropout_mask_float32(list(shape), 0.5, 0).shape == shape
+    for shape in [(4, 2**62, 0), (2**32, 2**63 - 1, 0, 3), (0, 2**62, 4)]:
+        with pytest.raises(OverflowError, match=r"dropout_mask: shape would be .*: empty, but"):
+            ops.dropout_mask(shape)
+        with pytest.raises(OverflowError, match="larger than the largest possible array"):
+            _C.dropout_mask_float32(list(shape), 0.5, 0)
+    with pytest.raises(OverflowError, match="dropout_mask: a dimension of shape"):
+        ops.dropout_mask((2**64, 0))
 
 
 def test_unallocatable_device_array_is_a_memory_error(cuda_device: str) -> None:

@@ -8,10 +8,13 @@
 #   3. builds cnnfast again with AddressSanitizer + UndefinedBehaviorSanitizer and
 #      runs the kernel tests (-m kernels) against that build;
 #   4. builds it single-threaded (CNNFAST_THREADS=OFF) and runs the kernel tests again
-#      (the serial code paths).
+#      (the serial code paths);
+#   5. fuzzes the ops, the raw kernels, the file loaders and the Keras config loader
+#      for 30 s each (tools/fuzz.sh: clang, ASan + UBSan, libFuzzer through atheris).
 # Step 1 builds the CUDA backend where nvcc is on PATH (its kernels' host-emulated
 # build is in every build, so the sanitizer runs check them too).
-# Environment: PYTHON (default python3), CNNFAST_SKIP_SANITIZERS=1 to skip steps 3 and 4.
+# Environment: PYTHON (default python3), CNNFAST_SKIP_SANITIZERS=1 to skip steps 3 to 5,
+# CNNFAST_FUZZ_SECONDS (default 30) the fuzzing time per target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -82,3 +85,6 @@ echo "== kernel tests against a single-threaded build (the serial code paths)"
   -Ccmake.define.CNNFAST_THREADS=OFF -Ccmake.define.CNNFAST_CUDA=OFF .
 (cd /tmp && "$root/.venv-asan/bin/python" -c "import cnnfast; assert cnnfast.info()['threading'] == 'single-threaded build'" \
   && "$root/.venv-asan/bin/python" -m pytest "$root/tests" -m kernels -p no:cacheprovider -q)
+
+echo "== fuzzing (bounded; tools/fuzz.sh SECONDS for a longer run)"
+PYTHON="$py" bash tools/fuzz.sh "${CNNFAST_FUZZ_SECONDS:-30}"

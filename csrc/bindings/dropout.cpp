@@ -23,12 +23,11 @@ py::array_t<T> apply(In<T> x, double p, std::uint64_t seed) {
 template <class T>
 py::array_t<T> mask(std::vector<index_t> shape, double p, std::uint64_t seed) {
   check_p(p);
-  index_t n = 1;
-  for (index_t d : shape) {
-    require(d >= 0, "dropout_mask: negative dimension in shape " + shape_str(shape));
-    n *= d;
-  }
+  for (index_t d : shape) require(d >= 0, "dropout_mask: negative dimension in shape " + shape_str(shape));
+  // (the element count from the array empty() checked and made, not a product of
+  // our own that could overflow on the way to a zero dimension)
   auto out = empty<T>(shape);
+  const index_t n = out.size();
   T* po = out.mutable_data();
   const KernelCall call;
   dropout_mask<T>(n, p, seed, po);

@@ -133,11 +133,12 @@ py::array_t<T> global_avg_forward(In<T> x) {
 template <class T>
 py::array_t<T> global_avg_backward(In<T> dy, std::vector<index_t> x_shape) {
   require(x_shape.size() == 4, "global_avg_pool2d_backward: x_shape must have 4 entries");
-  const index_t N = x_shape[0], C = x_shape[1], HW = x_shape[2] * x_shape[3];
+  const index_t N = x_shape[0], C = x_shape[1];
   require(N >= 0 && C >= 0 && x_shape[2] >= 1 && x_shape[3] >= 1,
           "global_avg_pool2d_backward: bad x_shape " + shape_str(x_shape));
   require_shape("global_avg_pool2d_backward: dy", dy, {N, C, 1, 1});
-  auto dx = empty<T>(x_shape);
+  auto dx = empty<T>(x_shape);  // (checks that x_shape's size can be represented)
+  const index_t HW = x_shape[2] * x_shape[3];
   const T* pdy = dy.data();
   T* pdx = dx.mutable_data();
   const KernelCall call;

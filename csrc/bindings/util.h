@@ -41,6 +41,8 @@ inline std::string shape_str(const std::vector<index_t>& v);
 
 // Bytes of an array of `shape` with `elem`-byte items; a shape whose size cannot
 // be represented is an OverflowError naming it, before anything is allocated.
+// NumPy's rule: the product of the non-zero dimensions, in bytes, must fit in 63 bits
+// even when a zero dimension makes the array empty (NumPy refuses to make it otherwise).
 inline std::size_t array_bytes(const std::vector<index_t>& shape, std::size_t elem) {
   index_t n = 1;
   bool empty_array = false;
@@ -48,11 +50,11 @@ inline std::size_t array_bytes(const std::vector<index_t>& shape, std::size_t el
     require(d >= 0, "negative dimension in shape " + shape_str(shape));
     empty_array = empty_array || d == 0;
   }
-  if (empty_array) return 0;
   for (index_t d : shape)
-    if (__builtin_mul_overflow(n, d, &n) || n > kMaxBytes / static_cast<index_t>(elem))
+    if (d != 0 && (__builtin_mul_overflow(n, d, &n) || n > kMaxBytes / static_cast<index_t>(elem)))
       throw std::overflow_error("an array of shape " + shape_str(shape) + " with " + std::to_string(elem) +
                                 "-byte items is larger than the largest possible array (2^63 - 1 bytes)");
+  if (empty_array) return 0;
   return static_cast<std::size_t>(n) * elem;
 }
 

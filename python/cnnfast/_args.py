@@ -279,6 +279,11 @@ def _conv_geometry(
     dilation = int_pair(op, "dilation", dilation, 1)
     _, C, H, W = x.shape
     K, Cg, R, S = w.shape
+    if groups > max(K, 1):  # (as PyTorch: every group has a filter)
+        raise ValueError(
+            f"{op}: groups={groups} is more than the output channels ({K}, w {w.shape}): "
+            "every group needs at least one filter"
+        )
     if C % groups or K % groups:
         raise ValueError(
             f"{op}: groups={groups} must divide the input channels ({C}, x {x.shape}) "

@@ -36,12 +36,19 @@ def require_index(op: str, name: str, value: int) -> None:
 
 def require_representable(op: str, what: str, shape: Sequence[int], dtype: Any) -> None:
     """An array of `shape` and `dtype` must be one that can exist: at most
-    MAX_ELEMENTS elements and MAX_BYTES bytes (an empty one always can)."""
-    if 0 in shape:
-        return
-    n = math.prod(shape)
+    MAX_ELEMENTS elements and MAX_BYTES bytes. NumPy's rule for an empty one: the
+    product of its non-zero dimensions, in bytes, must still fit in MAX_BYTES."""
+    for d in shape:
+        require_index(op, f"a dimension of {what}", d)
+    empty = 0 in shape
+    n = math.prod(d for d in shape if d)
     nbytes = n * np.dtype(dtype).itemsize
-    if n > MAX_ELEMENTS or nbytes > MAX_BYTES:
+    if empty and nbytes > MAX_BYTES:
+        raise OverflowError(
+            f"{op}: {what} would be {tuple(shape)} {np.dtype(dtype)}: empty, but its non-zero "
+            f"dimensions make {nbytes} bytes, more than NumPy allows an array (2**63 - 1)"
+        )
+    if not empty and (n > MAX_ELEMENTS or nbytes > MAX_BYTES):
         raise OverflowError(
             f"{op}: {what} would be {tuple(shape)} {np.dtype(dtype)}, {n} elements ({nbytes} "
             "bytes): more than an array can hold (2**59 elements, 2**63 - 1 bytes)"

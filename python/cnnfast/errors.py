@@ -11,6 +11,7 @@ unreadable files stay FileNotFoundError / PermissionError, which name the file.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 import pickle
@@ -46,6 +47,7 @@ _DAMAGE = (
     UnicodeDecodeError,
     json.JSONDecodeError,
     ValueError,
+    OverflowError,  # (an offset or size in the file past what a seek or read takes)
     KeyError,
     IndexError,
     TypeError,
@@ -67,3 +69,12 @@ def reading(path: PathLike, what: str) -> Iterator[None]:
         if isinstance(err, EOFError) or "ended before" in detail:
             detail = f"it is truncated ({detail})"
         raise FileFormatError(path, f"not a readable {what}: {detail}") from err
+    except OSError as err:
+        # A seek to an offset the file's own structure gives, before its start, is
+        # EINVAL: damaged content. Other OSErrors (EIO, ENOENT, EACCES) are the disk's
+        # or the path's, and stay as they are. (After _DAMAGE: gzip.BadGzipFile is an
+        # OSError too.)
+        if err.errno != errno.EINVAL:
+            raise
+        problem = f"not a readable {what}: an offset in it is invalid ({err})"
+        raise FileFormatError(path, problem) from err

@@ -93,6 +93,14 @@ def load_data_pickle(path: Path, what: str = "data pickle") -> Any:
         if isinstance(err.__cause__, _Refused):  # a pickle that would run code
             raise pickle.UnpicklingError(f"{path}: {err.__cause__}") from None
         raise
+    except MemoryError as err:
+        # pickle allocates the length an opcode claims before it reads (found by
+        # fuzzing: a damaged length field asked for gigabytes)
+        raise FileFormatError(
+            path,
+            f"not a readable {what}: it asks for more memory than can be allocated (a length "
+            "in it is damaged, or the data is larger than this machine's memory)",
+        ) from err
 
 
 def file_digest(path: Path, algorithm: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import nn, ops
-from ..errors import reading
+from ..errors import FileFormatError, reading
 from ..training import History
 from ..training.callbacks import Callback
 from ..training.files import load_npz, load_weights, save_npz, save_weights
@@ -435,7 +435,7 @@ def load_model(filepath: str | Path) -> Sequential:
 
     arrays = load_npz(filepath)
     if _CONFIG_KEY not in arrays:
-        raise ValueError(f"load_model: {filepath} holds weights only (use model.load_weights)")
+        raise FileFormatError(filepath, "holds weights only, no model (use model.load_weights)")
     with reading(filepath, "saved Keras model (its config)"):
         config = json.loads(str(arrays.pop(_CONFIG_KEY)))
         model = Sequential(name=config["name"])
@@ -448,7 +448,7 @@ def load_model(filepath: str | Path) -> Sequential:
             model.compile(
                 loss=c["loss"], optimizer=opt(**c["optimizer"]["config"]), metrics=c["metrics"]
             )
-    model._build().load_state_dict(arrays)
+        model._build().load_state_dict(arrays)  # (all or nothing: a mismatch names the array)
     return model
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import re
 import tempfile
@@ -117,6 +118,8 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
                 raise FileFormatError(
                     path, f"damaged .npz archive: member {bad!r} fails its CRC check"
                 )
+            for info in z.infolist():
+                _check_npy_header(path, z, info)
     out: dict[str, np.ndarray] = {}
     with np.load(path, allow_pickle=False) as z:
         for name in z.files:
@@ -132,6 +135,32 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
             except (OSError, EOFError, zipfile.BadZipFile) as err:
                 raise FileFormatError(path, f"array {name!r} is damaged: {err}") from err
     return out
+
+
+def _check_npy_header(path: Path, z: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """An .npy member's header must describe exactly the bytes that follow it: NumPy
+    allocates the array its header claims before reading, so a header claiming
+    terabytes would otherwise be a MemoryError (or a huge allocation) instead of an
+    error about the file. Object arrays are refused later, by name."""
+    if not info.filename.endswith(".npy"):
+        return
+    with z.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+        held = info.file_size - member.tell()
+    if dtype.hasobject:
+        return
+    claimed = math.prod(shape) * dtype.itemsize
+    if claimed != held:
+        name = info.filename[: -len(".npy")]
+        raise FileFormatError(
+            path,
+            f"array {name!r}: its header says {tuple(shape)} {dtype} ({claimed} bytes), "
+            f"but the archive holds {held} bytes of it",
+        )
 
 
 def load_json(path: str | Path, what: str = "JSON file") -> Any:
