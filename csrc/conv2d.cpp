@@ -221,9 +221,22 @@ void backward_weight_im2col(const Conv2dShape& s, const T* x, const T* dy, T* dw
 
 }  // namespace
 
+// Empty dimensions (found by fuzzing: a workspace of 0 elements is a null pointer the
+// drivers offset, and a plane of 0 pixels divided the direct driver's chunking by 0):
+// an empty result needs no work; an empty sum (no input channels, no filters, no
+// images) is 0, plus the bias; an input plane of 0 pixels (every window all padding)
+// goes to im2col, whose exact sum gives 0 * w (NaN where w is infinite) as the
+// reference does. So the algorithms only ever see non-empty N, C, K and results.
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+  if (s.N == 0 || s.K == 0) return;
+  if (s.Cg() == 0) {
+    const index_t PQ = s.P * s.Q;
+    for (index_t i = 0; i < s.N * s.K; ++i) std::fill(y + i * PQ, y + (i + 1) * PQ, b ? b[i % s.K] : T(0));
+    return;
+  }
   ConvAlgorithm a = conv2d_algorithm(s, ConvPass::forward);
+  if (s.H == 0 || s.W == 0) a = ConvAlgorithm::im2col;
   if (a != ConvAlgorithm::im2col && any_nonfinite(w, s.K * s.Cg() * s.R * s.S)) a = ConvAlgorithm::im2col;
   switch (a) {
     case ConvAlgorithm::winograd: conv2d_forward_winograd(s, x, w, b, y); break;
@@ -239,6 +252,8 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
 
 template <class T>
 void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
+  if (s.N == 0 || s.C == 0 || s.H == 0 || s.W == 0) return;
+  if (s.K == 0) return std::fill(dx, dx + s.N * s.C * s.H * s.W, T(0));
   ConvAlgorithm a = conv2d_algorithm(s, ConvPass::backward_input);
   if (a != ConvAlgorithm::im2col && any_nonfinite(w, s.K * s.Cg() * s.R * s.S)) a = ConvAlgorithm::im2col;
   switch (a) {
@@ -255,7 +270,10 @@ void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx)
 
 template <class T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
+  if (s.K == 0 || s.Cg() == 0) return;
+  if (s.N == 0) return std::fill(dw, dw + s.K * s.Cg() * s.R * s.S, T(0));
   ConvAlgorithm a = conv2d_algorithm(s, ConvPass::backward_weight);
+  if (s.H == 0 || s.W == 0) a = ConvAlgorithm::im2col;
   if (a != ConvAlgorithm::im2col && any_nonfinite(dy, s.N * s.K * s.P * s.Q)) a = ConvAlgorithm::im2col;
   switch (a) {
     case ConvAlgorithm::winograd: conv2d_backward_weight_winograd(s, x, dy, dw); break;

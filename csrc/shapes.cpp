@@ -84,6 +84,9 @@ Conv2dShape make_conv2d_shape(index_t N, index_t C, index_t H, index_t W, index_
 
 Pool2dShape make_pool2d_shape(index_t N, index_t C, index_t H, index_t W, const Pool2dParams& p) {
   require(N >= 0 && C >= 0 && H >= 0 && W >= 0, "pool2d: x has a negative dimension");
+  // An empty plane leaves every window without an input element to read (the
+  // kernels read the first element of a window's part inside the input).
+  require(H >= 1 && W >= 1, "pool2d: x has an empty plane " + tup(H, W));
   require(p.kh >= 1 && p.kw >= 1, "pool2d: kernel_size must be >= 1, got " + tup(p.kh, p.kw));
   require(p.stride_h >= 1 && p.stride_w >= 1,
           "pool2d: stride must be >= 1, got " + tup(p.stride_h, p.stride_w));

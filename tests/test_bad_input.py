@@ -70,6 +70,13 @@ BAD = [
     (lambda: ops.max_pool2d(X, 0), ValueError, r"kernel_size must be >= 1"),
     (lambda: ops.max_pool2d(X, 2, stride=0), ValueError, r"stride must be >= 1"),
     (lambda: ops.max_pool2d(X, 2, padding=2), ValueError, r"at most half the kernel"),
+    (  # (found by fuzzing: the window scan read the first cell of an empty plane)
+        lambda: ops.max_pool2d(X[:, :, :0], 4, stride=1, padding=2, ceil_mode=True),
+        ValueError,
+        r"x \(2, 3, 0, 8\) has an empty plane",
+    ),
+    (lambda: ops.avg_pool2d(X[:, :, :, :0], 2, padding=1), ValueError, r"empty plane"),
+    (lambda: ops.max_pool2d(X[:0], 2), None, ""),  # an empty batch is fine, as in PyTorch
     (lambda: ops.max_pool2d(X, 2, padding=-1), ValueError, r"padding must be >= 0"),
     (lambda: ops.max_pool2d(X, 9), ValueError, r"kernel \(9, 9\) is larger than the padded input"),
     (lambda: ops.avg_pool2d(X.astype(np.int32), 2), TypeError, r"int32"),
@@ -189,6 +196,7 @@ RAW = [
     lambda: _C.conv2d_forward(X, W, None, (0, 1), (0, 0, 0, 0), (1, 1), 1),
     lambda: _C.conv2d_forward(X, W, None, (1, 1), (-5, 0, 0, 0), (1, 1), 1),
     lambda: _C.conv2d_forward(X, W, None, (1, 1), (0, 0, 0, 0), (1, 1), 0),
+    lambda: _C.max_pool2d_forward(X[:, :, :0].copy(), (4, 4), (1, 1), (2,) * 4, True, False),
     lambda: _C.conv2d_forward(X[:, :0].copy(), W[:0, :0].copy(), None, (1, 1), (0,) * 4, (1, 1), 5),
     lambda: _C.conv2d_forward(
         X, np.zeros((4, 3, 20, 3), np.float32), None, (1, 1), (0, 0, 0, 0), (1, 1), 1

@@ -7,7 +7,7 @@ import pytest
 
 import cnnfast as cf
 from cnnfast import checks
-from helpers import assert_all_ok, assert_gradient, num_threads
+from helpers import assert_all_ok, assert_gradient, conv_algorithm, num_threads
 
 # (x shape, w shape, stride, padding, dilation, groups): each row hits an edge.
 CASES = [
@@ -108,6 +108,36 @@ def test_conv2d_zero_channels_gives_the_bias():
     x, w, b = np.zeros((2, 0, 5, 5)), np.zeros((3, 0, 3, 3)), np.array([1.0, 2.0, 3.0])
     y = cf.ops.conv2d(x, w, b)
     np.testing.assert_array_equal(y, np.broadcast_to(b.reshape(1, 3, 1, 1), (2, 3, 3, 3)))
+
+
+# (x shape, w shape, padding, groups): an empty dimension each (found by fuzzing: a
+# null workspace offset in im2col, a division by zero in the direct weight gradient).
+EMPTY_CASES = {
+    "no channels": ((3, 0, 5, 5), (2, 0, 1, 1), 1, 1),
+    "no filters": ((1, 3, 6, 6), (0, 3, 2, 1), 4, 1),
+    "no images": ((0, 2, 5, 5), (3, 2, 3, 3), 1, 1),
+    "empty plane, padded": ((1, 2, 0, 0), (3, 2, 2, 1), 4, 1),
+    "no channels or plane": ((1, 0, 0, 0), (0, 0, 2, 1), 4, 1),
+    "no channels, groups": ((2, 0, 4, 4), (4, 0, 3, 3), 1, 2),
+}
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("algorithm", ["auto", "im2col", "direct", "taps", "winograd", "expand"])
+@pytest.mark.parametrize("case", list(EMPTY_CASES))
+def test_conv2d_with_an_empty_dimension_matches_the_reference(case, algorithm, rng):
+    xs, ws, padding, groups = EMPTY_CASES[case]
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    b = rng.standard_normal(ws[0])
+    kw = dict(padding=padding, groups=groups)
+    with conv_algorithm(algorithm):
+        y = cf.ops.conv2d(x, w, b, **kw)
+        np.testing.assert_array_equal(y, cf.reference.conv2d(x, w, b, **kw))
+        dy = rng.standard_normal(y.shape)
+        got = cf.ops.conv2d_backward(x, w, dy, **kw)
+    for g, r in zip(got, cf.reference.conv2d_backward(x, w, dy, **kw)):
+        assert g.shape == r.shape
+        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.kernels

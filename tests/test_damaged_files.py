@@ -98,6 +98,18 @@ def test_load_npz_with_a_header_claiming_more_than_it_holds(tmp_path):
         files.load_npz(path)
 
 
+def test_load_npz_with_a_zip_feature_no_npz_uses(tmp_path):
+    """(Found by fuzzing.) zipfile raises NotImplementedError for flag bit 5
+    (compressed patched data) and unknown compression methods."""
+    path = good_npz(tmp_path / "weights.npz")
+    data = bytearray(path.read_bytes())
+    central = data.index(b"PK\x01\x02")
+    data[central + 8] |= 0x20  # the first member's general-purpose flags: bit 5
+    path.write_bytes(bytes(data))
+    with pytest.raises(FileFormatError, match=r"not a readable \.npz archive: compressed patched"):
+        files.load_npz(path)
+
+
 def test_load_npz_never_unpickles_object_arrays(tmp_path):
     path = tmp_path / "objects.npz"
     np.savez(path, a=np.array([{"x": 1}], dtype=object))

@@ -5,6 +5,10 @@
 #
 #   tools/fuzz.sh [SECONDS_PER_TARGET] [TARGET ...]     (default: 45 s, every target)
 #
+# FUZZ_SEED fixes libFuzzer's seed (tools/run_tests.sh uses 1, so that CI repeats the
+# same mutations, as far as a time limit allows, and a clean run here predicts CI's);
+# unset, each run draws a new one and explores further.
+#
 # tools/run_tests.sh runs it bounded; a longer run is the same command with more
 # seconds (e.g. `tools/fuzz.sh 3600 ops`). Each target starts from its kept corpus,
 # tests/fuzz/corpus/TARGET (replayed by the ordinary suite, tests/test_fuzz_corpus.py),
@@ -57,7 +61,7 @@ for t in "${targets[@]}"; do
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$root/.venv-fuzz/bin/python" "$root/tests/fuzz/run.py" "$t" \
     "$root/build/fuzz-corpus/$t" "$root/tests/fuzz/corpus/$t" \
-    -max_total_time="$seconds" -timeout=30 -rss_limit_mb=6144 -malloc_limit_mb=2048 \
+    -max_total_time="$seconds" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -timeout=30 -rss_limit_mb=6144 -malloc_limit_mb=2048 \
     -artifact_prefix="$root/build/fuzz-findings/$t-" -print_final_stats=1 2>&1 \
     | grep -v "^#[0-9]*\s*\(NEW\|REDUCE\|pulse\)\|^\s*NEW_FUNC\|^INFO: Instrumenting" ) || status=1
 done

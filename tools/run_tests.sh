@@ -14,7 +14,8 @@
 # Step 1 builds the CUDA backend where nvcc is on PATH (its kernels' host-emulated
 # build is in every build, so the sanitizer runs check them too).
 # Environment: PYTHON (default python3), CNNFAST_SKIP_SANITIZERS=1 to skip steps 3 to 5,
-# CNNFAST_FUZZ_SECONDS (default 30) the fuzzing time per target.
+# CNNFAST_FUZZ_SECONDS (default 30) the fuzzing time per target, CNNFAST_FUZZ_SEED
+# (default 1) its seed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -87,4 +88,4 @@ echo "== kernel tests against a single-threaded build (the serial code paths)"
   && "$root/.venv-asan/bin/python" -m pytest "$root/tests" -m kernels -p no:cacheprovider -q)
 
 echo "== fuzzing (bounded; tools/fuzz.sh SECONDS for a longer run)"
-PYTHON="$py" bash tools/fuzz.sh "${CNNFAST_FUZZ_SECONDS:-30}"
+PYTHON="$py" FUZZ_SEED="${CNNFAST_FUZZ_SEED:-1}" bash tools/fuzz.sh "${CNNFAST_FUZZ_SECONDS:-30}"

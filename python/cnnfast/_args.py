@@ -360,6 +360,11 @@ def pool_window(
     if not isinstance(ceil_mode, (bool, np.bool_)):
         raise TypeError(f"{op}: ceil_mode must be a bool, got {ceil_mode!r}")
     H, W = x_shape[2:]
+    if H < 1 or W < 1:  # (as PyTorch: only the batch may be empty)
+        raise ValueError(
+            f"{op}: x {tuple(x_shape)} has an empty plane (H x W = {H} x {W}): "
+            "no window would hold an input element"
+        )
     pad = resolve_padding(op, padding, (H, W), kernel, stride)
     if 2 * max(pad[:2]) > kernel[0] or 2 * max(pad[2:]) > kernel[1]:
         raise ValueError(

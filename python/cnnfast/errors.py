@@ -48,6 +48,7 @@ _DAMAGE = (
     json.JSONDecodeError,
     ValueError,
     OverflowError,  # (an offset or size in the file past what a seek or read takes)
+    NotImplementedError,  # (zipfile: a compression method or flag no .npz writer uses)
     KeyError,
     IndexError,
     TypeError,
