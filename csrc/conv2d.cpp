@@ -188,13 +188,17 @@ const T* columns(const Conv2dShape& s, const T* x, index_t g, Chunk ch, T* col, 
 
 // Non-finite values: every algorithm must give the non-finite outputs of the exact
 // sum im2col + GEMM computes, padding included (0 * Inf is NaN there, as in the
-// reference). Winograd's transforms mix every value of a tile, so a NaN reaches
-// outputs outside its receptive field and +Inf - +Inf turns an exact +-Inf into
-// NaN; direct and taps skip the padding, or add it where the sum does not (the
-// backward-input pass as a forward one pads dy). So a pass whose faster algorithm
-// could differ is computed again by im2col where its result holds a non-finite
-// value, and by im2col from the start where the operand that meets the padding
-// (w, or dy for the weight gradient) holds one. Both are rare; the scans cost ~2%.
+// reference). Direct and taps form the same products as the exact sum except those
+// with the padding, which they skip or, for backward-input, take from padded dy: so
+// where the operand that meets the padding (w, or dy for the weight gradient) is
+// finite, those products are 0 either way and every output has the exact sum's
+// terms, hence its NaN / +-Inf (in another order, which does not change them). That
+// operand is scanned (it is small, or for the weight gradient read anyway), and
+// where it holds a non-finite value im2col computes the pass. Winograd's transforms
+// mix every value of a tile, so a NaN reaches outputs outside its receptive field and
+// +Inf - +Inf turns an exact +-Inf into NaN: after a Winograd-family pass the result
+// is scanned too, and computed again by im2col where it holds a non-finite value.
+// Both are rare. (Finite sums that overflow may still differ with the order.)
 template <class T>
 bool any_nonfinite(const T* a, index_t n) {
   using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
@@ -210,6 +214,12 @@ bool any_nonfinite(const T* a, index_t n) {
     if (bad) found.store(true, std::memory_order_relaxed);
   });
   return found.load(std::memory_order_relaxed);
+}
+
+// The Winograd family, whose results must be scanned (above).
+bool mixes_tiles(ConvAlgorithm a) {
+  return a == ConvAlgorithm::winograd || a == ConvAlgorithm::winograd4 || a == ConvAlgorithm::expand ||
+         a == ConvAlgorithm::expand4;
 }
 
 template <class T>
@@ -247,7 +257,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
     case ConvAlgorithm::taps: conv2d_forward_taps(s, x, w, b, y); break;
     default: return forward_im2col(s, x, w, b, y);
   }
-  if (any_nonfinite(y, s.N * s.K * s.P * s.Q)) forward_im2col(s, x, w, b, y);
+  if (mixes_tiles(a) && any_nonfinite(y, s.N * s.K * s.P * s.Q)) forward_im2col(s, x, w, b, y);
 }
 
 template <class T>
@@ -265,7 +275,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx)
     case ConvAlgorithm::taps: conv2d_backward_input_taps(s, w, dy, dx); break;
     default: return backward_input_im2col(s, w, dy, dx);
   }
-  if (any_nonfinite(dx, s.N * s.C * s.H * s.W)) backward_input_im2col(s, w, dy, dx);
+  if (mixes_tiles(a) && any_nonfinite(dx, s.N * s.C * s.H * s.W)) backward_input_im2col(s, w, dy, dx);
 }
 
 template <class T>
@@ -281,7 +291,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
     case ConvAlgorithm::taps: conv2d_backward_weight_taps(s, x, dy, dw); break;
     default: return backward_weight_im2col(s, x, dy, dw);
   }
-  if (any_nonfinite(dw, s.K * s.Cg() * s.R * s.S)) backward_weight_im2col(s, x, dy, dw);
+  if (mixes_tiles(a) && any_nonfinite(dw, s.K * s.Cg() * s.R * s.S)) backward_weight_im2col(s, x, dy, dw);
 }
 
 namespace {

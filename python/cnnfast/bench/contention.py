@@ -254,6 +254,7 @@ def report(res: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]
                         "fair": fair,
                         "vs_fair": slow / fair,
                         "speedup_vs_1_thread": speedup,
+                        "rounds_s": res["samples"].get((peer, t, k), []),
                     }
                 )
                 print(
