@@ -201,6 +201,7 @@ const T* columns(const Conv2dShape& s, const T* x, index_t g, Chunk ch, T* col, 
 // Both are rare. (Finite sums that overflow may still differ with the order.)
 template <class T>
 bool any_nonfinite(const T* a, index_t n) {
+  if (!nonfinite_scans()) return false;
   using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
   constexpr Bits exponent = static_cast<Bits>(sizeof(T) == 4 ? 0x7f800000ull : 0x7ff0000000000000ull);
   std::atomic<bool> found{false};

@@ -184,6 +184,12 @@ ConvAlgorithm parse_conv_algorithm(const std::string& name) {
 ConvAlgorithm conv_algorithm() { return static_cast<ConvAlgorithm>(g_algorithm.load()); }
 void set_conv_algorithm(ConvAlgorithm a) { g_algorithm.store(static_cast<int>(a)); }
 
+namespace {
+std::atomic<bool> g_nonfinite_scans{true};
+}
+bool nonfinite_scans() { return g_nonfinite_scans.load(std::memory_order_relaxed); }
+void set_nonfinite_scans(bool on) { g_nonfinite_scans.store(on, std::memory_order_relaxed); }
+
 ConvAlgorithm conv2d_algorithm(const Conv2dShape& s, ConvPass pass) {
   const ConvAlgorithm forced = conv_algorithm();
   if (forced == ConvAlgorithm::taps) return taps_possible(s) ? ConvAlgorithm::taps : ConvAlgorithm::im2col;

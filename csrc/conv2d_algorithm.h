@@ -31,6 +31,12 @@ ConvAlgorithm parse_conv_algorithm(const std::string& name);  // throws std::inv
 ConvAlgorithm conv_algorithm();
 void set_conv_algorithm(ConvAlgorithm a);
 
+// Whether conv2d scans for non-finite values to keep every algorithm's NaN / Inf
+// pattern exact (conv2d.cpp; on by default). Off only to measure what the scans
+// cost (cnnfast bench nonfinite).
+bool nonfinite_scans();
+void set_nonfinite_scans(bool on);
+
 // What `pass` of the convolution `s` runs: im2col, winograd or direct.
 ConvAlgorithm conv2d_algorithm(const Conv2dShape& s, ConvPass pass);
 

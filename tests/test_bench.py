@@ -8,7 +8,7 @@ import json
 import pytest
 
 import cnnfast as cf
-from cnnfast.bench import contention, gemm, nets, ops, peak, tiny
+from cnnfast.bench import contention, gemm, nets, nonfinite, ops, peak, tiny
 from cnnfast.cli import main
 
 
@@ -100,3 +100,10 @@ def test_contention_spin_sweep(capsys):
 def test_contention_names_an_unknown_peer():
     with pytest.raises(SystemExit, match="unknown peer 'tensorflow'"):
         contention.main(["--peers", "tensorflow", "--rounds", "1"])
+
+
+def test_nonfinite_suite_times_both_ways_and_leaves_the_scans_on(capsys):
+    rows = nonfinite.main(["--nets", "lenet5", "--batch", "4", "--steps", "2"])
+    assert rows[0]["scans_on_s"] > 0 and rows[0]["scans_off_s"] > 0
+    assert cf._C.nonfinite_scans()
+    assert "lenet5" in capsys.readouterr().out

@@ -108,6 +108,18 @@ def test_load_npz_with_a_zip_feature_no_npz_uses(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(FileFormatError, match=r"not a readable \.npz archive: compressed patched"):
         files.load_npz(path)
+    for flag, method, problem in [
+        (0x1, None, "is encrypted"),
+        (0, 99, "uses zip compression method 99"),
+    ]:
+        data = bytearray(good_npz(path).read_bytes())
+        central = data.index(b"PK\x01\x02")
+        data[central + 8] |= flag
+        if method is not None:
+            data[central + 10 : central + 12] = struct.pack("<H", method)
+        path.write_bytes(bytes(data))
+        with pytest.raises(FileFormatError, match=rf"member 'a.npy' {problem}"):
+            files.load_npz(path)
 
 
 def test_load_npz_never_unpickles_object_arrays(tmp_path):

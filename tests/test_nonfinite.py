@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import cnnfast as cf
-from cnnfast import ops
+from cnnfast import _C, ops
 from cnnfast import reference as ref
 from helpers import conv_algorithm
 
@@ -67,6 +67,25 @@ def test_nonfinite_input_gives_the_exact_pattern(algorithm, layer, special, rng)
         rdx, rdw, _ = ref.conv2d_backward(x64, w64, dy.astype(np.float64), **kw)
         assert_same_nonfinite(dx, rdx, f"{algorithm} {layer} backward-input")
         assert_same_nonfinite(dw, rdw, f"{algorithm} {layer} backward-weight")
+
+
+def test_the_scans_are_what_keeps_winograd_exact(rng):
+    """With the scans off (a switch for `cnnfast bench nonfinite` only) Winograd spreads
+    a NaN across its tile, as it did before; on again, the pattern is exact."""
+    x = rng.random((2, 16, 12, 12)).astype(np.float32)
+    w = rng.random((16, 16, 3, 3)).astype(np.float32)
+    x[0, 1, 4, 5] = np.nan
+    want = ref.conv2d(x.astype(np.float64), w.astype(np.float64), padding=1)
+    assert _C.nonfinite_scans()
+    with conv_algorithm("winograd4"):
+        _C.set_nonfinite_scans(False)
+        try:
+            spread = ops.conv2d(x, w, padding=1)
+        finally:
+            _C.set_nonfinite_scans(True)
+        exact = ops.conv2d(x, w, padding=1)
+    assert np.isnan(spread).sum() > np.isnan(want).sum()
+    assert_same_nonfinite(exact, want, "winograd4 with the scans on")
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)

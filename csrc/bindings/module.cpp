@@ -60,6 +60,10 @@ PYBIND11_MODULE(_C, m) {
                           std::string(select_gemm_ukernel<double>(isa).name));
   }, "The (float, double) GEMM microkernels the active ISA uses.");
 
+  m.def("nonfinite_scans", &nonfinite_scans, "Whether conv2d keeps NaN / Inf patterns exact (on by default).");
+  m.def("set_nonfinite_scans", &set_nonfinite_scans, py::arg("on"),
+        "Turn conv2d's scans for non-finite values off or on (csrc/conv2d.cpp). Off, the Winograd family may "
+        "spread a NaN across a tile: for measuring what the scans cost only.");
   m.def("get_conv_algorithm", [] { return std::string(conv_algorithm_name(conv_algorithm())); },
         "Which conv2d algorithm is forced: auto (none), im2col, winograd or direct.");
   m.def("set_conv_algorithm", [](const std::string& name) {

@@ -9,6 +9,7 @@
     cuda   the CUDA kernels on a GPU against PyTorch's cuBLAS/cuDNN (needs a GPU)
     contention  a training step beside 0, 1 and 2 busy processes, 1 and 2 threads,
            cnnfast (its waiting and the runtime's spinning default) and PyTorch
+    nonfinite  what conv2d's scans for non-finite values cost a training step
 
 Every suite verifies cnnfast's results before timing them, runs the peers in the same
 process on the same thread count, interleaved, and reports medians (timing.py).
@@ -16,4 +17,4 @@ process on the same thread count, interleaved, and reports medians (timing.py).
 
 from __future__ import annotations
 
-SUITES = ("peak", "gemm", "ops", "nets", "tiny", "cuda", "contention")
+SUITES = ("peak", "gemm", "ops", "nets", "tiny", "cuda", "contention", "nonfinite")

@@ -113,6 +113,8 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
         )
     with reading(path, ".npz archive"):
         with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                _check_member_kind(path, info)
             bad = z.testzip()
             if bad is not None:
                 raise FileFormatError(
@@ -135,6 +137,20 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
             except (OSError, EOFError, zipfile.BadZipFile) as err:
                 raise FileFormatError(path, f"array {name!r} is damaged: {err}") from err
     return out
+
+
+def _check_member_kind(path: Path, info: zipfile.ZipInfo) -> None:
+    """NumPy writes members stored or deflated, unencrypted: anything else is not an
+    .npz (zipfile would ask for a password, or not know the method). (Found by
+    fuzzing: an encryption flag made zipfile raise RuntimeError.)"""
+    if info.flag_bits & 0x1:
+        raise FileFormatError(path, f"member {info.filename!r} is encrypted: not an .npz archive")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise FileFormatError(
+            path,
+            f"member {info.filename!r} uses zip compression method {info.compress_type}, "
+            "which no .npz writer uses",
+        )
 
 
 def _check_npy_header(path: Path, z: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
