@@ -108,6 +108,13 @@ def _close(got: np.ndarray, want: np.ndarray, what: str) -> None:
         raise AssertionError(f"{what}: off from the reference by more than 1e-9 of its scale")
 
 
+def _mask_worth_making(shape: Any) -> bool:
+    """A dropout mask small enough to make quickly, or too large to be made at all:
+    sizes in between fill gigabytes, which is not a fuzz case."""
+    n = int(np.prod([max(d, 0) for d in shape], dtype=object)) if len(shape) else 1
+    return n <= 2**20 or n > 2**59
+
+
 def target_ops(data: bytes) -> None:
     b = Bytes(data)
     dtype = b.pick([np.float64, np.float32])
@@ -151,8 +158,7 @@ def target_ops(data: bytes) -> None:
             del got
         elif op == "dropout_mask":
             shape = tuple(b.integer() for _ in range(b.small(3)))
-            n = int(np.prod([max(d, 0) for d in shape], dtype=object)) if shape else 1
-            if n <= 2**20 or n > 2**59:  # (sizes between fill gigabytes: not a fuzz case)
+            if _mask_worth_making(shape):
                 ops.dropout_mask(shape, 0.5, b.u8())
     except ARGUMENT_ERRORS:
         pass
@@ -200,8 +206,7 @@ def target_raw(data: bytes) -> None:
             _C.max_pool2d_backward_argmax(code.copy(), x, shape, pair(), pair(), quad(), False)
         elif fn == "mask":
             shape = [b.integer() for _ in range(b.small(3))]
-            n = int(np.prod([max(d, 0) for d in shape], dtype=object)) if shape else 1
-            if n <= 2**20 or n > 2**59:  # (sizes between fill gigabytes: not a fuzz case)
+            if _mask_worth_making(shape):
                 (_C.dropout_mask_float32 if dtype == np.float32 else _C.dropout_mask_float64)(
                     shape, 0.5, b.u8()
                 )
