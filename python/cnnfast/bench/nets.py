@@ -23,7 +23,7 @@ import cnnfast as cf
 from cnnfast import nn
 from cnnfast._args import resolve_padding
 
-from .timing import machine_line, time_peers
+from .timing import cnnfast_step, machine_line, time_peers
 
 try:
     import torch
@@ -126,14 +126,6 @@ def to_torch(model: nn.Module, input_shape: tuple[int, ...]) -> Any:
         with cf.no_grad():
             x = layer(x)
     return tnn.Sequential(*layers)
-
-
-def cnnfast_step(model: nn.Module, opt: Any, x: np.ndarray, y: np.ndarray) -> None:
-    model.train()
-    opt.zero_grad()
-    loss = cf.nn.functional.cross_entropy(model(cf.tensor(x)), y)
-    loss.backward()
-    opt.step()
 
 
 def torch_step(model: Any, opt: Any, x: Any, y: Any) -> None:

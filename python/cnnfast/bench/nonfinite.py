@@ -13,9 +13,7 @@ only, on finite data, where both give the same results.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,34 +23,27 @@ def measure(net: str, batch: int, steps: int) -> dict[str, float]:
     import cnnfast as cf
     from cnnfast import _C
 
+    from .timing import cnnfast_step, time_peers
+
     spec = cf.models.spec(net)
     model = cf.models.get(net, seed=0)
-    model.train()
     opt = cf.optim.Adam(model.parameters())
     rng = np.random.default_rng(0)
     x = rng.random((batch, *spec.input_shape), dtype=np.float32)
     y = rng.integers(0, spec.classes, batch)
 
-    def step() -> None:
-        opt.zero_grad()
-        cf.nn.functional.cross_entropy(model(cf.tensor(x)), y).backward()
-        opt.step()
+    def step_with(on: bool) -> Callable[[], None]:
+        def step() -> None:
+            _C.set_nonfinite_scans(on)
+            cnnfast_step(model, opt, x, y)
 
-    times: dict[bool, list[float]] = {True: [], False: []}
-    try:
-        for on in (True, False, True, False):  # warm-up, both ways
-            _C.set_nonfinite_scans(on)
-            step()
-        for i in range(2 * steps):
-            on = i % 2 == 0
-            _C.set_nonfinite_scans(on)
-            t0 = time.perf_counter()
-            step()
-            times[on].append(time.perf_counter() - t0)
+        return step
+
+    try:  # single steps in turns, each after an untimed one (time_peers)
+        t = time_peers({"on": step_with(True), "off": step_with(False)}, steps, block=1)
     finally:
         _C.set_nonfinite_scans(True)
-    on, off = statistics.median(times[True]), statistics.median(times[False])
-    return {"scans_on_s": on, "scans_off_s": off, "cost": on / off - 1}
+    return {"scans_on_s": t["on"], "scans_off_s": t["off"], "cost": t["on"] / t["off"] - 1}
 
 
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:

@@ -67,3 +67,15 @@ def report_vs_torch(
     if json_path:
         with open(json_path, "w") as f:
             json.dump({"meta": machine_line(), "rows": results}, f, indent=1)
+
+
+def cnnfast_step(model: Any, opt: Any, x: Any, y: Any) -> None:
+    """One cnnfast training step as the suites time it: forward, cross-entropy,
+    backward, optimizer step."""
+    import cnnfast as cf
+
+    model.train()
+    opt.zero_grad()
+    loss = cf.nn.functional.cross_entropy(model(cf.tensor(x)), y)
+    loss.backward()
+    opt.step()
