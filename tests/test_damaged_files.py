@@ -237,6 +237,11 @@ def test_idx_files_cut_short_name_the_file(tmp_path):
     labels.write_bytes(b"\x1f\x8b" + b"garbage" * 10)
     with pytest.raises(FileFormatError, match=str(labels)):
         cf.data.load_mnist(d)
+    # (found by fuzzing) an empty array whose other dimensions NumPy cannot hold
+    dims = (0, 2**25, 3 * 2**24, 2**26 + 258, 2**25, 2**26)
+    labels.write_bytes(struct.pack(">BBBB", 0, 0, 0x08, len(dims)) + struct.pack(">6I", *dims))
+    with pytest.raises(FileFormatError, match=rf"{labels}: IDX header says .*more than an array"):
+        cf.data.load_mnist(d)
 
 
 def test_mnist_pickle_damage_names_the_file(tmp_path):

@@ -15,6 +15,7 @@ from typing import IO, Any, ClassVar
 
 import numpy as np
 
+from .._sizes import MAX_BYTES
 from ..errors import FileFormatError, reading
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -41,6 +42,9 @@ def read_idx(path: Path) -> np.ndarray:
         raise FileFormatError(path, f"IDX header cut short ({len(data)} of {header} bytes)")
     dims = struct.unpack(f">{ndim}I", data[4:header])
     dtype = np.dtype(_IDX_DTYPES[data[2]])
+    # NumPy's rule, even for an empty array: the non-zero dimensions must fit.
+    if math.prod(d for d in dims if d) * dtype.itemsize > MAX_BYTES:
+        raise FileFormatError(path, f"IDX header says {dims}: more than an array can hold")
     count = math.prod(dims)
     if len(data) - header != count * dtype.itemsize:
         raise FileFormatError(
