@@ -259,6 +259,12 @@ def test_mnist_pickle_damage_names_the_file(tmp_path):
     path.write_bytes(gzip.compress(b"\x80\x04\x8e" + struct.pack("<Q", 2**40) + b"abc"))
     with pytest.raises(FileFormatError, match=rf"{path}: .*more memory than can be allocated"):
         cf.data.load_mnist(tmp_path)
+    # (found by fuzzing) a pickle asking _codecs.encode for an encoding that does not exist
+    path.write_bytes(
+        gzip.compress(b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00aX\x06\x00\x00\x00matin1\x86R.")
+    )
+    with pytest.raises(FileFormatError, match=rf"{path}: not a readable MNIST pickle.*matin1"):
+        cf.data.load_mnist(tmp_path)
 
 
 def test_malformed_cifar_batches_name_the_file(tmp_path):

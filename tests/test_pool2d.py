@@ -102,6 +102,25 @@ def test_max_pool_padding_never_wins():
 
 
 @pytest.mark.kernels
+@pytest.mark.parametrize("stride", [1, 2, 2**32])
+def test_padding_never_wins_against_minus_infinity(stride):
+    # (found by fuzzing) the reference's argmax picked a padded cell when the input's
+    # cells were -inf (equal to the padding), sending the gradient to another plane
+    x = np.full((1, 2, 3, 3), -np.inf)
+    x[0, 1] = [[-np.inf, 1.0, -np.inf], [2.0, -np.inf, 3.0], [-np.inf, -np.inf, -np.inf]]
+    kw = dict(kernel_size=2, stride=stride, padding=1, ceil_mode=True)
+    y = cf.ops.max_pool2d(x, **kw)
+    dy = np.arange(1.0, y.size + 1).reshape(y.shape)
+    dx = cf.ops.max_pool2d_backward(x, dy, **kw)
+    np.testing.assert_array_equal(cf.reference.max_pool2d(x, **kw), y)
+    np.testing.assert_array_equal(cf.reference.max_pool2d_backward(x, dy, **kw), dx)
+    np.testing.assert_array_equal(dx.sum(axis=(2, 3)), dy.sum(axis=(2, 3)))  # none lost
+    _, idx = cf.ops.max_pool2d(x, **kw, return_indices=True)
+    np.testing.assert_array_equal(cf.reference.max_pool2d(x, **kw, return_indices=True)[1], idx)
+    assert idx.min() >= 0
+
+
+@pytest.mark.kernels
 def test_max_pool_ties_go_to_the_first_maximum():
     x = np.ones((1, 1, 2, 2), np.float32)
     y, idx = cf.ops.max_pool2d(x, 2, return_indices=True)

@@ -12,18 +12,17 @@ from typing import Any, NamedTuple, Union
 
 import numpy as np
 
-from . import _C
 from ._sizes import MAX_ELEMENTS, require_index, require_representable
-from .cuda.array import DeviceArray
+from .backend import is_device_array
 
 Padding = Union[int, Sequence[int], str]
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def as_float_array(op: str, name: str, value: Any) -> np.ndarray:
-    """`value` as a C-contiguous float32/float64 array (a DeviceArray stays one, on
+    """`value` as a C-contiguous float32/float64 array (a device array stays one, on
     the device); anything else is a TypeError."""
-    if type(value) is DeviceArray:
+    if is_device_array(value):
         if value.dtype not in FLOAT_DTYPES:
             raise TypeError(
                 f"{op}: {name} must be float32 or float64, got dtype {value.dtype} "
@@ -37,24 +36,6 @@ def as_float_array(op: str, name: str, value: Any) -> np.ndarray:
         )
     # (np.ascontiguousarray would turn a 0-d array into a 1-d one)
     return arr if arr.flags.c_contiguous else np.array(arr, order="C")
-
-
-def kernels(op: str, **arrays: Any) -> Any:
-    """The kernels for where the arrays live: `_C` when all are on the host,
-    cnnfast.cuda.kernels (same names) when all are on the device; arrays on both is
-    a ValueError naming each one's device. None entries (optional arguments) are
-    ignored."""
-    where = {k: type(a) is DeviceArray for k, a in arrays.items() if a is not None}
-    if not any(where.values()):
-        return _C
-    if not all(where.values()):
-        places = ", ".join(f"{k} on {'cuda' if d else 'cpu'}" for k, d in where.items())
-        raise ValueError(
-            f"{op}: inputs on different devices ({places}); move them to one with .to()"
-        )
-    from .cuda import kernels as device_kernels
-
-    return device_kernels
 
 
 def require_ndim(op: str, name: str, arr: np.ndarray, ndim: int, layout: str = "") -> None:

@@ -49,8 +49,7 @@ _DAMAGE = (
     ValueError,
     OverflowError,  # (an offset or size in the file past what a seek or read takes)
     NotImplementedError,  # (zipfile: a compression method or flag no .npz writer uses)
-    KeyError,
-    IndexError,
+    LookupError,  # (KeyError, IndexError, and codecs': a pickle naming an unknown encoding)
     TypeError,
     AttributeError,
 )

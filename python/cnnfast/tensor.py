@@ -18,7 +18,6 @@ from typing import Any, Union
 import numpy as np
 
 from . import ops
-from .cuda.array import DeviceArray, full
 
 BackwardFn = Callable[[np.ndarray], Sequence[Union[np.ndarray, None]]]
 ArrayLike = Any
@@ -42,8 +41,8 @@ def no_grad() -> Iterator[None]:
 
 
 def _as_array(value: ArrayLike, dtype: Any = None) -> np.ndarray:
-    if type(value) is DeviceArray:  # device data stays where it is
-        return value if dtype is None else value.astype(dtype, copy=False)  # type: ignore[return-value]
+    if ops.device_of(value) != "cpu":  # device data stays where it is
+        return value if dtype is None else value.astype(dtype, copy=False)
     arr = np.asarray(value, dtype=dtype)
     if dtype is None and arr.dtype.kind in "iub":
         return arr  # integer tensors (labels) stay integer
@@ -110,16 +109,16 @@ class Tensor:
     @property
     def device(self) -> str:
         """'cpu' or 'cuda': where the data lives (and where ops on it run)."""
-        return "cuda" if type(self.data) is DeviceArray else "cpu"
+        return ops.device_of(self.data)
 
     def to(self, device: str) -> Tensor:
         """This tensor on `device` ('cpu' or 'cuda'); itself when already there. The
         copy is part of the graph: gradients flow back to the original's device."""
-        target, origin = _device_name(device), self.device
+        target, origin = ops.device_name(device), self.device
         if target == origin:
             return self
-        moved = to_device(self.data, target)
-        return Tensor._from_op(moved, (self,), lambda g: (to_device(g, origin),))
+        moved = ops.to_device(self.data, target)
+        return Tensor._from_op(moved, (self,), lambda g: (ops.to_device(g, origin),))
 
     def __dlpack__(self, stream: Any = None, **kwargs: Any) -> Any:
         """DLPack export of the data (no copy; see cnnfast.cuda.dlpack)."""
@@ -135,7 +134,7 @@ class Tensor:
         return self.to("cuda")
 
     def numpy(self) -> np.ndarray:
-        if type(self.data) is DeviceArray:
+        if self.device != "cpu":
             raise TypeError(
                 "numpy() of a tensor on cuda: move it to the host first with .to('cpu')"
             )
@@ -165,18 +164,11 @@ class Tensor:
                     f"backward() needs a gradient for a non-scalar of shape {self.shape}"
                 )
             # (on the device, filled there: no upload inside a training step)
-            on_device = self.device == "cuda"
-            grad = (
-                full(self.shape, 1.0, self.dtype) if on_device else np.ones(self.shape, self.dtype)
-            )
-        if self.device == "cuda":
-            seed = (
-                grad
-                if type(grad) is DeviceArray
-                else DeviceArray.from_numpy(np.asarray(grad, self.dtype))
-            )
-        else:
-            seed = np.asarray(grad, dtype=self.dtype)
+            grad = ops.full(self.shape, 1.0, self.dtype, self.device)
+        if ops.device_of(grad) == "cpu":
+            grad = np.asarray(grad, dtype=self.dtype)
+        seed = ops.to_device(grad, self.device)
+        seed = seed if seed.dtype == self.dtype else seed.astype(self.dtype)
         order = self._topological_order()
         grads: dict[int, np.ndarray] = {id(self): seed.reshape(self.shape)}
         for t in reversed(order):
@@ -274,15 +266,9 @@ class Tensor:
         y = self.data.sum(axis=axis, keepdims=keepdims)
 
         def backward(g: np.ndarray) -> tuple[np.ndarray]:
-            if type(g) is DeviceArray:  # a full sum (the only one on cuda): spread its gradient
-                from .cuda import kernels as device_kernels
+            return (ops.sum_backward(g, self.shape, axis, keepdims, self.dtype),)
 
-                return (device_kernels.broadcast_scalar(g, self.shape),)
-            if axis is not None and not keepdims:
-                g = np.expand_dims(g, axis)
-            return (np.broadcast_to(g, self.shape).astype(self.dtype, copy=True),)
-
-        out = y if type(y) is DeviceArray else np.asarray(y, dtype=self.dtype)
+        out = y if ops.device_of(y) != "cpu" else np.asarray(y, dtype=self.dtype)
         return Tensor._from_op(out, (self,), backward)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
@@ -327,24 +313,6 @@ def as_tensor(value: ArrayLike, dtype: Any = None) -> Tensor:
     return value if isinstance(value, Tensor) else Tensor(value, dtype=dtype)
 
 
-def to_device(array: Any, device: str) -> Any:
-    """An array (NumPy or DeviceArray) on `device` ('cpu' or 'cuda'): itself when it is
-    there already, else a copy there."""
-    on_device = type(array) is DeviceArray
-    if device == "cuda":
-        return array if on_device else DeviceArray.from_numpy(array)
-    return array.numpy() if on_device else array
-
-
-def _device_name(device: Any) -> str:
-    name = str(device).lower()
-    if name in ("cuda:0", "gpu"):
-        name = "cuda"
-    if name not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
-    return name
-
-
 def tensor(
     data: ArrayLike, requires_grad: bool = False, dtype: Any = None, device: str = "cpu"
 ) -> Tensor:
@@ -352,10 +320,9 @@ def tensor(
     on `device` ('cpu', or 'cuda': see cnnfast.cuda)."""
     if isinstance(data, Tensor):
         data = data.data
-    if type(data) is DeviceArray:
-        data = data.numpy()
-    if _device_name(device) == "cuda":  # the upload is the copy
-        return Tensor(DeviceArray.from_numpy(_as_array(data, dtype)), requires_grad=requires_grad)
+    data = ops.to_device(data, "cpu")
+    if ops.device_name(device) != "cpu":  # the upload is the copy
+        return Tensor(ops.to_device(_as_array(data, dtype), device), requires_grad=requires_grad)
     host = _as_array(np.array(data, dtype=dtype, copy=True), None)
     return Tensor(host, requires_grad=requires_grad)
 
@@ -386,22 +353,9 @@ def matmul(a: Tensor, b: Tensor, trans_a: bool = False, trans_b: bool = False) -
 def concat(tensors: Sequence[Tensor], axis: int = 1) -> Tensor:
     """Join tensors along `axis` (inception modules concatenate channels)."""
     sizes = [t.shape[axis] for t in tensors]
-    if any(t.device == "cuda" for t in tensors):
-        from .cuda import kernels as device_kernels
-
-        places = [t.device for t in tensors]
-        if "cpu" in places:
-            raise ValueError(f"concat: tensors on different devices ({places}); move them to one")
-        axis = axis % tensors[0].ndim
-        return Tensor._from_op(
-            device_kernels.concat([t.data for t in tensors], axis),
-            tuple(tensors),
-            lambda g: device_kernels.split(g, sizes, axis),
-        )
-    y = np.concatenate([t.data for t in tensors], axis=axis)
-    cuts = np.cumsum(sizes)[:-1]
-
-    def backward(g: np.ndarray) -> list[np.ndarray]:
-        return [np.ascontiguousarray(p) for p in np.split(g, cuts, axis=axis)]
-
-    return Tensor._from_op(y, tuple(tensors), backward)
+    axis = axis % tensors[0].ndim
+    return Tensor._from_op(
+        ops.concat([t.data for t in tensors], axis),
+        tuple(tensors),
+        lambda g: ops.split(g, sizes, axis),
+    )

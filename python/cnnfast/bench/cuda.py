@@ -55,7 +55,10 @@ def _torch_cuda() -> Any:
 
 def peers(torch: Any) -> dict[str, dict[str, Callable[[], Any]]]:
     rng = np.random.default_rng(0)
-    dev = cf.cuda.DeviceArray.from_numpy
+
+    def dev(a: np.ndarray) -> Any:
+        return cf.ops.to_device(a, "cuda")
+
     out: dict[str, dict[str, Callable[[], Any]]] = {}
     for n in GEMM_SIZES:
         a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
@@ -76,12 +79,12 @@ def conv_peers(
     torch: Any, name: str, x: np.ndarray, w: np.ndarray, pad: int, rng: np.random.Generator
 ) -> dict[str, dict[str, Callable[[], Any]]]:
     """Forward, and forward+backward, of one layer for each peer (checked first)."""
-    xd, wd = cf.cuda.DeviceArray.from_numpy(x), cf.cuda.DeviceArray.from_numpy(w)
+    xd, wd = cf.ops.to_device(x, "cuda"), cf.ops.to_device(w, "cuda")
     y = cf.ops.conv2d(xd, wd, padding=pad)
     expected = cf.reference.conv2d(x[:2], w, padding=pad)
     np.testing.assert_allclose(y.numpy()[:2], expected, rtol=1e-3, atol=1e-3)
     dy_host = rng.standard_normal(y.shape, dtype=np.float32)
-    dy = cf.cuda.DeviceArray.from_numpy(dy_host)
+    dy = cf.ops.to_device(dy_host, "cuda")
     fwd = {"cnnfast": lambda: cf.ops.conv2d(xd, wd, padding=pad)}
     both = {
         "cnnfast": lambda: cf.ops.conv2d_backward(xd, wd, dy, padding=pad, need_bias_grad=False)

@@ -10,7 +10,6 @@ import numpy as np
 
 from .. import ops
 from .._args import Padding
-from ..ops.batch_norm import update_running_stats
 from ..random import next_seed
 from ..tensor import Tensor, as_tensor, matmul
 
@@ -184,30 +183,17 @@ def batch_norm(
             raise ValueError("batch_norm: inference needs running_mean and running_var")
         y = ops.batch_norm_inference(x.data, running_mean, running_var, w, b, eps)
 
-        # The statistics as this forward used them (a later training step updates them in
-        # place); the per-element work is left to the backward, which inference never runs.
-        # (That backward is host-only, so a device forward copies nothing.)
-        on_cuda = x.device == "cuda"
-        mean, var = (None, None) if on_cuda else (running_mean.copy(), running_var.copy())
+        # The statistics as this forward used them (a later training step updates them
+        # in place); the backward is left to ops, which inference never runs.
+        mean, var = running_mean.copy(), running_var.copy()
 
         def backward_eval(g: np.ndarray) -> list[Any]:
-            if on_cuda:
-                raise NotImplementedError("batch_norm: the eval-mode backward is not on cuda yet")
-            shape = (1, -1) + (1,) * (x.ndim - 2)
-            scale = (1.0 / np.sqrt(var + eps)).astype(x.dtype).reshape(shape)
-            gw = (g * w.reshape(shape)) if w is not None else g
-            grads = [gw * scale]
-            axes = tuple(i for i in range(x.ndim) if i != 1)
-            if weight is not None:
-                xhat = (x.data - mean.reshape(shape)) * scale
-                grads.append((g * xhat).sum(axis=axes))
-            if bias is not None:
-                grads.append(g.sum(axis=axes))
-            return grads
+            dx, dw, db = ops.batch_norm_inference_backward(x.data, g, mean, var, w, eps)
+            return [dx] + ([dw] if weight is not None else []) + ([db] if bias is not None else [])
 
         return Tensor._from_op(y, (x, *params), backward_eval)
     y, mean, invstd = ops.batch_norm_train(x.data, w, b, eps)
-    update_running_stats(
+    ops.update_running_stats(
         running_mean, running_var, mean, invstd, x.size // max(x.shape[1], 1), momentum, eps
     )
 

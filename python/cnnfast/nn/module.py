@@ -8,7 +8,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..tensor import Tensor, _device_name, no_grad, to_device
+from .. import ops
+from ..tensor import Tensor, no_grad
 
 
 class Parameter(Tensor):
@@ -108,13 +109,13 @@ class Module:
         """Move every parameter and buffer to `device` ('cpu' or 'cuda') in place, as
         PyTorch does (parameters keep their identity, so an optimizer built before or
         after sees the same ones). Gradients are dropped."""
-        target = _device_name(device)
+        target = ops.device_name(device)
         for _, m in self.named_modules():
             for p in m._parameters.values():
-                p.data = to_device(p.data, target)
+                p.data = ops.to_device(p.data, target)
                 p.grad = None
             for name, b in m._buffers.items():
-                setattr(m, name, to_device(b, target))
+                setattr(m, name, ops.to_device(b, target))
         return self
 
     @property

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .._args import as_float_array, kernels, require_same_dtype, require_shape
+from .._args import as_float_array, require_same_dtype, require_shape
+from ..backend import for_arrays
 
 
 def _pair(op: str, a_name: str, a: Any, b_name: str, b: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -34,43 +35,43 @@ def bias_add(x: Any, b: Any) -> np.ndarray:
     b = as_float_array("bias_add", "b", b)
     require_same_dtype("bias_add", x=x, b=b)
     require_shape("bias_add", "b", b, (x.shape[1],), f"one per channel of x {x.shape}")
-    return kernels("bias_add", x=x, b=b).bias_add(x, b)
+    return for_arrays("bias_add", x=x, b=b).bias_add(x, b)
 
 
 def bias_add_backward(dy: Any) -> np.ndarray:
     """db (C,): dy (N, C, ...) summed over every axis but 1."""
     dy = _channels_first("bias_add_backward", "dy", dy)
-    return kernels("bias_add_backward", dy=dy).bias_add_backward(dy)
+    return for_arrays("bias_add_backward", dy=dy).bias_add_backward(dy)
 
 
 def relu(x: Any) -> np.ndarray:
     x = as_float_array("relu", "x", x)
-    return kernels("relu", x=x).relu_forward(x)
+    return for_arrays("relu", x=x).relu_forward(x)
 
 
 def relu_backward(x: Any, dy: Any) -> np.ndarray:
     """dx = dy where x > 0 (NaN passes dy on), 0 elsewhere."""
     x, dy = _pair("relu_backward", "x", x, "dy", dy)
-    return kernels("relu_backward", x=x, dy=dy).relu_backward(x, dy)
+    return for_arrays("relu_backward", x=x, dy=dy).relu_backward(x, dy)
 
 
 def tanh(x: Any) -> np.ndarray:
     x = as_float_array("tanh", "x", x)
-    return kernels("tanh", x=x).tanh_forward(x)
+    return for_arrays("tanh", x=x).tanh_forward(x)
 
 
 def tanh_backward(y: Any, dy: Any) -> np.ndarray:
     """From the forward output y: dx = dy * (1 - y^2)."""
     y, dy = _pair("tanh_backward", "y", y, "dy", dy)
-    return kernels("tanh_backward", y=y, dy=dy).tanh_backward(y, dy)
+    return for_arrays("tanh_backward", y=y, dy=dy).tanh_backward(y, dy)
 
 
 def sigmoid(x: Any) -> np.ndarray:
     x = as_float_array("sigmoid", "x", x)
-    return kernels("sigmoid", x=x).sigmoid_forward(x)
+    return for_arrays("sigmoid", x=x).sigmoid_forward(x)
 
 
 def sigmoid_backward(y: Any, dy: Any) -> np.ndarray:
     """From the forward output y: dx = dy * y * (1 - y)."""
     y, dy = _pair("sigmoid_backward", "y", y, "dy", dy)
-    return kernels("sigmoid_backward", y=y, dy=dy).sigmoid_backward(y, dy)
+    return for_arrays("sigmoid_backward", y=y, dy=dy).sigmoid_backward(y, dy)

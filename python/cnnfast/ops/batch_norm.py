@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .._args import as_float_array, kernels, require_same_dtype, require_shape
-from ..cuda.array import DeviceArray
+from .._args import as_float_array, require_same_dtype, require_shape
+from ..backend import for_arrays, is_device_array
 
 
 def _x(op: str, x: Any) -> np.ndarray:
@@ -45,7 +45,7 @@ def batch_norm_train(
     op = "batch_norm_train"
     x = _x(op, x)
     w, b = _per_channel(op, "weight", weight, x), _per_channel(op, "bias", bias, x)
-    k = kernels(op, x=x, weight=w, bias=b)
+    k = for_arrays(op, x=x, weight=w, bias=b)
     return tuple(k.batch_norm_train_forward(x, w, b, _eps(op, eps)))  # type: ignore[return-value]
 
 
@@ -57,7 +57,7 @@ def batch_norm_inference(
     x = _x(op, x)
     mean, var = _per_channel(op, "mean", mean, x), _per_channel(op, "var", var, x)
     w, b = _per_channel(op, "weight", weight, x), _per_channel(op, "bias", bias, x)
-    k = kernels(op, x=x, mean=mean, var=var, weight=w, bias=b)
+    k = for_arrays(op, x=x, mean=mean, var=var, weight=w, bias=b)
     return k.batch_norm_inference_forward(x, mean, var, w, b, _eps(op, eps))
 
 
@@ -72,8 +72,25 @@ def batch_norm_backward(
     require_shape(op, "dy", dy, x.shape, "the shape of x")
     mean, invstd = _per_channel(op, "mean", mean, x), _per_channel(op, "invstd", invstd, x)
     w = _per_channel(op, "weight", weight, x)
-    k = kernels(op, x=x, dy=dy, mean=mean, invstd=invstd, weight=w)
+    k = for_arrays(op, x=x, dy=dy, mean=mean, invstd=invstd, weight=w)
     return tuple(k.batch_norm_backward(x, dy, mean, invstd, w))  # type: ignore[return-value]
+
+
+def batch_norm_inference_backward(
+    x: Any, dy: Any, mean: Any, var: Any, weight: Any = None, eps: float = 1e-5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dx, dweight, dbias) of batch_norm_inference (the statistics are constants):
+    dx = dy * weight / sqrt(var + eps), dweight = sum(dy * xhat), dbias = sum(dy),
+    the sums over every axis but 1."""
+    op = "batch_norm_inference_backward"
+    x = _x(op, x)
+    dy = as_float_array(op, "dy", dy)
+    require_same_dtype(op, x=x, dy=dy)
+    require_shape(op, "dy", dy, x.shape, "the shape of x")
+    mean, var = _per_channel(op, "mean", mean, x), _per_channel(op, "var", var, x)
+    w = _per_channel(op, "weight", weight, x)
+    k = for_arrays(op, x=x, dy=dy, mean=mean, var=var, weight=w)
+    return tuple(k.batch_norm_inference_backward(x, dy, mean, var, w, _eps(op, eps)))  # type: ignore[return-value]
 
 
 def batch_norm(
@@ -94,10 +111,10 @@ def batch_norm(
     x = _x(op, x)
     for name, r in (("running_mean", running_mean), ("running_var", running_var)):
         if r is not None and not (
-            isinstance(r, (np.ndarray, DeviceArray)) and r.shape == (x.shape[1],)
+            (isinstance(r, np.ndarray) or is_device_array(r)) and r.shape == (x.shape[1],)
         ):
             raise ValueError(
-                f"{op}: {name} must be an ndarray (or DeviceArray) of shape ({x.shape[1]},)"
+                f"{op}: {name} must be an ndarray (or a device array) of shape ({x.shape[1]},)"
             )
     if not training:
         if running_mean is None or running_var is None:
@@ -129,16 +146,7 @@ def update_running_stats(
     batch variance (PyTorch's rule); an empty batch changes nothing."""
     if count <= 0:
         return
-    if type(mean) is DeviceArray:
-        k = kernels(
-            "update_running_stats", running_mean=running_mean, running_var=running_var, mean=mean
-        )
-        k.batch_norm_running_stats(running_mean, running_var, mean, invstd, count, momentum, eps)
-        return
-    if running_mean is not None:
-        running_mean *= 1 - momentum
-        running_mean += momentum * mean
-    if running_var is not None:
-        var = 1.0 / invstd.astype(np.float64) ** 2 - eps
-        running_var *= 1 - momentum
-        running_var += momentum * var * count / max(count - 1, 1)
+    k = for_arrays(
+        "update_running_stats", running_mean=running_mean, running_var=running_var, mean=mean
+    )
+    k.batch_norm_running_stats(running_mean, running_var, mean, invstd, count, momentum, eps)

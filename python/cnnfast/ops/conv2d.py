@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from .. import _C
-from .._args import Padding, as_float_array, conv_args, kernels, require_same_dtype, require_shape
+from .._args import Padding, as_float_array, conv_args, require_same_dtype, require_shape
+from ..backend import for_arrays
 
 
 def conv2d(
@@ -32,7 +33,7 @@ def conv2d(
         b = as_float_array("conv2d", "b", b)
         require_same_dtype("conv2d", x=a.x, b=b)
         require_shape("conv2d", "b", b, (a.w.shape[0],), f"one per output channel of w {a.w.shape}")
-    return kernels("conv2d", x=a.x, w=a.w, b=b).conv2d_forward(a.x, a.w, b, *a.kernel_args())
+    return for_arrays("conv2d", x=a.x, w=a.w, b=b).conv2d_forward(a.x, a.w, b, *a.kernel_args())
 
 
 def conv2d_algorithm(
@@ -80,7 +81,7 @@ def conv2d_backward(
     expected = (a.x.shape[0], a.w.shape[0], *a.out_hw)
     require_shape(op, "dy", dy, expected, f"the output of x {a.x.shape} and w {a.w.shape}")
     kargs = a.kernel_args()
-    k = kernels(op, x=a.x, w=a.w, dy=dy)
+    k = for_arrays(op, x=a.x, w=a.w, dy=dy)
     dx = k.conv2d_backward_input(a.w, dy, a.x.shape, *kargs) if need_input_grad else None
     dw = k.conv2d_backward_weight(a.x, dy, a.w.shape, *kargs) if need_weight_grad else None
     db = k.bias_add_backward(dy) if need_bias_grad else None

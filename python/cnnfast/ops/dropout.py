@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from .. import _C
-from .._args import FLOAT_DTYPES, as_float_array, kernels
+from .._args import FLOAT_DTYPES, as_float_array
 from .._sizes import require_representable
+from ..backend import for_arrays
 
 
 def _check(op: str, p: Any, seed: Any) -> tuple[float, int]:
@@ -34,7 +35,7 @@ def dropout(x: Any, p: float = 0.5, seed: int = 0, training: bool = True) -> np.
     p, seed = _check("dropout", p, seed)
     if not training:
         return x.copy()
-    return kernels("dropout", x=x).dropout_forward(x, p, seed)
+    return for_arrays("dropout", x=x).dropout_forward(x, p, seed)
 
 
 def dropout_backward(dy: Any, p: float = 0.5, seed: int = 0, training: bool = True) -> np.ndarray:

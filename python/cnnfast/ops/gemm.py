@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from .._args import as_float_array, kernels, require_ndim, require_same_dtype
+from .._args import as_float_array, require_ndim, require_same_dtype
 from .._sizes import MAX_ELEMENTS, require_representable
+from ..backend import for_arrays
 
 
 def matmul(a: Any, b: Any, trans_a: bool = False, trans_b: bool = False) -> np.ndarray:
@@ -35,4 +36,4 @@ def matmul(a: Any, b: Any, trans_a: bool = False, trans_b: bool = False) -> np.n
         require_representable(
             "matmul", f"the output of a {a.shape} and b {b.shape}", (M, N), a.dtype
         )
-    return kernels("matmul", a=a, b=b).matmul(a, b, bool(trans_a), bool(trans_b))
+    return for_arrays("matmul", a=a, b=b).matmul(a, b, bool(trans_a), bool(trans_b))

@@ -15,12 +15,12 @@ import numpy as np
 
 from .._args import (
     as_float_array,
-    kernels,
     positive_int,
     require_ndim,
     require_same_dtype,
     require_shape,
 )
+from ..backend import for_arrays
 
 
 def _args(op: str, x: Any, size: Any, k: float) -> tuple[np.ndarray, int]:
@@ -35,7 +35,7 @@ def local_response_norm(
     x: Any, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
 ) -> np.ndarray:
     x, size = _args("local_response_norm", x, size, k)
-    k_ = kernels("local_response_norm", x=x)
+    k_ = for_arrays("local_response_norm", x=x)
     return k_.lrn_forward(x, size, float(alpha), float(beta), float(k))
 
 
@@ -47,5 +47,5 @@ def local_response_norm_backward(
     dy = as_float_array(op, "dy", dy)
     require_same_dtype(op, x=x, dy=dy)
     require_shape(op, "dy", dy, x.shape, "the shape of x")
-    k_ = kernels(op, x=x, dy=dy)
+    k_ = for_arrays(op, x=x, dy=dy)
     return k_.lrn_backward(x, dy, size, float(alpha), float(beta), float(k))

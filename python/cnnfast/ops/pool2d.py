@@ -17,7 +17,6 @@ from .._args import (
     _as_int,
     as_float_array,
     int_pair,
-    kernels,
     pool_args,
     pool_window,
     require_ndim,
@@ -25,7 +24,7 @@ from .._args import (
     require_shape,
 )
 from .._sizes import require_representable
-from ..cuda.array import DeviceArray
+from ..backend import as_array, for_arrays
 
 
 def _checked_dy(op: str, a: PoolArgs, dy: Any) -> np.ndarray:
@@ -45,7 +44,7 @@ def max_pool2d(
 ) -> Any:
     """Max over windows. With return_indices, also the argmax as h*W + w in each plane."""
     a = pool_args("max_pool2d", x, kernel_size, stride, padding, ceil_mode)
-    return kernels("max_pool2d", x=a.x).max_pool2d_forward(
+    return for_arrays("max_pool2d", x=a.x).max_pool2d_forward(
         a.x, *a.kernel_args(), bool(return_indices)
     )
 
@@ -62,7 +61,7 @@ def max_pool2d_backward(
     op = "max_pool2d_backward"
     a = pool_args(op, x, kernel_size, stride, padding, ceil_mode)
     dy = _checked_dy(op, a, dy)
-    return kernels(op, x=a.x, dy=dy).max_pool2d_backward(a.x, dy, *a.kernel_args())
+    return for_arrays(op, x=a.x, dy=dy).max_pool2d_backward(a.x, dy, *a.kernel_args())
 
 
 # Windows whose cell index fits the one-byte argmax code (255 means "no gradient").
@@ -85,7 +84,7 @@ def max_pool2d_argmax(
     op = "max_pool2d_argmax"
     a = pool_args(op, x, kernel_size, stride, padding, ceil_mode)
     _require_byte_window(op, a.kernel)
-    return kernels(op, x=a.x).max_pool2d_forward_argmax(a.x, *a.kernel_args(), bool(relu))
+    return for_arrays(op, x=a.x).max_pool2d_forward_argmax(a.x, *a.kernel_args(), bool(relu))
 
 
 def max_pool2d_backward_argmax(
@@ -111,13 +110,13 @@ def max_pool2d_backward_argmax(
     )
     _require_byte_window(op, kernel)
     expected = (*x_shape[:2], *out_hw)
-    argmax = argmax if type(argmax) is DeviceArray else np.asarray(argmax)
+    argmax = as_array(argmax)
     if argmax.dtype != np.uint8:
         raise TypeError(f"{op}: argmax must be uint8 (from max_pool2d_argmax), got {argmax.dtype}")
     require_shape(op, "argmax", argmax, expected, f"the pooled shape of x {x_shape}")
     dy = as_float_array(op, "dy", dy)
     require_shape(op, "dy", dy, expected, f"the pooled shape of x {x_shape}")
-    k = kernels(op, argmax=argmax, dy=dy)
+    k = for_arrays(op, argmax=argmax, dy=dy)
     return k.max_pool2d_backward_argmax(argmax, dy, x_shape, kernel, stride_, pad, ceil)
 
 
@@ -146,7 +145,7 @@ def avg_pool2d(
 ) -> np.ndarray:
     """Mean over windows; count_include_pad counts padded cells in the divisor."""
     a = pool_args("avg_pool2d", x, kernel_size, stride, padding, ceil_mode)
-    return kernels("avg_pool2d", x=a.x).avg_pool2d_forward(
+    return for_arrays("avg_pool2d", x=a.x).avg_pool2d_forward(
         a.x, *a.kernel_args(), bool(count_include_pad)
     )
 
@@ -163,7 +162,7 @@ def avg_pool2d_backward(
     op = "avg_pool2d_backward"
     a = pool_args(op, x, kernel_size, stride, padding, ceil_mode)
     dy = _checked_dy(op, a, dy)
-    k = kernels(op, x=a.x, dy=dy)
+    k = for_arrays(op, x=a.x, dy=dy)
     return k.avg_pool2d_backward(a.x, dy, *a.kernel_args(), bool(count_include_pad))
 
 
@@ -178,7 +177,7 @@ def _global_x(op: str, x: Any) -> np.ndarray:
 def global_avg_pool2d(x: Any) -> np.ndarray:
     """Mean of each plane: (N, C, H, W) -> (N, C, 1, 1)."""
     x = _global_x("global_avg_pool2d", x)
-    return kernels("global_avg_pool2d", x=x).global_avg_pool2d_forward(x)
+    return for_arrays("global_avg_pool2d", x=x).global_avg_pool2d_forward(x)
 
 
 def global_avg_pool2d_backward(x: Any, dy: Any) -> np.ndarray:
@@ -187,4 +186,4 @@ def global_avg_pool2d_backward(x: Any, dy: Any) -> np.ndarray:
     dy = as_float_array(op, "dy", dy)
     require_same_dtype(op, x=x, dy=dy)
     require_shape(op, "dy", dy, (*x.shape[:2], 1, 1))
-    return kernels(op, x=x, dy=dy).global_avg_pool2d_backward(dy, x.shape)
+    return for_arrays(op, x=x, dy=dy).global_avg_pool2d_backward(dy, x.shape)

@@ -9,9 +9,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import _C
-from .._args import as_float_array, kernels, require_ndim, require_same_dtype, require_shape
-from ..cuda.array import DeviceArray
+from .._args import as_float_array, require_ndim, require_same_dtype, require_shape
+from ..backend import for_arrays, is_device_array
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -29,7 +28,7 @@ def _along_last(op: str, fn: Callable[..., Any], axis: int, *arrays: np.ndarray)
     last = arrays[0].ndim - 1
     if axis == last:
         return fn(*arrays)
-    if type(arrays[0]) is DeviceArray:
+    if is_device_array(arrays[0]):
         raise NotImplementedError(f"{op}: on cuda only along the last axis, got axis {axis}")
     moved = [np.ascontiguousarray(np.moveaxis(a, axis, -1)) for a in arrays]
     return np.moveaxis(fn(*moved), -1, axis)
@@ -38,13 +37,13 @@ def _along_last(op: str, fn: Callable[..., Any], axis: int, *arrays: np.ndarray)
 def softmax(x: Any, axis: int = -1) -> np.ndarray:
     x = as_float_array("softmax", "x", x)
     return _along_last(
-        "softmax", kernels("softmax", x=x).softmax_forward, _axis("softmax", x, axis), x
+        "softmax", for_arrays("softmax", x=x).softmax_forward, _axis("softmax", x, axis), x
     )
 
 
 def log_softmax(x: Any, axis: int = -1) -> np.ndarray:
     x = as_float_array("log_softmax", "x", x)
-    fn = kernels("log_softmax", x=x).log_softmax_forward
+    fn = for_arrays("log_softmax", x=x).log_softmax_forward
     return _along_last("log_softmax", fn, _axis("log_softmax", x, axis), x)
 
 
@@ -59,14 +58,14 @@ def _grad_args(op: str, y: Any, dy: Any, axis: int) -> tuple[np.ndarray, np.ndar
 def softmax_backward(y: Any, dy: Any, axis: int = -1) -> np.ndarray:
     """From the forward output y = softmax(x): dx = y * (dy - sum(dy * y))."""
     y, dy, axis = _grad_args("softmax_backward", y, dy, axis)
-    fn = kernels("softmax_backward", y=y, dy=dy).softmax_backward
+    fn = for_arrays("softmax_backward", y=y, dy=dy).softmax_backward
     return _along_last("softmax_backward", fn, axis, y, dy)
 
 
 def log_softmax_backward(y: Any, dy: Any, axis: int = -1) -> np.ndarray:
     """From the forward output y = log_softmax(x): dx = dy - exp(y) * sum(dy)."""
     y, dy, axis = _grad_args("log_softmax_backward", y, dy, axis)
-    fn = kernels("log_softmax_backward", y=y, dy=dy).log_softmax_backward
+    fn = for_arrays("log_softmax_backward", y=y, dy=dy).log_softmax_backward
     return _along_last("log_softmax_backward", fn, axis, y, dy)
 
 
@@ -78,9 +77,9 @@ def _ce_args(
     require_ndim(op, "logits", logits, 2, "(N, classes)")
     if reduction not in REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    kernels(op, logits=logits, target=target)  # one device for both
-    if type(target) is DeviceArray:
-        return logits, target, _device_target(op, logits, target)  # type: ignore[return-value]
+    for_arrays(op, logits=logits, target=target)  # one device for both
+    if is_device_array(target):
+        return logits, target, _device_target(op, logits, target)
     t = np.asarray(target)
     N, C = logits.shape
     if t.dtype.kind in "iu":
@@ -102,7 +101,7 @@ def _ce_args(
     )
 
 
-def _device_target(op: str, logits: Any, t: DeviceArray) -> bool:
+def _device_target(op: str, logits: Any, t: Any) -> bool:
     """Whether a device target is probabilities (else int64 class indices). Labels
     are not range-checked here (that would read them back to the host every step):
     a label outside [0, C) gives a NaN loss."""
@@ -122,15 +121,7 @@ def _device_target(op: str, logits: Any, t: DeviceArray) -> bool:
 def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Any:
     """Cross-entropy of softmax(logits) against target; 'mean' and 'sum' give a scalar."""
     logits, t, soft = _ce_args("cross_entropy", logits, target, reduction)
-    if type(logits) is DeviceArray:
-        return kernels("cross_entropy", logits=logits).cross_entropy(logits, t, soft, reduction)
-    losses = (_C.cross_entropy_soft_forward if soft else _C.cross_entropy_forward)(logits, t)
-    if reduction == "none":
-        return losses
-    total = losses.sum(dtype=np.float64)
-    if reduction == "mean":
-        total = total / losses.shape[0] if losses.shape[0] else np.nan
-    return logits.dtype.type(total)
+    return for_arrays("cross_entropy", logits=logits).cross_entropy(logits, t, soft, reduction)
 
 
 def cross_entropy_backward(
@@ -140,16 +131,15 @@ def cross_entropy_backward(
     op = "cross_entropy_backward"
     logits, t, soft = _ce_args(op, logits, target, reduction)
     N = logits.shape[0]
-    if type(logits) is DeviceArray:
-        if type(dloss) is DeviceArray:
-            require_shape(
-                op, "dloss", dloss, (N,) if reduction == "none" else (), "the loss's shape"
-            )
-        return kernels(op, logits=logits).cross_entropy_backward(logits, t, soft, reduction, dloss)
-    if reduction == "none":
-        d = as_float_array(op, "dloss", dloss).astype(logits.dtype, copy=False)
-        require_shape(op, "dloss", d, (N,), "one per sample for reduction='none'")
+    if is_device_array(dloss):
+        for_arrays(op, logits=logits, dloss=dloss)
+        require_shape(op, "dloss", dloss, (N,) if reduction == "none" else (), "the loss's shape")
+    elif reduction == "none":
+        dloss = as_float_array(op, "dloss", dloss).astype(logits.dtype, copy=False)
+        require_shape(op, "dloss", dloss, (N,), "one per sample for reduction='none'")
+        if is_device_array(logits):
+            dloss = for_arrays(op, logits=logits).from_host(dloss)
     else:
-        scale = float(np.asarray(dloss)) / (N if reduction == "mean" and N else 1)
-        d = np.full(N, scale, dtype=logits.dtype)
-    return (_C.cross_entropy_soft_backward if soft else _C.cross_entropy_backward)(logits, t, d)
+        dloss = float(np.asarray(dloss))
+    k = for_arrays(op, logits=logits)
+    return k.cross_entropy_backward(logits, t, soft, reduction, dloss)

@@ -1,6 +1,6 @@
-"""Optimizers as published, updating parameters in place (Adam with a fused kernel,
-the others with NumPy; parameters on device='cuda' with the fused kernels of
-csrc/cuda/optim.cuh, the same rules).
+"""Optimizers as published, updating parameters in place through cnnfast.ops (Adam
+with a fused kernel, the others with NumPy on the host; on device='cuda' the fused
+kernels of csrc/cuda/optim.cuh, the same rules).
 
 Each `_update(p, g, state)` transcribes its paper's rule; tests/test_optim.py checks
 every one step by step against an independent NumPy transcription.
@@ -13,23 +13,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import ops, reference
-from ..cuda import array as device
+from .. import ops
 from ..nn.module import Parameter
 
 
-def _on_device(p: Any) -> bool:
-    return type(p) is device.DeviceArray
-
-
-def _zeros_like(p: Any) -> Any:
-    return device.zeros(p.shape, p.dtype) if _on_device(p) else np.zeros_like(p, order="C")
-
-
-def _device_kernels() -> Any:
-    from ..cuda import kernels
-
-    return kernels
+def _slot(state: dict[str, Any], name: str, p: Any) -> Any:
+    """The state array `name`, zeros like p (on p's device) the first time."""
+    a = state.get(name)
+    if a is None:
+        a = state[name] = ops.zeros_like(p)
+    return a
 
 
 class Optimizer:
@@ -96,10 +89,9 @@ class Optimizer:
                 index, _, slot = rest.partition(".")
                 if value.ndim == 0:
                     self.state[int(index)][slot] = value.item()
-                elif _on_device(self.params[int(index)].data):  # slots live with their parameter
-                    self.state[int(index)][slot] = device.DeviceArray.from_numpy(value)
-                else:
-                    self.state[int(index)][slot] = value.copy()
+                else:  # slots live with their parameter
+                    where = ops.device_of(self.params[int(index)].data)
+                    self.state[int(index)][slot] = ops.to_device(value, where, copy=True)
 
     def check_state_dict(self, state: dict[str, np.ndarray]) -> None:
         """Raises ValueError, naming the entry, if `state` does not fit this optimizer."""
@@ -141,32 +133,17 @@ class SGD(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
         h = self.hyper
-        if _on_device(p):
-            v = state.get("velocity")
-            if h["momentum"] and v is None:
-                v = state["velocity"] = _zeros_like(p)
-                first = True
-            else:
-                first = False
-            _device_kernels().sgd_update(
-                p,
-                g,
-                v if h["momentum"] else None,
-                lr=h["lr"],
-                momentum=h["momentum"],
-                weight_decay=h["weight_decay"],
-                nesterov=bool(h["nesterov"]),
-                first=first,
-            )
-            return
-        if h["weight_decay"]:
-            g = g + h["weight_decay"] * p
-        if h["momentum"]:
-            v = state.get("velocity")
-            v = g.copy() if v is None else h["momentum"] * v + g
-            state["velocity"] = v
-            g = g + h["momentum"] * v if h["nesterov"] else v
-        p -= h["lr"] * g
+        first = h["momentum"] and state.get("velocity") is None
+        ops.sgd_update(
+            p,
+            g,
+            _slot(state, "velocity", p) if h["momentum"] else None,
+            lr=h["lr"],
+            momentum=h["momentum"],
+            weight_decay=h["weight_decay"],
+            nesterov=bool(h["nesterov"]),
+            first=bool(first),
+        )
 
 
 class Adam(Optimizer):
@@ -183,13 +160,12 @@ class Adam(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
         h = self.hyper
-        t = state.get("t", 0) + 1
-        m = state.get("m")
-        m = _zeros_like(p) if m is None else m
-        v = state.get("v")
-        v = _zeros_like(p) if v is None else v
-        state.update(t=t, m=m, v=v)
-        kw = dict(
+        t = state["t"] = state.get("t", 0) + 1
+        ops.adam_update(  # one fused pass (csrc/optim.cpp, csrc/cuda/optim.cuh)
+            p,
+            g,
+            _slot(state, "m", p),
+            _slot(state, "v", p),
             lr=h["lr"],
             beta1=h["beta1"],
             beta2=h["beta2"],
@@ -197,12 +173,6 @@ class Adam(Optimizer):
             weight_decay=h["weight_decay"],
             step=t,
         )
-        if _on_device(p):
-            _device_kernels().adam_update(p, g, m, v, **kw)
-        elif p.flags.c_contiguous and p.flags.writeable and m.flags.c_contiguous:
-            ops.adam_update(p, g, m, v, **kw)  # one fused pass (csrc/optim.cpp)
-        else:  # e.g. a parameter that is a strided view: the same rule in NumPy
-            reference.adam_update(p, g, m, v, **kw)
 
 
 class Adadelta(Optimizer):
@@ -214,24 +184,16 @@ class Adadelta(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
         h = self.hyper
-        if _on_device(p):
-            eg = state.setdefault("avg_sq_grad", _zeros_like(p))
-            ed = state.setdefault("avg_sq_delta", _zeros_like(p))
-            _device_kernels().adadelta_update(
-                p, g, eg, ed, lr=h["lr"], rho=h["rho"], eps=h["eps"], weight_decay=h["weight_decay"]
-            )
-            return
-        if h["weight_decay"]:
-            g = g + h["weight_decay"] * p
-        eg = state.get("avg_sq_grad", np.zeros_like(p))
-        ed = state.get("avg_sq_delta", np.zeros_like(p))
-        eg *= h["rho"]
-        eg += (1 - h["rho"]) * g * g
-        delta = -np.sqrt(ed + h["eps"]) / np.sqrt(eg + h["eps"]) * g
-        ed *= h["rho"]
-        ed += (1 - h["rho"]) * delta * delta
-        state.update(avg_sq_grad=eg, avg_sq_delta=ed)
-        p += (h["lr"] * delta).astype(p.dtype)
+        ops.adadelta_update(
+            p,
+            g,
+            _slot(state, "avg_sq_grad", p),
+            _slot(state, "avg_sq_delta", p),
+            lr=h["lr"],
+            rho=h["rho"],
+            eps=h["eps"],
+            weight_decay=h["weight_decay"],
+        )
 
 
 class RMSprop(Optimizer):
@@ -242,19 +204,15 @@ class RMSprop(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
         h = self.hyper
-        if _on_device(p):
-            eg = state.setdefault("avg_sq_grad", _zeros_like(p))
-            _device_kernels().rmsprop_update(
-                p, g, eg, lr=h["lr"], rho=h["rho"], eps=h["eps"], weight_decay=h["weight_decay"]
-            )
-            return
-        if h["weight_decay"]:
-            g = g + h["weight_decay"] * p
-        eg = state.get("avg_sq_grad", np.zeros_like(p))
-        eg *= h["rho"]
-        eg += (1 - h["rho"]) * g * g
-        state["avg_sq_grad"] = eg
-        p -= (h["lr"] * g / (np.sqrt(eg) + h["eps"])).astype(p.dtype)
+        ops.rmsprop_update(
+            p,
+            g,
+            _slot(state, "avg_sq_grad", p),
+            lr=h["lr"],
+            rho=h["rho"],
+            eps=h["eps"],
+            weight_decay=h["weight_decay"],
+        )
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adadelta": Adadelta, "rmsprop": RMSprop}

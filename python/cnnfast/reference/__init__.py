@@ -16,7 +16,13 @@ from .activation import (
     tanh,
     tanh_backward,
 )
-from .batch_norm import batch_norm, batch_norm_backward, batch_norm_inference, batch_norm_train
+from .batch_norm import (
+    batch_norm,
+    batch_norm_backward,
+    batch_norm_inference,
+    batch_norm_inference_backward,
+    batch_norm_train,
+)
 from .conv2d import conv2d, conv2d_backward
 from .dropout import dropout, dropout_backward, dropout_mask
 from .gemm import matmul

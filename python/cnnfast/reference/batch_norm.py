@@ -64,6 +64,20 @@ def batch_norm_backward(
     return dx.astype(x.dtype), (dy * xhat).sum(axis=axes), dy.sum(axis=axes)
 
 
+def batch_norm_inference_backward(
+    x: Any, dy: Any, mean: Any, var: Any, weight: Any = None, eps: float = 1e-5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The statistics are constants: y = (x - mean) / sqrt(var + eps) * weight + bias
+    is affine in x, so dx = dy * weight / sqrt(var + eps)."""
+    x, dy = np.asarray(x), np.asarray(dy)
+    axes = _axes(x)
+    istd = 1.0 / np.sqrt(_c(var, x).astype(np.float64) + eps)
+    gamma = _c(weight, x) if weight is not None else 1.0
+    xhat = (x - _c(mean, x)) * istd
+    dx = dy * gamma * istd
+    return dx.astype(x.dtype), (dy * xhat).sum(axis=axes).astype(x.dtype), dy.sum(axis=axes)
+
+
 def batch_norm(
     x: Any,
     running_mean: np.ndarray | None,

@@ -38,10 +38,16 @@ def _windows(a: PoolArgs, xp: np.ndarray) -> np.ndarray:
 
 def _window_argmax(a: PoolArgs) -> np.ndarray:
     """Index (h - h0) * kw + (w - w0) in its window of each window's first maximum
-    (np.argmax: a NaN wins)."""
+    among the input's cells (a NaN wins; a padded cell never does, even against a
+    -inf: np.argmax of the -inf-padded window would pick the padding then)."""
     win = _windows(a, _padded(a, a.x, -np.inf, -np.inf))
+    inside = _windows(a, _padded(a, np.ones_like(a.x, dtype=bool), False, False))
     N, C, P, Q, kh, kw = win.shape
-    return np.argmax(win.reshape(N, C, P, Q, kh * kw), axis=-1)
+    win = win.reshape(N, C, P, Q, kh * kw)
+    inside = np.broadcast_to(inside, (N, C, P, Q, kh, kw)).reshape(win.shape)
+    best = win.max(axis=-1, keepdims=True)  # (a NaN among the cells makes it NaN)
+    hit = inside & ((win == best) | (np.isnan(win) & np.isnan(best)))
+    return np.argmax(hit, axis=-1)
 
 
 def _argmax(a: PoolArgs) -> np.ndarray:

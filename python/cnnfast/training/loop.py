@@ -11,12 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from .. import ops
 from ..data.batches import batches, train_val_split
 from ..nn.functional import cross_entropy
 from ..nn.module import Module
 from ..optim import Optimizer
 from ..random import numpy_rng
-from ..tensor import Tensor, no_grad, to_device
+from ..tensor import Tensor, no_grad
 from .callbacks import Callback
 from .history import History
 
@@ -91,8 +92,8 @@ def train_epoch(
         if augment is not None:
             xb = augment(xb, rng)
         optimizer.zero_grad()
-        logits = model(Tensor(to_device(xb, device)))
-        loss = cross_entropy(logits, Tensor(to_device(yb, device)))
+        logits = model(Tensor(ops.to_device(xb, device)))
+        loss = cross_entropy(logits, Tensor(ops.to_device(yb, device)))
         loss.backward()
         optimizer.step()
         loss_sum += float(loss.item()) * len(xb)
@@ -117,7 +118,7 @@ def predict_logits(model: Module, x: np.ndarray, batch_size: int = 256) -> np.nd
     with no_grad():
         for start in range(0, len(x), batch_size):
             xb = np.ascontiguousarray(x[start : start + batch_size])
-            logits = model(Tensor(to_device(xb, device)))
+            logits = model(Tensor(ops.to_device(xb, device)))
             outs.append(np.asarray(logits.data))
     return np.concatenate(outs) if outs else np.zeros((0, 0), np.float32)
 
