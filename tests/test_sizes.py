@@ -81,8 +81,17 @@ UNREPRESENTABLE = {
     "raw _C global_avg_pool2d_backward x_shape": (  # (found by fuzzing: H * W overflowed)
         "_C.global_avg_pool2d_backward(np.zeros((1, 1, 1, 1), np.float32), [1, 1, 2**62, 4])"
     ),
-    "CUDA conv shape past 32-bit indices": "_C.CudaConvShape((2**16, 1, 2**8, 2**8) + (1,) * 14)",
-    "CUDA pool shape past 32-bit ints": "_C.CudaPoolShape((2**31,) + (1,) * 13)",
+    "raw CUDA conv2d past 2**59 elements": (
+        "_C.cuda_emulated.conv2d_forward('float32', (2**40,) * 4, (1, 2**40, 1, 1), (1, 1),"
+        " (0,) * 4, (1, 1), 1, 0, 0, 0, 0)"
+    ),
+    "raw CUDA pool past 2**59 elements": (
+        "_C.cuda_emulated.max_pool('float32', (2**40,) * 4, (1, 1), (1, 1), (0,) * 4, False,"
+        " 0, False, 0, 0)"
+    ),
+    "raw CUDA matmul past 2**59 elements": (
+        "_C.cuda_emulated.matmul('float32', 2**40, 2**40, 1, 0, False, 0, False, 0)"
+    ),
 }
 
 

@@ -39,6 +39,7 @@ void* CachingAllocator::allocate(std::size_t bytes) {
   }
   stats_.in_use += size;
   if (stats_.in_use > stats_.peak_in_use) stats_.peak_in_use = stats_.in_use;
+  live_[reinterpret_cast<std::uintptr_t>(p)] = bytes;
   return p;
 }
 
@@ -46,6 +47,7 @@ void CachingAllocator::release(void* p) {
   if (p == nullptr) return;
   std::lock_guard<std::mutex> lock(mutex_);
   const std::size_t size = sizes_.at(p);
+  live_.erase(reinterpret_cast<std::uintptr_t>(p));
   stats_.in_use -= size;
   stats_.cached += size;
   free_blocks_.emplace(size, p);
@@ -68,6 +70,32 @@ void CachingAllocator::empty_cache_locked() {
 AllocatorStats CachingAllocator::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return stats_;
+}
+
+std::size_t CachingAllocator::bytes_from(std::uintptr_t address) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = live_.upper_bound(address);  // the first block starting after address
+  if (it != live_.begin()) {
+    --it;
+    if (address - it->first < it->second) return it->second - (address - it->first);
+  }
+  for (const auto& [start, bytes] : borrowed_)
+    if (address >= start && address - start < bytes) return bytes - (address - start);
+  return 0;
+}
+
+void CachingAllocator::borrow(std::uintptr_t address, std::size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  borrowed_.emplace_back(address, bytes);
+}
+
+void CachingAllocator::give_back(std::uintptr_t address, std::size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = borrowed_.begin(); it != borrowed_.end(); ++it)
+    if (it->first == address && it->second == bytes) {
+      borrowed_.erase(it);
+      return;
+    }
 }
 
 void CachingAllocator::reset_peak() {

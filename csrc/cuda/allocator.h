@@ -6,9 +6,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace cnnfast {
 namespace cuda {
@@ -41,6 +44,16 @@ class CachingAllocator {
   // Size classes: multiples of 512 bytes up to 1 MiB, of 1 MiB above.
   static std::size_t size_class(std::size_t bytes);
 
+  // How many bytes from `address` to the end of the live array holding it (a block
+  // handed out and not released, counted by the bytes asked for, or borrowed
+  // memory); 0 when no live array holds it. The bindings check every address a
+  // kernel is given against this, so a raw call cannot make a kernel touch memory
+  // outside the arrays it names.
+  std::size_t bytes_from(std::uintptr_t address) const;
+  // Memory another library owns (a DLPack import), valid for kernels until given back.
+  void borrow(std::uintptr_t address, std::size_t bytes);
+  void give_back(std::uintptr_t address, std::size_t bytes);
+
  private:
   void empty_cache_locked();
   Malloc malloc_;
@@ -48,6 +61,8 @@ class CachingAllocator {
   mutable std::mutex mutex_;
   std::multimap<std::size_t, void*> free_blocks_;   // by size
   std::unordered_map<void*, std::size_t> sizes_;    // every block we own
+  std::map<std::uintptr_t, std::size_t> live_;      // handed out: start -> bytes asked for
+  std::vector<std::pair<std::uintptr_t, std::size_t>> borrowed_;  // few: scanned
   AllocatorStats stats_;
 };
 

@@ -21,7 +21,7 @@ namespace cnnfast {
 namespace CNNFAST_CUDA_NS {
 
 template <class T>
-void Api::matmul(int M, int N, int K, const T* A, bool trans_a, const T* B, bool trans_b, T* C) {
+void Api::matmul(long M, long N, long K, const T* A, bool trans_a, const T* B, bool trans_b, T* C) {
   launch_matmul<T>(M, N, K, T(1), A, trans_a ? M : K, trans_a, B, trans_b ? K : N, trans_b, T(0), C, N);
 }
 
@@ -208,7 +208,7 @@ void Api::adadelta(long n, T* p, T* avg_sq_grad, T* avg_sq_delta, const T* g, T 
 }
 
 #define CNNFAST_CUDA_INSTANTIATE(T)                                                                                 \
-  template void Api::matmul<T>(int, int, int, const T*, bool, const T*, bool, T*);                                  \
+  template void Api::matmul<T>(long, long, long, const T*, bool, const T*, bool, T*);                                \
   template void Api::conv2d_forward<T>(const cuda::ConvShape&, const T*, const T*, const T*, T*);                  \
   template void Api::conv2d_backward_input<T>(const cuda::ConvShape&, const T*, const T*, T*);                     \
   template void Api::conv2d_backward_weight<T>(const cuda::ConvShape&, const T*, const T*, T*);                    \

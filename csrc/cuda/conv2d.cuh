@@ -3,7 +3,8 @@
 // matrix (or its transpose) from the input while the tile is staged in shared
 // memory, so no column buffer exists; padding reads as zero. One GEMM per group
 // (blockIdx.z). Each output element is written once, by one thread: no atomics,
-// and the same result on every run.
+// and the same result on every run. All index arithmetic is 64-bit (the shape's
+// fields are, and make_conv2d_shape bounds every array by 2^59 elements).
 #pragma once
 
 #include "cuda/compat.h"
@@ -14,26 +15,27 @@ namespace cnnfast {
 namespace CNNFAST_CUDA_NS {
 
 using cuda::ConvShape;
+using cuda::index;
 
 // Forward: Y_g (Kg x N*P*Q) = W_g (Kg x Cg*R*S) @ im2col(X)_g (Cg*R*S x N*P*Q).
 template <class T>
 struct ForwardFilters {  // A(m, k) = w[g*Kg + m][k]
   const T* w;
   ConvShape s;
-  CNNFAST_DEVICE T operator()(int g, int m, int k) const {
-    return w[(static_cast<long>(g) * s.Kg + m) * (s.Cg * s.R * s.S) + k];
+  CNNFAST_DEVICE T operator()(index g, index m, index k) const {
+    return w[(g * s.Kg + m) * (s.Cg * s.R * s.S) + k];
   }
 };
 template <class T>
 struct ForwardColumns {  // B(k = (c, r, s), j = (n, p, q)) = x[n][g*Cg + c][p*sh - pt + r*dh][q*sw - pl + s*dw]
   const T* x;
   ConvShape s;
-  CNNFAST_DEVICE T operator()(int g, int k, int j) const {
-    const int rs = s.R * s.S, c = k / rs, r = k % rs / s.S, t = k % s.S;
-    const int pq = s.P * s.Q, n = j / pq, p = j % pq / s.Q, q = j % s.Q;
-    const int h = p * s.sh - s.pt + r * s.dh, w = q * s.sw - s.pl + t * s.dw;
+  CNNFAST_DEVICE T operator()(index g, index k, index j) const {
+    const index rs = s.R * s.S, c = k / rs, r = k % rs / s.S, t = k % s.S;
+    const index pq = s.P * s.Q, n = j / pq, p = j % pq / s.Q, q = j % s.Q;
+    const index h = p * s.sh - s.pt + r * s.dh, w = q * s.sw - s.pl + t * s.dw;
     if (h < 0 || h >= s.H || w < 0 || w >= s.W) return T(0);
-    return x[((static_cast<long>(n) * s.C + g * s.Cg + c) * s.H + h) * s.W + w];
+    return x[((n * s.C + g * s.Cg + c) * s.H + h) * s.W + w];
   }
 };
 template <class T>
@@ -41,9 +43,9 @@ struct ForwardStore {  // y[n][g*Kg + m][p][q] = acc + bias
   T* y;
   const T* bias;  // may be null
   ConvShape s;
-  CNNFAST_DEVICE void operator()(int g, int m, int j, T acc) const {
-    const int pq = s.P * s.Q, n = j / pq, k = g * s.Kg + m;
-    y[(static_cast<long>(n) * s.K + k) * pq + j % pq] = bias ? acc + bias[k] : acc;
+  CNNFAST_DEVICE void operator()(index g, index m, index j, T acc) const {
+    const index pq = s.P * s.Q, n = j / pq, k = g * s.Kg + m;
+    y[(n * s.K + k) * pq + j % pq] = bias ? acc + bias[k] : acc;
   }
 };
 
@@ -54,32 +56,32 @@ template <class T>
 struct BackwardInputFilters {  // A(c, (k, r, s)) = w[g*Kg + k][c][r][s]
   const T* w;
   ConvShape s;
-  CNNFAST_DEVICE T operator()(int g, int c, int kk) const {
-    const int rs = s.R * s.S, k = kk / rs;
-    return w[((static_cast<long>(g) * s.Kg + k) * s.Cg + c) * rs + kk % rs];
+  CNNFAST_DEVICE T operator()(index g, index c, index kk) const {
+    const index rs = s.R * s.S, k = kk / rs;
+    return w[((g * s.Kg + k) * s.Cg + c) * rs + kk % rs];
   }
 };
 template <class T>
 struct BackwardInputColumns {
   const T* dy;
   ConvShape s;
-  CNNFAST_DEVICE T operator()(int g, int kk, int j) const {
-    const int rs = s.R * s.S, k = kk / rs, r = kk % rs / s.S, t = kk % s.S;
-    const int hw = s.H * s.W, n = j / hw, h = j % hw / s.W, w = j % s.W;
-    const int ph = h + s.pt - r * s.dh, qw = w + s.pl - t * s.dw;
+  CNNFAST_DEVICE T operator()(index g, index kk, index j) const {
+    const index rs = s.R * s.S, k = kk / rs, r = kk % rs / s.S, t = kk % s.S;
+    const index hw = s.H * s.W, n = j / hw, h = j % hw / s.W, w = j % s.W;
+    const index ph = h + s.pt - r * s.dh, qw = w + s.pl - t * s.dw;
     if (ph < 0 || qw < 0 || ph % s.sh != 0 || qw % s.sw != 0) return T(0);
-    const int p = ph / s.sh, q = qw / s.sw;
+    const index p = ph / s.sh, q = qw / s.sw;
     if (p >= s.P || q >= s.Q) return T(0);
-    return dy[((static_cast<long>(n) * s.K + g * s.Kg + k) * s.P + p) * s.Q + q];
+    return dy[((n * s.K + g * s.Kg + k) * s.P + p) * s.Q + q];
   }
 };
 template <class T>
 struct BackwardInputStore {  // dx[n][g*Cg + c][h][w] = acc
   T* dx;
   ConvShape s;
-  CNNFAST_DEVICE void operator()(int g, int c, int j, T acc) const {
-    const int hw = s.H * s.W, n = j / hw;
-    dx[(static_cast<long>(n) * s.C + g * s.Cg + c) * hw + j % hw] = acc;
+  CNNFAST_DEVICE void operator()(index g, index c, index j, T acc) const {
+    const index hw = s.H * s.W, n = j / hw;
+    dx[(n * s.C + g * s.Cg + c) * hw + j % hw] = acc;
   }
 };
 
@@ -88,22 +90,22 @@ template <class T>
 struct BackwardWeightGradients {  // A(k, (n, p, q)) = dy[n][g*Kg + k][p][q]
   const T* dy;
   ConvShape s;
-  CNNFAST_DEVICE T operator()(int g, int k, int j) const {
-    const int pq = s.P * s.Q, n = j / pq;
-    return dy[(static_cast<long>(n) * s.K + g * s.Kg + k) * pq + j % pq];
+  CNNFAST_DEVICE T operator()(index g, index k, index j) const {
+    const index pq = s.P * s.Q, n = j / pq;
+    return dy[(n * s.K + g * s.Kg + k) * pq + j % pq];
   }
 };
 template <class T>
 struct BackwardWeightColumns {  // B((n, p, q), (c, r, s)) = im2col(X)((c, r, s), (n, p, q))
   ForwardColumns<T> columns;
-  CNNFAST_DEVICE T operator()(int g, int j, int k) const { return columns(g, k, j); }
+  CNNFAST_DEVICE T operator()(index g, index j, index k) const { return columns(g, k, j); }
 };
 template <class T>
 struct BackwardWeightStore {  // dw[g*Kg + k][(c, r, s)] = acc
   T* dw;
   ConvShape s;
-  CNNFAST_DEVICE void operator()(int g, int k, int crs, T acc) const {
-    dw[(static_cast<long>(g) * s.Kg + k) * (s.Cg * s.R * s.S) + crs] = acc;
+  CNNFAST_DEVICE void operator()(index g, index k, index crs, T acc) const {
+    dw[(g * s.Kg + k) * (s.Cg * s.R * s.S) + crs] = acc;
   }
 };
 

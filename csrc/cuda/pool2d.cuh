@@ -15,6 +15,7 @@
 namespace cnnfast {
 namespace CNNFAST_CUDA_NS {
 
+using cuda::index;
 using cuda::PoolShape;
 
 constexpr std::uint8_t kNoGradient = 255;
@@ -22,12 +23,11 @@ constexpr std::uint8_t kNoGradient = 255;
 // Output o's window: its origin (hs, ws), which may lie in the padding, and its rows
 // [h0, h1) and columns [w0, w1) clipped to the input.
 struct Window {
-  long plane;
-  int p, q, hs, ws, h0, h1, w0, w1;
-  CNNFAST_DEVICE Window(const PoolShape& s, long o)
-      : plane(o / (static_cast<long>(s.P) * s.Q)),
-        p(static_cast<int>(o / s.Q % s.P)),
-        q(static_cast<int>(o % s.Q)),
+  index plane, p, q, hs, ws, h0, h1, w0, w1;
+  CNNFAST_DEVICE Window(const PoolShape& s, index o)
+      : plane(o / (s.P * s.Q)),
+        p(o / s.Q % s.P),
+        q(o % s.Q),
         hs(p * s.sh - s.pt),
         ws(q * s.sw - s.pl),
         h0(hs < 0 ? 0 : hs),
@@ -45,15 +45,15 @@ struct MaxPoolForward {
   std::uint8_t* codes;
   PoolShape s;
   bool relu;
-  CNNFAST_DEVICE T operator()(long o) const {
+  CNNFAST_DEVICE T operator()(index o) const {
     const Window win(s, o);
-    const int hs = win.hs, ws = win.ws, h0 = win.h0, h1 = win.h1, w0 = win.w0, w1 = win.w1;
+    const index hs = win.hs, ws = win.ws, h0 = win.h0, h1 = win.h1, w0 = win.w0, w1 = win.w1;
     const T* in = x + win.plane * s.H * s.W;
-    int best = h0 * s.W + w0;
+    index best = h0 * s.W + w0;
     T best_v = in[best];
     if (!dev_isnan(best_v)) {
-      for (int h = h0; h < h1; ++h)
-        for (int w = w0; w < w1; ++w) {
+      for (index h = h0; h < h1; ++h)
+        for (index w = w0; w < w1; ++w) {
           const T v = in[h * s.W + w];
           if (v > best_v) {
             best_v = v;
@@ -76,8 +76,9 @@ struct MaxPoolForward {
 
 // The output windows that cover input row h: [first, last] of p with
 // p * stride - pad <= h < p * stride - pad + k, within [0, P).
-CNNFAST_DEVICE inline void covering(int h, int k, int stride, int pad, int P, int& first, int& last) {
-  const int top = h + pad - k + 1;
+CNNFAST_DEVICE inline void covering(index h, index k, index stride, index pad, index P, index& first,
+                                    index& last) {
+  const index top = h + pad - k + 1;
   first = top <= 0 ? 0 : (top + stride - 1) / stride;
   last = (h + pad) / stride;
   if (last > P - 1) last = P - 1;
@@ -86,10 +87,8 @@ CNNFAST_DEVICE inline void covering(int h, int k, int stride, int pad, int P, in
 // Input element i: its plane, row and column, and the outputs [p0, p1] x [q0, q1]
 // whose windows cover it.
 struct Covering {
-  long plane;
-  int h, w, p0, p1, q0, q1;
-  CNNFAST_DEVICE Covering(const PoolShape& s, long i)
-      : plane(i / (static_cast<long>(s.H) * s.W)), h(static_cast<int>(i / s.W % s.H)), w(static_cast<int>(i % s.W)) {
+  index plane, h, w, p0, p1, q0, q1;
+  CNNFAST_DEVICE Covering(const PoolShape& s, index i) : plane(i / (s.H * s.W)), h(i / s.W % s.H), w(i % s.W) {
     covering(h, s.kh, s.sh, s.pt, s.P, p0, p1);
     covering(w, s.kw, s.sw, s.pl, s.Q, q0, q1);
   }
@@ -99,11 +98,11 @@ struct Covering {
 // order, as the CPU's scatter adds them), of backward.share(c, p, q, o), o the output's
 // flat index: the two pooling backwards below.
 template <class T, class Backward>
-CNNFAST_DEVICE T gather_covering(const Backward& backward, const PoolShape& s, long i) {
+CNNFAST_DEVICE T gather_covering(const Backward& backward, const PoolShape& s, index i) {
   const Covering c(s, i);
   T sum = T(0);
-  for (int p = c.p0; p <= c.p1; ++p)
-    for (int q = c.q0; q <= c.q1; ++q) sum += backward.share(c, p, q, (c.plane * s.P + p) * s.Q + q);
+  for (index p = c.p0; p <= c.p1; ++p)
+    for (index q = c.q0; q <= c.q1; ++q) sum += backward.share(c, p, q, (c.plane * s.P + p) * s.Q + q);
   return sum;
 }
 
@@ -113,21 +112,21 @@ struct MaxPoolBackwardCodes {
   const std::uint8_t* codes;
   const T* dy;
   PoolShape s;
-  CNNFAST_DEVICE T share(const Covering& c, int p, int q, long o) const {
-    const int code = codes[o];
-    const int cell = (c.h - (p * s.sh - s.pt)) * s.kw + (c.w - (q * s.sw - s.pl));
+  CNNFAST_DEVICE T share(const Covering& c, index p, index q, index o) const {
+    const index code = codes[o];
+    const index cell = (c.h - (p * s.sh - s.pt)) * s.kw + (c.w - (q * s.sw - s.pl));
     return code != kNoGradient && code == cell ? dy[o] : T(0);
   }
-  CNNFAST_DEVICE T operator()(long i) const { return gather_covering<T>(*this, s, i); }
+  CNNFAST_DEVICE T operator()(index i) const { return gather_covering<T>(*this, s, i); }
 };
 
 // The number of cells output (p, q) averages over: the window clipped to the padded
 // input with count_include_pad, to the input itself without.
-CNNFAST_DEVICE inline int avg_divisor(const PoolShape& s, bool count_include_pad, int p, int q) {
-  const int hs = p * s.sh - s.pt, ws = q * s.sw - s.pl;
-  const int lo_h = count_include_pad ? hs : (hs < 0 ? 0 : hs), lo_w = count_include_pad ? ws : (ws < 0 ? 0 : ws);
-  const int end_h = count_include_pad ? s.H + s.pb : s.H, end_w = count_include_pad ? s.W + s.pr : s.W;
-  const int hi_h = hs + s.kh < end_h ? hs + s.kh : end_h, hi_w = ws + s.kw < end_w ? ws + s.kw : end_w;
+CNNFAST_DEVICE inline index avg_divisor(const PoolShape& s, bool count_include_pad, index p, index q) {
+  const index hs = p * s.sh - s.pt, ws = q * s.sw - s.pl;
+  const index lo_h = count_include_pad ? hs : (hs < 0 ? 0 : hs), lo_w = count_include_pad ? ws : (ws < 0 ? 0 : ws);
+  const index end_h = count_include_pad ? s.H + s.pb : s.H, end_w = count_include_pad ? s.W + s.pr : s.W;
+  const index hi_h = hs + s.kh < end_h ? hs + s.kh : end_h, hi_w = ws + s.kw < end_w ? ws + s.kw : end_w;
   return (hi_h - lo_h) * (hi_w - lo_w);
 }
 
@@ -136,13 +135,13 @@ struct AvgPoolForward {
   const T* x;
   PoolShape s;
   bool count_include_pad;
-  CNNFAST_DEVICE T operator()(long o) const {
+  CNNFAST_DEVICE T operator()(index o) const {
     const Window win(s, o);
-    const int h0 = win.h0, h1 = win.h1, w0 = win.w0, w1 = win.w1;
+    const index h0 = win.h0, h1 = win.h1, w0 = win.w0, w1 = win.w1;
     const T* in = x + win.plane * s.H * s.W;
     T sum = T(0);
-    for (int h = h0; h < h1; ++h)
-      for (int w = w0; w < w1; ++w) sum += in[h * s.W + w];
+    for (index h = h0; h < h1; ++h)
+      for (index w = w0; w < w1; ++w) sum += in[h * s.W + w];
     return sum / static_cast<T>(avg_divisor(s, count_include_pad, win.p, win.q));
   }
 };
@@ -152,18 +151,18 @@ struct AvgPoolBackward {
   const T* dy;
   PoolShape s;
   bool count_include_pad;
-  CNNFAST_DEVICE T share(const Covering&, int p, int q, long o) const {
+  CNNFAST_DEVICE T share(const Covering&, index p, index q, index o) const {
     return dy[o] / static_cast<T>(avg_divisor(s, count_include_pad, p, q));
   }
-  CNNFAST_DEVICE T operator()(long i) const { return gather_covering<T>(*this, s, i); }
+  CNNFAST_DEVICE T operator()(index i) const { return gather_covering<T>(*this, s, i); }
 };
 
 // dx[n, c, h, w] = dy[n, c] / (H * W)
 template <class T>
 struct GlobalAvgPoolBackward {
   const T* dy;
-  long L;
-  CNNFAST_DEVICE T operator()(long i) const { return dy[i / L] / static_cast<T>(L); }
+  index L;
+  CNNFAST_DEVICE T operator()(index i) const { return dy[i / L] / static_cast<T>(L); }
 };
 
 }  // namespace CNNFAST_CUDA_NS

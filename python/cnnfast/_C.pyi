@@ -23,9 +23,7 @@ cuda_built: bool
 # emulator checks sgemm(a, b, alpha, beta, c), sum(x, blocks), thread_indices(grid, block).
 cuda_emulated: ModuleType
 cuda_device: ModuleType
-# Shapes and the activation enum those functions take.
-CudaConvShape: type
-CudaPoolShape: type
+# The activation enum their activation function takes.
 CudaActivation: type
 
 def cuda_device_count() -> int: ...

@@ -37,12 +37,14 @@ def export(array: Any) -> Any:
 
 class _Foreign:
     """Memory another library owns, as a DeviceArray buffer: its DLPack deleter runs
-    when the last DeviceArray using it goes."""
+    when the last DeviceArray using it goes. While it lives, the backend knows the
+    range as a live array (the kernel bindings accept only addresses inside one)."""
 
-    __slots__ = ("keeper", "nbytes", "ptr")
+    __slots__ = ("keeper", "nbytes", "ptr", "registration")
 
     def __init__(self, ptr: int, nbytes: int, keeper: Any) -> None:
         self.ptr, self.nbytes, self.keeper = ptr, nbytes, keeper
+        self.registration = backend().Borrowed(ptr, nbytes) if nbytes else None
 
 
 def from_dlpack(obj: Any) -> Any:

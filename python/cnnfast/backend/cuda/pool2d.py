@@ -8,27 +8,28 @@ from typing import Any
 
 import numpy as np
 
-from ... import _C
 from ..._args import output_size
 from ._common import DeviceArray, backend, out
 
 
-def _pool_shape(
+def _pooled_shape(
     x_shape: Sequence[int], kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool
-) -> Any:
+) -> tuple[int, int, int, int]:
+    """y's shape, to allocate it; the binding validates the geometry itself
+    (make_pool2d_shape)."""
     N, C, H, W = x_shape
     P = output_size(H, kernel_size[0], stride[0], 1, padding[0], padding[1], ceil_mode)
     Q = output_size(W, kernel_size[1], stride[1], 1, padding[2], padding[3], ceil_mode)
-    shape = (N, C, H, W, P, Q, *kernel_size, *stride, *padding)
-    return _C.CudaPoolShape(shape), (N, C, P, Q)
+    return N, C, P, Q
 
 
 def max_pool2d_forward_argmax(
     x: DeviceArray, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool, relu: bool
 ) -> tuple[DeviceArray, DeviceArray]:
-    s, y_shape = _pool_shape(x.shape, kernel_size, stride, padding, ceil_mode)
+    geometry = (x.shape, kernel_size, stride, padding, ceil_mode)
+    y_shape = _pooled_shape(*geometry)
     y, codes = out(y_shape, x), DeviceArray(y_shape, np.uint8)
-    backend().max_pool(x.dtype.name, s, x.ptr, relu, y.ptr, codes.ptr)
+    backend().max_pool(x.dtype.name, *geometry, x.ptr, relu, y.ptr, codes.ptr)
     return y, codes
 
 
@@ -44,9 +45,9 @@ def max_pool2d_forward(
         raise NotImplementedError(
             "max_pool2d: return_indices is not supported on cuda (use max_pool2d_argmax)"
         )
-    s, y_shape = _pool_shape(x.shape, kernel_size, stride, padding, ceil_mode)
-    y = out(y_shape, x)
-    backend().max_pool(x.dtype.name, s, x.ptr, False, y.ptr, 0)
+    geometry = (x.shape, kernel_size, stride, padding, ceil_mode)
+    y = out(_pooled_shape(*geometry), x)
+    backend().max_pool(x.dtype.name, *geometry, x.ptr, False, y.ptr, 0)
     return y
 
 
@@ -59,9 +60,9 @@ def max_pool2d_backward_argmax(
     padding: Any,
     ceil_mode: bool,
 ) -> DeviceArray:
-    s, _ = _pool_shape(x_shape, kernel_size, stride, padding, ceil_mode)
     dx = out(x_shape, dy)
-    backend().max_pool_backward(dy.dtype.name, s, argmax.ptr, dy.ptr, dx.ptr)
+    geometry = (x_shape, kernel_size, stride, padding, ceil_mode)
+    backend().max_pool_backward(dy.dtype.name, *geometry, argmax.ptr, dy.ptr, dx.ptr)
     return dx
 
 
@@ -80,9 +81,9 @@ def avg_pool2d_forward(
     ceil_mode: bool,
     count_include_pad: bool,
 ) -> DeviceArray:
-    s, y_shape = _pool_shape(x.shape, kernel_size, stride, padding, ceil_mode)
-    y = out(y_shape, x)
-    backend().avg_pool(x.dtype.name, s, count_include_pad, x.ptr, y.ptr)
+    geometry = (x.shape, kernel_size, stride, padding, ceil_mode)
+    y = out(_pooled_shape(*geometry), x)
+    backend().avg_pool(x.dtype.name, *geometry, count_include_pad, x.ptr, y.ptr)
     return y
 
 
@@ -95,9 +96,9 @@ def avg_pool2d_backward(
     ceil_mode: bool,
     count_include_pad: bool,
 ) -> DeviceArray:
-    s, _ = _pool_shape(x.shape, kernel_size, stride, padding, ceil_mode)
     dx = out(x.shape, dy)
-    backend().avg_pool_backward(dy.dtype.name, s, count_include_pad, dy.ptr, dx.ptr)
+    geometry = (x.shape, kernel_size, stride, padding, ceil_mode)
+    backend().avg_pool_backward(dy.dtype.name, *geometry, count_include_pad, dy.ptr, dx.ptr)
     return dx
 
 
