@@ -189,51 +189,167 @@ def test_bad_input_raises_a_clear_error(i):
 
 
 # The bindings check shapes themselves, so calling _C directly with nonsense
-# raises instead of reading or writing out of bounds.
+# raises instead of reading or writing out of bounds; each row on its own message.
 RAW = [
-    lambda: _C.conv2d_forward(X, W[:, :2], None, (1, 1), (0, 0, 0, 0), (1, 1), 1),
-    lambda: _C.conv2d_forward(X, W, np.zeros(3, np.float32), (1, 1), (0, 0, 0, 0), (1, 1), 1),
-    lambda: _C.conv2d_forward(X, W, None, (0, 1), (0, 0, 0, 0), (1, 1), 1),
-    lambda: _C.conv2d_forward(X, W, None, (1, 1), (-5, 0, 0, 0), (1, 1), 1),
-    lambda: _C.conv2d_forward(X, W, None, (1, 1), (0, 0, 0, 0), (1, 1), 0),
-    lambda: _C.max_pool2d_forward(X[:, :, :0].copy(), (4, 4), (1, 1), (2,) * 4, True, False),
-    lambda: _C.conv2d_forward(X[:, :0].copy(), W[:0, :0].copy(), None, (1, 1), (0,) * 4, (1, 1), 5),
-    lambda: _C.conv2d_forward(
-        X, np.zeros((4, 3, 20, 3), np.float32), None, (1, 1), (0, 0, 0, 0), (1, 1), 1
+    (
+        lambda: _C.conv2d_forward(X, W[:, :2], None, (1, 1), (0, 0, 0, 0), (1, 1), 1),
+        r"conv2d: w expects 2 channels per group but x has 3 channels and groups=1",
     ),
-    lambda: _C.conv2d_backward_input(
-        W, DY[:, :, :4], [2, 3, 8, 8], (1, 1), (0, 0, 0, 0), (1, 1), 1
+    (
+        lambda: _C.conv2d_forward(X, W, np.zeros(3, np.float32), (1, 1), (0, 0, 0, 0), (1, 1), 1),
+        r"conv2d: b must have shape \(4,\), got \(3,\)",
     ),
-    lambda: _C.conv2d_backward_input(W, DY, [2, 3, -8, 8], (1, 1), (0, 0, 0, 0), (1, 1), 1),
-    lambda: _C.conv2d_backward_weight(X, DY, [4, 3, 3], (1, 1), (0, 0, 0, 0), (1, 1), 1),
-    lambda: _C.max_pool2d_forward(X, (2, 2), (2, 2), (2, 2, 2, 2), False, False),
-    lambda: _C.max_pool2d_forward(X, (0, 2), (2, 2), (0, 0, 0, 0), False, False),
-    lambda: _C.max_pool2d_backward(X, P[:, :, :2], (2, 2), (2, 2), (0, 0, 0, 0), False),
-    lambda: _C.avg_pool2d_backward(X, P[:1], (2, 2), (2, 2), (0, 0, 0, 0), False, True),
-    lambda: _C.global_avg_pool2d_backward(np.zeros((2, 3, 1, 1), np.float32), [2, 3, 0, 4]),
-    lambda: _C.matmul(np.zeros((2, 3)), np.zeros((4, 5)), False, False),
-    lambda: _C.cross_entropy_forward(np.zeros((2, 3)), np.array([0, 7])),
-    lambda: _C.cross_entropy_backward(np.zeros((2, 3)), np.array([0, -7]), np.ones(2)),
-    lambda: _C.cross_entropy_forward(np.zeros((2, 3)), np.array([0])),
-    lambda: _C.bias_add(X, np.zeros(2, np.float32)),
-    lambda: _C.relu_backward(X, DY),
-    lambda: _C.softmax_backward(np.zeros((2, 3)), np.zeros((3, 2))),
-    lambda: _C.dropout_forward(X, 2.0, 0),
-    lambda: _C.dropout_mask_float32([2, -3], 0.5, 0),
-    lambda: _C.batch_norm_train_forward(X, np.zeros(2, np.float32), None, 1e-5),
-    lambda: _C.batch_norm_backward(X, X, np.zeros(3, np.float32), np.zeros(2, np.float32), None),
-    lambda: _C.lrn_forward(X, 0, 1e-4, 0.75, 1.0),
-    lambda: _C.lrn_backward(X, DY, 5, 1e-4, 0.75, 1.0),
-    lambda: _C.set_num_threads(0),
-    lambda: _C.set_isa("avx9000"),
+    (
+        lambda: _C.conv2d_forward(X, W, None, (0, 1), (0, 0, 0, 0), (1, 1), 1),
+        r"conv2d: stride must be >= 1, got \(0, 1\)",
+    ),
+    (
+        lambda: _C.conv2d_forward(X, W, None, (1, 1), (-5, 0, 0, 0), (1, 1), 1),
+        r"conv2d: padding must be >= 0, got \(\-5, 0, 0, 0\)",
+    ),
+    (
+        lambda: _C.conv2d_forward(X, W, None, (1, 1), (0, 0, 0, 0), (1, 1), 0),
+        r"conv2d: groups must be >= 1, got 0",
+    ),
+    (
+        lambda: _C.max_pool2d_forward(X[:, :, :0].copy(), (4, 4), (1, 1), (2,) * 4, True, False),
+        r"pool2d: x has an empty plane \(0, 8\)",
+    ),
+    (
+        lambda: _C.conv2d_forward(
+            X[:, :0].copy(), W[:0, :0].copy(), None, (1, 1), (0,) * 4, (1, 1), 5
+        ),
+        r"conv2d: groups=5 is more than the output channels 0",
+    ),
+    (
+        lambda: _C.conv2d_forward(
+            X, np.zeros((4, 3, 20, 3), np.float32), None, (1, 1), (0, 0, 0, 0), (1, 1), 1
+        ),
+        r"conv2d: dilated kernel \(20, 3\) is larger than the padded input \(8, 8\)",
+    ),
+    (
+        lambda: _C.conv2d_backward_input(
+            W, DY[:, :, :4], [2, 3, 8, 8], (1, 1), (0, 0, 0, 0), (1, 1), 1
+        ),
+        r"conv2d_backward_input: dy must have shape \(2, 4, 6, 6\), got \(2, 4, 4, 6\)",
+    ),
+    (
+        lambda: _C.conv2d_backward_input(W, DY, [2, 3, -8, 8], (1, 1), (0, 0, 0, 0), (1, 1), 1),
+        r"conv2d: x has a negative dimension",
+    ),
+    (
+        lambda: _C.conv2d_backward_weight(X, DY, [4, 3, 3], (1, 1), (0, 0, 0, 0), (1, 1), 1),
+        r"conv2d: w must be 4\-D \(K, C/groups, R, S\), got \(4, 3, 3\)",
+    ),
+    (
+        lambda: _C.max_pool2d_forward(X, (2, 2), (2, 2), (2, 2, 2, 2), False, False),
+        r"pool2d: padding \(2, 2, 2, 2\) must be at most half the kernel \(2, 2\)",
+    ),
+    (
+        lambda: _C.max_pool2d_forward(X, (0, 2), (2, 2), (0, 0, 0, 0), False, False),
+        r"pool2d: kernel_size must be >= 1, got \(0, 2\)",
+    ),
+    (
+        lambda: _C.max_pool2d_backward(X, P[:, :, :2], (2, 2), (2, 2), (0, 0, 0, 0), False),
+        r"max_pool2d_backward: dy must have shape \(2, 3, 4, 4\), got \(2, 3, 2, 4\)",
+    ),
+    (
+        lambda: _C.avg_pool2d_backward(X, P[:1], (2, 2), (2, 2), (0, 0, 0, 0), False, True),
+        r"avg_pool2d_backward: dy must have shape \(2, 3, 4, 4\), got \(1, 3, 4, 4\)",
+    ),
+    (
+        lambda: _C.global_avg_pool2d_backward(np.zeros((2, 3, 1, 1), np.float32), [2, 3, 0, 4]),
+        r"global_avg_pool2d_backward: bad x_shape \(2, 3, 0, 4\)",
+    ),
+    (
+        lambda: _C.matmul(np.zeros((2, 3)), np.zeros((4, 5)), False, False),
+        r"matmul: inner dimensions differ: a \(2, 3\), b \(4, 5\)",
+    ),
+    (
+        lambda: _C.cross_entropy_forward(np.zeros((2, 3)), np.array([0, 7])),
+        r"cross_entropy: target\[1\] = 7 is outside \[0, 3\)",
+    ),
+    (
+        lambda: _C.cross_entropy_backward(np.zeros((2, 3)), np.array([0, -7]), np.ones(2)),
+        r"cross_entropy: target\[1\] = \-7 is outside \[0, 3\)",
+    ),
+    (
+        lambda: _C.cross_entropy_forward(np.zeros((2, 3)), np.array([0])),
+        r"cross_entropy: target must have shape \(2,\), got \(1,\)",
+    ),
+    (
+        lambda: _C.bias_add(X, np.zeros(2, np.float32)),
+        r"bias_add: b must have shape \(3,\), got \(2,\)",
+    ),
+    (
+        lambda: _C.relu_backward(X, DY),
+        r"dy must have shape \(2, 3, 8, 8\), got \(2, 4, 6, 6\)",
+    ),
+    (
+        lambda: _C.softmax_backward(np.zeros((2, 3)), np.zeros((3, 2))),
+        r"dy must have shape \(2, 3\), got \(3, 2\)",
+    ),
+    (
+        lambda: _C.dropout_forward(X, 2.0, 0),
+        r"dropout: p must be in \[0, 1\], got 2\.000000",
+    ),
+    (
+        lambda: _C.dropout_mask_float32([2, -3], 0.5, 0),
+        r"dropout_mask: negative dimension in shape \(2, \-3\)",
+    ),
+    (
+        lambda: _C.batch_norm_train_forward(X, np.zeros(2, np.float32), None, 1e-5),
+        r"batch_norm: weight must have shape \(3,\), got \(2,\)",
+    ),
+    (
+        lambda: _C.batch_norm_backward(
+            X, X, np.zeros(3, np.float32), np.zeros(2, np.float32), None
+        ),
+        r"batch_norm_backward: invstd must have shape \(3,\), got \(2,\)",
+    ),
+    (
+        lambda: _C.lrn_forward(X, 0, 1e-4, 0.75, 1.0),
+        r"local_response_norm: size must be >= 1, got 0",
+    ),
+    (
+        lambda: _C.lrn_backward(X, DY, 5, 1e-4, 0.75, 1.0),
+        r"local_response_norm_backward: dy must have shape \(2, 3, 8, 8\), got \(2, 4, 6, 6\)",
+    ),
+    (
+        lambda: _C.set_num_threads(0),
+        r"set_num_threads: n must be >= 1, got 0",
+    ),
+    (
+        lambda: _C.set_isa("avx9000"),
+        r"unknown ISA 'avx9000' \(expected 'generic' or 'avx2'\)",
+    ),
 ]
 
 
 @pytest.mark.kernels
 @pytest.mark.parametrize("i", range(len(RAW)))
 def test_raw_bindings_reject_inconsistent_shapes(i):
-    with pytest.raises((ValueError, TypeError)):
-        RAW[i]()
+    call, pattern = RAW[i]
+    with pytest.raises(ValueError, match=pattern):  # (its own message: a renamed
+        call()  # parameter or a wrong overload would be a TypeError, not this)
+
+
+@pytest.mark.kernels
+def test_raw_bindings_keep_the_dtype_of_what_they_are_given():
+    """A direct _C call copies a non-contiguous or other-dtype input, with a safe cast
+    only: a float64 array must not land in the float32 overload (tried first)."""
+    x64 = np.arange(32.0).reshape(4, 8)[:, ::2] - 10  # float64, not contiguous
+    y = _C.relu_forward(x64)
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y, np.maximum(x64, 0))
+    assert _C.relu_forward(np.arange(-3, 3)).dtype == np.float64  # int64: safe only to float64
+    assert _C.relu_forward(np.ones(3, np.float16)).dtype == np.float32
+    y, codes = _C.max_pool2d_forward_argmax(
+        np.ones((1, 1, 4, 8))[..., ::2], (2, 2), (2, 2), (0,) * 4, False, False
+    )
+    assert y.dtype == np.float64
+    with pytest.raises(TypeError, match="incompatible function arguments"):  # (not truncated)
+        _C.cross_entropy_forward(np.zeros((2, 3)), np.array([0.0, 1.5]))
 
 
 def test_validation_cache_never_lets_a_bad_call_through():

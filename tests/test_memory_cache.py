@@ -46,7 +46,10 @@ def test_limit_zero_keeps_nothing_and_small_arrays_bypass(fresh_cache, rng):
     in_use = cf.memory_stats()["in_use_bytes"]
     small = cf.ops.relu(np.ones((10, 10), np.float32))  # 400 bytes: plain NumPy memory
     assert cf.memory_stats()["in_use_bytes"] == in_use
-    assert small.flags.owndata or small.base is not None
+    assert small.flags.owndata and small.base is None
+    large = cf.ops.relu(np.ones((256, 256), np.float32))  # a cache block, owned by a capsule
+    assert cf.memory_stats()["in_use_bytes"] >= in_use + large.nbytes
+    assert not large.flags.owndata and type(large.base).__name__ == "PyCapsule"
 
 
 def test_outputs_outlive_the_cache_being_emptied(fresh_cache, rng):

@@ -30,9 +30,12 @@ struct KernelCall {
 };
 
 // Inputs arrive C-contiguous in the kernel's dtype (the `ops` layer has already
-// checked dtype and made them contiguous; forcecast only matters for direct _C calls).
+// checked dtype and made them contiguous). A direct _C call may pass anything:
+// pybind11 then copies it to C order, but only with a safe cast (no forcecast), so
+// a float64 array never lands in the float32 overload, which is tried first, and
+// comes back float32; it is copied for the float64 one instead.
 template <class T>
-using In = py::array_t<T, py::array::c_style | py::array::forcecast>;
+using In = py::array_t<T, py::array::c_style>;
 
 // Output arrays. Large ones come from the block cache (block_cache.h) and go
 // back to it when NumPy frees them, so a training loop does not fault in fresh

@@ -21,7 +21,7 @@ import numpy as np
 
 import cnnfast as cf
 from cnnfast import nn
-from cnnfast._args import resolve_padding
+from cnnfast._args import conv_args, pool_args
 
 from .timing import cnnfast_step, machine_line, time_peers
 
@@ -42,6 +42,18 @@ TRAIN_NETS = [
 INFER_ONLY = {"alexnet": 8, "alphago-policy": 16}
 
 
+def _torch_padding(
+    tnn: Any, layers: list[Any], pad: tuple[int, int, int, int], value: float
+) -> tuple[int, int]:
+    """torch's symmetric (h, w) padding for (top, bottom, left, right); an asymmetric
+    one becomes a padding layer of `value` in front (appended to layers) and (0, 0)."""
+    t, b, l, r = pad
+    if t == b and l == r:
+        return (t, l)
+    layers.append(tnn.ConstantPad2d((l, r, t, b), value))
+    return (0, 0)
+
+
 def to_torch(model: nn.Module, input_shape: tuple[int, ...]) -> Any:
     """The same Sequential in torch.nn, weights copied."""
     tnn = torch.nn
@@ -51,16 +63,13 @@ def to_torch(model: nn.Module, input_shape: tuple[int, ...]) -> Any:
     for layer in model:
         if isinstance(layer, nn.Conv2d):
             K, Cg, R, S = layer.weight.shape
-            pad = (
-                resolve_padding("bench", layer.padding, x.shape[2:], (R, S), (1, 1))
-                if isinstance(layer.padding, str)
-                else layer.padding
-            )
-            if isinstance(pad, tuple) and len(pad) == 4 and (pad[0] != pad[1] or pad[2] != pad[3]):
-                layers.append(tnn.ZeroPad2d((pad[2], pad[3], pad[0], pad[1])))
-                pad = 0
-            elif isinstance(pad, tuple) and len(pad) == 4:
-                pad = (pad[0], pad[2])
+            # the layer's padding as its op resolves it ('same' with its stride and
+            # dilation), as (top, bottom, left, right)
+            a = conv_args(
+                "bench", x.data, layer.weight.data, layer.stride, layer.padding,
+                layer.dilation, layer.groups,
+            )  # fmt: skip
+            pad = _torch_padding(tnn, layers, a.padding, 0.0)
             t = tnn.Conv2d(
                 Cg * layer.groups,
                 K,
@@ -82,12 +91,11 @@ def to_torch(model: nn.Module, input_shape: tuple[int, ...]) -> Any:
             if layer.bias is not None:
                 t.bias.data = torch.from_numpy(layer.bias.data.copy())
         elif isinstance(layer, nn.MaxPool2d):
-            if layer.padding == "same":  # k = s = 2: SAME is ceil_mode without padding
-                t = tnn.MaxPool2d(layer.kernel_size, layer.stride, 0, ceil_mode=True)
-            else:
-                t = tnn.MaxPool2d(
-                    layer.kernel_size, layer.stride, layer.padding, ceil_mode=layer.ceil_mode
-                )
+            a = pool_args(
+                "bench", x.data, layer.kernel_size, layer.stride, layer.padding, layer.ceil_mode
+            )
+            pad = _torch_padding(tnn, layers, a.padding, -np.inf)  # (padding never wins)
+            t = tnn.MaxPool2d(a.kernel, a.stride, pad, ceil_mode=a.ceil_mode)
         elif isinstance(layer, nn.AvgPool2d):
             t = tnn.AvgPool2d(
                 layer.kernel_size,
