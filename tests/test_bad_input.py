@@ -347,7 +347,7 @@ def test_raw_bindings_keep_the_dtype_of_what_they_are_given():
     y, codes = _C.max_pool2d_forward_argmax(
         np.ones((1, 1, 4, 8))[..., ::2], (2, 2), (2, 2), (0,) * 4, False, False
     )
-    assert y.dtype == np.float64
+    assert y.dtype == np.float64 and codes.dtype == np.uint8
     with pytest.raises(TypeError, match="incompatible function arguments"):  # (not truncated)
         _C.cross_entropy_forward(np.zeros((2, 3)), np.array([0.0, 1.5]))
 
