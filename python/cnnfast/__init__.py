@@ -7,14 +7,63 @@ r = cf.reference.conv2d(x, w, padding="same")  # the plain-NumPy twin that check
 
 from __future__ import annotations
 
+import importlib
 import numbers
+import sys
+import types
 from typing import Any
 
-from . import _C, cuda, data, models, nn, ops, optim, random, reference, training
-from .random import manual_seed
-from .tensor import Tensor, no_grad, tensor
+# The NumPy twins load with the package: `import cnnfast.reference` needs no C
+# extension (so the reference can check a build that does not load). Everything
+# else loads on first use (PEP 562), the C extension with it.
+from . import reference
 
-__version__: str = _C.__version__
+_SUBMODULES = frozenset(
+    {"_C", "backend", "bench", "checks", "cuda", "data", "keras", "models", "nn", "ops", "optim",
+     "random", "training"}
+)  # fmt: skip
+_NAMES = {"Tensor": "tensor", "no_grad": "tensor", "manual_seed": "random"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _NAMES:
+        value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    elif name == "__version__":
+        value = _ext().__version__
+    else:
+        raise AttributeError(f"module 'cnnfast' has no attribute {name!r}")
+    globals()[name] = value  # (looked up once)
+    return value
+
+
+class _Package(types.ModuleType):
+    """The package's module type: `cnnfast.tensor` is the function that makes a
+    tensor, though `cnnfast/tensor.py` is also a submodule, whose import sets the
+    package attribute of its name (the setter below keeps the function; the module
+    stays reachable as sys.modules["cnnfast.tensor"] and through from-imports)."""
+
+    @property
+    def tensor(self) -> Any:
+        return importlib.import_module(".tensor", __name__).tensor
+
+    @tensor.setter
+    def tensor(self, _module: Any) -> None:
+        pass
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _SUBMODULES | set(_NAMES) | {"__version__", "tensor"})
+
+
+def _ext() -> Any:
+    """The C extension (cnnfast._C), loaded on first use."""
+    return importlib.import_module("._C", __name__)
+
 
 __all__ = [
     "Tensor",
@@ -48,15 +97,17 @@ def set_num_threads(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"set_num_threads: n must be an int, got {n!r}")
     n = int(n)
-    if not 1 <= n <= _C.max_threads():
-        raise ValueError(f"set_num_threads: n must be >= 1 and at most {_C.max_threads()}, got {n}")
-    _C.set_num_threads(n)
+    if not 1 <= n <= _ext().max_threads():
+        raise ValueError(
+            f"set_num_threads: n must be >= 1 and at most {_ext().max_threads()}, got {n}"
+        )
+    _ext().set_num_threads(n)
 
 
 def get_num_threads() -> int:
     """How many threads the kernels use (CNNFAST_NUM_THREADS, else OMP_NUM_THREADS,
     else the cores this process may run on, until set_num_threads)."""
-    return int(_C.get_num_threads())
+    return int(_ext().get_num_threads())
 
 
 def memory_stats() -> dict[str, int]:
@@ -64,12 +115,12 @@ def memory_stats() -> dict[str, int]:
     so a training loop does not pay page faults for fresh memory every step:
     cached_bytes (kept, free), in_use_bytes and peak_in_use_bytes (handed out and not
     yet freed by NumPy), hits, misses, limit_bytes."""
-    return {k: int(v) for k, v in _C.memory_stats().items()}
+    return {k: int(v) for k, v in _ext().memory_stats().items()}
 
 
 def reset_peak_memory() -> None:
     """Restart memory_stats()["peak_in_use_bytes"] from the bytes in use now."""
-    _C.reset_peak_memory()
+    _ext().reset_peak_memory()
 
 
 def set_memory_cache_limit(nbytes: int) -> None:
@@ -77,30 +128,32 @@ def set_memory_cache_limit(nbytes: int) -> None:
     the cache off). Lowering the limit frees the excess at once."""
     if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
         raise ValueError(f"set_memory_cache_limit: nbytes must be an int >= 0, got {nbytes!r}")
-    _C.set_memory_cache_limit(nbytes)
+    _ext().set_memory_cache_limit(nbytes)
 
 
 def empty_memory_cache() -> None:
     """Return every kept block to the system."""
-    _C.empty_memory_cache()
+    _ext().empty_memory_cache()
 
 
 def _spin_description() -> str:
-    us = int(_C.spin_microseconds())
+    us = int(_ext().spin_microseconds())
     return "adaptive" if us < 0 else f"{us} us (CNNFAST_SPIN_US)"
 
 
 def info() -> dict[str, Any]:
     """What this build and machine give: version, SIMD path, threads, CUDA."""
-    sgemm, dgemm = _C.gemm_ukernel_names()
+    from . import cuda
+
+    sgemm, dgemm = _ext().gemm_ukernel_names()
     return {
-        "version": __version__,
-        "isa": _C.get_isa(),
-        "best_isa": _C.best_isa(),
-        "supported_isas": list(_C.supported_isas()),
+        "version": _ext().__version__,
+        "isa": _ext().get_isa(),
+        "best_isa": _ext().best_isa(),
+        "supported_isas": list(_ext().supported_isas()),
         "gemm_ukernels": {"float32": sgemm, "float64": dgemm},
         "threads": get_num_threads(),
-        "threading": "thread pool" if _C.threads_enabled() else "single-threaded build",
+        "threading": "thread pool" if _ext().threads_enabled() else "single-threaded build",
         "spin_us": _spin_description(),
         "cuda_built": cuda.is_built(),
         "cuda_available": cuda.is_available(),

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._args import Padding, as_float_array, conv_args
+from ._geometry import conv, float_array
 from ._windows import pad_hw, window_slice, windows
 
 
@@ -19,11 +19,11 @@ def conv2d(
     w: Any,
     b: Any = None,
     stride: Any = 1,
-    padding: Padding = 0,
+    padding: Any = 0,
     dilation: Any = 1,
     groups: int = 1,
 ) -> np.ndarray:
-    a = conv_args("conv2d", x, w, stride, padding, dilation, groups)
+    a = conv(x, w, stride, padding, dilation, groups)
     K, Cg, R, S = a.w.shape
     Kg = K // a.groups
     win = windows(pad_hw(a.x, a.padding), (R, S), a.stride, a.dilation, a.out_hw)
@@ -32,7 +32,7 @@ def conv2d(
         cs, ks = slice(g * Cg, (g + 1) * Cg), slice(g * Kg, (g + 1) * Kg)
         y[:, ks] = np.einsum("ncpqrs,kcrs->nkpq", win[:, cs], a.w[ks], optimize=True)
     if b is not None:
-        y += as_float_array("conv2d", "b", b).reshape(1, K, 1, 1)
+        y += float_array(b).reshape(1, K, 1, 1)
     return y
 
 
@@ -41,7 +41,7 @@ def conv2d_backward(
     w: Any,
     dy: Any,
     stride: Any = 1,
-    padding: Padding = 0,
+    padding: Any = 0,
     dilation: Any = 1,
     groups: int = 1,
     *,
@@ -49,8 +49,8 @@ def conv2d_backward(
     need_weight_grad: bool = True,
     need_bias_grad: bool = True,
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    a = conv_args("conv2d_backward", x, w, stride, padding, dilation, groups)
-    dy = as_float_array("conv2d_backward", "dy", dy)
+    a = conv(x, w, stride, padding, dilation, groups)
+    dy = float_array(dy)
     H, W = a.x.shape[2:]
     K, Cg, R, S = a.w.shape
     Kg = K // a.groups

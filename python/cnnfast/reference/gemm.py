@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from .._args import as_float_array
+from ._geometry import float_array
 
 
 def matmul(a: Any, b: Any, trans_a: bool = False, trans_b: bool = False) -> np.ndarray:
-    a = as_float_array("matmul", "a", a)
-    b = as_float_array("matmul", "b", b)
+    a = float_array(a)
+    b = float_array(b)
     return np.matmul(a.T if trans_a else a, b.T if trans_b else b)

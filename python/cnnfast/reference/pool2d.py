@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from .._args import Padding, PoolArgs, as_float_array, pool_args, pool_window
+from ._geometry import Pool, float_array, pool, pool_window
 from ._windows import pad_hw, window_slice, windows
 
 
-def _overhang(a: PoolArgs) -> tuple[int, int]:
+def _overhang(a: Pool) -> tuple[int, int]:
     """Extra bottom/right cells ceil_mode's last windows reach past the padding."""
     H, W = a.x.shape[2:]
     t, b, l, r = a.padding
@@ -25,18 +25,18 @@ def _overhang(a: PoolArgs) -> tuple[int, int]:
     return max(0, need_h - (H + t + b)), max(0, need_w - (W + l + r))
 
 
-def _padded(a: PoolArgs, arr: np.ndarray, value: float, overhang_value: float) -> np.ndarray:
+def _padded(a: Pool, arr: np.ndarray, value: float, overhang_value: float) -> np.ndarray:
     oh, ow = _overhang(a)
     t, b, l, r = a.padding
     inner = pad_hw(arr, (t, b, l, r), value)
     return pad_hw(inner, (0, oh, 0, ow), overhang_value)
 
 
-def _windows(a: PoolArgs, xp: np.ndarray) -> np.ndarray:
+def _windows(a: Pool, xp: np.ndarray) -> np.ndarray:
     return windows(xp, a.kernel, a.stride, (1, 1), a.out_hw)
 
 
-def _window_argmax(a: PoolArgs) -> np.ndarray:
+def _window_argmax(a: Pool) -> np.ndarray:
     """Index (h - h0) * kw + (w - w0) in its window of each window's first maximum
     among the input's cells (a NaN wins; a padded cell never does, even against a
     -inf: np.argmax of the -inf-padded window would pick the padding then)."""
@@ -50,7 +50,7 @@ def _window_argmax(a: PoolArgs) -> np.ndarray:
     return np.argmax(hit, axis=-1)
 
 
-def _argmax(a: PoolArgs) -> np.ndarray:
+def _argmax(a: Pool) -> np.ndarray:
     """Flat index h*W + w in its plane of each window's first maximum (a NaN wins)."""
     k = _window_argmax(a)
     P, Q = a.out_hw
@@ -64,11 +64,11 @@ def max_pool2d(
     x: Any,
     kernel_size: Any,
     stride: Any = None,
-    padding: Padding = 0,
+    padding: Any = 0,
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Any:
-    a = pool_args("max_pool2d", x, kernel_size, stride, padding, ceil_mode)
+    a = pool(x, kernel_size, stride, padding, ceil_mode)
     y = _windows(a, _padded(a, a.x, -np.inf, -np.inf)).max(axis=(4, 5))
     return (y, _argmax(a)) if return_indices else y
 
@@ -78,11 +78,11 @@ def max_pool2d_backward(
     dy: Any,
     kernel_size: Any,
     stride: Any = None,
-    padding: Padding = 0,
+    padding: Any = 0,
     ceil_mode: bool = False,
 ) -> np.ndarray:
-    a = pool_args("max_pool2d_backward", x, kernel_size, stride, padding, ceil_mode)
-    dy = as_float_array("max_pool2d_backward", "dy", dy)
+    a = pool(x, kernel_size, stride, padding, ceil_mode)
+    dy = float_array(dy)
     N, C, H, W = a.x.shape
     P, Q = a.out_hw
     idx = _argmax(a).reshape(N * C, P * Q) + (np.arange(N * C) * H * W).reshape(-1, 1)
@@ -98,15 +98,15 @@ def max_pool2d_argmax(
     x: Any,
     kernel_size: Any,
     stride: Any = None,
-    padding: Padding = 0,
+    padding: Any = 0,
     ceil_mode: bool = False,
     relu: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """ReLU first, literally, then the max and its window index; 255 where the max
     of the relu'd window is not from a positive input (ReLU's gradient is 0)."""
-    a = pool_args("max_pool2d_argmax", x, kernel_size, stride, padding, ceil_mode)
+    a = pool(x, kernel_size, stride, padding, ceil_mode)
     if relu:
-        a = PoolArgs(np.where(a.x < 0, 0, a.x).astype(a.x.dtype), *a.kernel_args(), a.out_hw)
+        a = Pool(np.where(a.x < 0, 0, a.x).astype(a.x.dtype), *a.kernel_args(), a.out_hw)
     y = max_pool2d(a.x, *a.kernel_args())
     code = _window_argmax(a).astype(np.uint8)
     if relu:
@@ -120,17 +120,14 @@ def max_pool2d_backward_argmax(
     x_shape: Any,
     kernel_size: Any,
     stride: Any = None,
-    padding: Padding = 0,
+    padding: Any = 0,
     ceil_mode: bool = False,
 ) -> np.ndarray:
     """Adds each dy to the cell its code names, by coordinates."""
-    op = "max_pool2d_backward_argmax"
     N, C, H, W = (int(n) for n in x_shape)
-    kernel, stride_, pad, _, _ = pool_window(
-        op, (N, C, H, W), kernel_size, stride, padding, ceil_mode
-    )
+    kernel, stride_, pad, _, _ = pool_window((N, C, H, W), kernel_size, stride, padding, ceil_mode)
     code = np.asarray(argmax).astype(np.int64)
-    dy = as_float_array(op, "dy", dy)
+    dy = float_array(dy)
     n, c, oh, ow = np.nonzero(code != NO_GRADIENT)
     k = code[n, c, oh, ow]
     h = oh * stride_[0] - pad[0] + k // kernel[1]
@@ -140,7 +137,7 @@ def max_pool2d_backward_argmax(
     return dx
 
 
-def _divisor(a: PoolArgs, count_include_pad: bool) -> np.ndarray:
+def _divisor(a: Pool, count_include_pad: bool) -> np.ndarray:
     """(P, Q) count of the cells each window averages over."""
     H, W = a.x.shape[2:]
     ones = np.ones((1, 1, H, W), dtype=np.float64)
@@ -152,11 +149,11 @@ def avg_pool2d(
     x: Any,
     kernel_size: Any,
     stride: Any = None,
-    padding: Padding = 0,
+    padding: Any = 0,
     ceil_mode: bool = False,
     count_include_pad: bool = True,
 ) -> np.ndarray:
-    a = pool_args("avg_pool2d", x, kernel_size, stride, padding, ceil_mode)
+    a = pool(x, kernel_size, stride, padding, ceil_mode)
     sums = _windows(a, _padded(a, a.x, 0.0, 0.0)).sum(axis=(4, 5))
     return (sums / _divisor(a, count_include_pad)).astype(a.x.dtype)
 
@@ -166,12 +163,12 @@ def avg_pool2d_backward(
     dy: Any,
     kernel_size: Any,
     stride: Any = None,
-    padding: Padding = 0,
+    padding: Any = 0,
     ceil_mode: bool = False,
     count_include_pad: bool = True,
 ) -> np.ndarray:
-    a = pool_args("avg_pool2d_backward", x, kernel_size, stride, padding, ceil_mode)
-    share = as_float_array("avg_pool2d_backward", "dy", dy) / _divisor(a, count_include_pad)
+    a = pool(x, kernel_size, stride, padding, ceil_mode)
+    share = float_array(dy) / _divisor(a, count_include_pad)
     dxp = np.zeros_like(_padded(a, a.x, 0.0, 0.0))
     P, Q = a.out_hw
     for i in range(a.kernel[0]):
@@ -183,11 +180,11 @@ def avg_pool2d_backward(
 
 
 def global_avg_pool2d(x: Any) -> np.ndarray:
-    x = as_float_array("global_avg_pool2d", "x", x)
+    x = float_array(x)
     return x.mean(axis=(2, 3), keepdims=True)
 
 
 def global_avg_pool2d_backward(x: Any, dy: Any) -> np.ndarray:
-    x = as_float_array("global_avg_pool2d_backward", "x", x)
-    dy = as_float_array("global_avg_pool2d_backward", "dy", dy)
+    x = float_array(x)
+    dy = float_array(dy)
     return np.broadcast_to(dy / (x.shape[2] * x.shape[3]), x.shape).copy()

@@ -6,18 +6,18 @@ from typing import Any
 
 import numpy as np
 
-from .._args import as_float_array
+from ._geometry import float_array
 
 
 def softmax(x: Any, axis: int = -1) -> np.ndarray:
-    x = as_float_array("softmax", "x", x)
+    x = float_array(x)
     with np.errstate(invalid="ignore"):
         e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def log_softmax(x: Any, axis: int = -1) -> np.ndarray:
-    x = as_float_array("log_softmax", "x", x)
+    x = float_array(x)
     with np.errstate(invalid="ignore"):
         shifted = x - np.max(x, axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
@@ -41,7 +41,7 @@ def _per_sample(logits: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Any:
-    logits, t = as_float_array("cross_entropy", "logits", logits), np.asarray(target)
+    logits, t = float_array(logits), np.asarray(target)
     losses = _per_sample(logits, t)
     if reduction == "none":
         return losses
@@ -53,7 +53,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Any:
 def cross_entropy_backward(
     logits: Any, target: Any, reduction: str = "mean", dloss: Any = 1.0
 ) -> np.ndarray:
-    logits, t = as_float_array("cross_entropy_backward", "logits", logits), np.asarray(target)
+    logits, t = float_array(logits), np.asarray(target)
     N, C = logits.shape
     p = softmax(logits, axis=1)
     if t.dtype.kind in "iu":
