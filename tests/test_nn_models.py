@@ -27,19 +27,48 @@ def test_parameter_counts_match_the_lectures(name):
     assert f"Total params: {LECTURE_PARAMS[name]:,}" in text
 
 
-def test_summary_shows_the_keras_table_shapes():
+def test_summary_shows_the_keras_table_row_by_row():
     text = cf.models.get("keras-mnist-2conv").summary((1, 28, 28), print_fn=None)
-    for shape in [
-        "(None, 32, 26, 26)",
-        "(None, 32, 13, 13)",
-        "(None, 64, 11, 11)",
-        "(None, 64, 5, 5)",
-        "(None, 1600)",
-        "(None, 128)",
-        "(None, 10)",
-    ]:
-        assert shape in text
+    rows = [line.split() for line in text.splitlines() if line.endswith(tuple("0123456789"))]
+    rows = [(r[0], " ".join(r[2:-1]), r[-1]) for r in rows if r[1].startswith("(")]
+    # every layer has its own row, the fused ReLU + MaxPool2d pairs included
+    assert rows == [
+        ("conv2d_0", "(None, 32, 26, 26)", "320"),
+        ("relu_1", "(None, 32, 26, 26)", "0"),
+        ("maxpool2d_2", "(None, 32, 13, 13)", "0"),
+        ("dropout_3", "(None, 32, 13, 13)", "0"),
+        ("conv2d_4", "(None, 64, 11, 11)", "18,496"),
+        ("relu_5", "(None, 64, 11, 11)", "0"),
+        ("maxpool2d_6", "(None, 64, 5, 5)", "0"),
+        ("dropout_7", "(None, 64, 5, 5)", "0"),
+        ("flatten_8", "(None, 1600)", "0"),
+        ("linear_9", "(None, 128)", "204,928"),
+        ("relu_10", "(None, 128)", "0"),
+        ("dropout_11", "(None, 128)", "0"),
+        ("linear_12", "(None, 10)", "1,290"),
+    ]
     assert "Total params: 225,034" in text
+
+
+def test_call_hooks_see_every_layer_and_the_same_output(rng):
+    """Sequential fuses ReLU + MaxPool2d only while nothing listens to calls; with a
+    hook each layer goes through __call__, and the result is the same (the fusion is
+    exact)."""
+    from cnnfast.nn.module import _hooked
+
+    model = cf.nn.Sequential(cf.nn.Conv2d(1, 2, 3), cf.nn.ReLU(), cf.nn.MaxPool2d(2))
+    x = cf.tensor(rng.standard_normal((2, 1, 8, 8)).astype(np.float32))
+    fused = model(x).data
+    seen = []
+    with _hooked(lambda m, out: seen.append((type(m).__name__, out.shape))):
+        plain = model(x).data
+    assert seen == [
+        ("Conv2d", (2, 2, 6, 6)),
+        ("ReLU", (2, 2, 6, 6)),
+        ("MaxPool2d", (2, 2, 3, 3)),
+        ("Sequential", (2, 2, 3, 3)),
+    ]
+    np.testing.assert_array_equal(fused, plain)
 
 
 @pytest.mark.parametrize("name", cf.models.list())

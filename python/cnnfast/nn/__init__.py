@@ -19,4 +19,5 @@ from .layers import (
     Softmax,
     Tanh,
 )
-from .module import Module, Parameter, Sequential
+from .module import Module, Parameter
+from .sequential import Sequential

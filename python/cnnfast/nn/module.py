@@ -223,6 +223,11 @@ class Module:
         return text
 
 
+def has_call_hooks() -> bool:
+    """Whether anything listens to module calls (Sequential fuses layers only when not)."""
+    return bool(_call_hooks)
+
+
 @contextmanager
 def _hooked(hook: Callable[[Module, Tensor], None]) -> Iterator[None]:
     _call_hooks.append(hook)
@@ -230,45 +235,3 @@ def _hooked(hook: Callable[[Module, Tensor], None]) -> Iterator[None]:
         yield
     finally:
         _call_hooks.remove(hook)
-
-
-def _is_relu_then_max_pool(layers: list[Module], i: int) -> bool:
-    from .layers import MaxPool2d, ReLU  # layers import this module
-
-    return i + 1 < len(layers) and type(layers[i]) is ReLU and type(layers[i + 1]) is MaxPool2d
-
-
-class Sequential(Module):
-    """Layers applied in order; indexable and iterable like a list."""
-
-    def __init__(self, *layers: Module) -> None:
-        super().__init__()
-        for i, layer in enumerate(layers):
-            setattr(self, str(i), layer)
-
-    def forward(self, x: Any) -> Any:
-        layers = list(self._modules.values())
-        i = 0
-        while i < len(layers):
-            if _is_relu_then_max_pool(layers, i):
-                # One fused pass instead of two over the largest tensors of most
-                # lecture nets; exact (see functional.relu_max_pool2d).
-                x = layers[i + 1].forward_after_relu(x)
-                i += 2
-                continue
-            x = layers[i](x)
-            i += 1
-        return x
-
-    def append(self, layer: Module) -> Sequential:
-        setattr(self, str(len(self._modules)), layer)
-        return self
-
-    def __getitem__(self, i: int) -> Module:
-        return list(self._modules.values())[i]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
