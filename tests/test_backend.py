@@ -6,6 +6,7 @@ layout) computes the same on both devices."""
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import re
 from pathlib import Path
@@ -317,3 +318,28 @@ def test_concat_and_split_agree_on_both_devices_and_check_their_arguments(cuda_d
         ops.concat([parts[0], ops.to_device(parts[1], "cuda")], 1)
     with pytest.raises(ValueError, match=r"split: sizes \[1, 1\] must sum to 7"):
         ops.split(want, [1, 1], 1)
+
+
+# --- every op family's docstring names its files ---------------------------------------------
+REPO = Path(__file__).resolve().parents[1]  # (the checkout: the package may be installed)
+FILE_KEYS = ("kernels", "binding", "backends", "reference", "tests", "benchmark")
+FAMILIES_WITH_KERNELS = ["activation", "batch_norm", "conv2d", "dropout", "gemm", "lrn"]
+FAMILIES_WITH_KERNELS += ["optim", "pool2d", "softmax"]
+
+
+@pytest.mark.parametrize("family", [*FAMILIES_WITH_KERNELS, "device", "layout"])
+def test_every_ops_docstring_names_files_that_exist(family):
+    """A newcomer finds an op's kernels, binding, backends, twin, tests and benchmark
+    from its ops docstring alone: each is named under Files:, and each path exists."""
+    doc = importlib.import_module(f"cnnfast.ops.{family}").__doc__
+    assert "\nFiles:\n" in doc, family
+    block = doc.split("\nFiles:\n", 1)[1]
+    keys = re.findall(r"^  (\w+) ", block, re.MULTILINE)
+    assert keys == list(FILE_KEYS), keys
+    paths = re.findall(r"(?:csrc|python|tests)/[\w/.]*\w", block)
+    assert paths, block
+    missing = [p for p in paths if not (REPO / p).exists()]
+    assert not missing, f"ops/{family}.py names files that do not exist: {missing}"
+    if family in FAMILIES_WITH_KERNELS:
+        assert f"csrc/bindings/{family}.cpp" in block and f"reference/{family}.py" in block
+        assert f"backend/cpu/{family}.py" in block and f"backend/cuda/{family}.py" in block

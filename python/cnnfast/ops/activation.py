@@ -1,6 +1,13 @@
 """Element-wise ops: per-channel bias, ReLU, tanh, sigmoid (forward and backward).
 
-Kernel: csrc/activation.cpp. Reference: cnnfast/reference/activation.py.
+Files:
+  kernels    csrc/activation.cpp, csrc/avx2/activation_avx2.cpp, csrc/fast_math.h (tanh);
+             CUDA csrc/cuda/elementwise.cuh
+  binding    csrc/bindings/activation.cpp; CUDA csrc/bindings/cuda_backend.h
+  backends   python/cnnfast/backend/cpu/activation.py, python/cnnfast/backend/cuda/activation.py
+  reference  python/cnnfast/reference/activation.py
+  tests      tests/test_elementwise.py, tests/test_cuda_ops.py
+  benchmark  python/cnnfast/bench/tiny.py (relu), python/cnnfast/bench/nets.py (in each step)
 """
 
 from __future__ import annotations

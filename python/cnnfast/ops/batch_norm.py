@@ -1,6 +1,13 @@
 """Batch normalization over axis 1 of x (N, C, ...): images (N,C,H,W) or features (N,C).
 
-Kernel: csrc/batch_norm.cpp. Reference: cnnfast/reference/batch_norm.py.
+Files:
+  kernels    csrc/batch_norm.cpp; CUDA csrc/cuda/batch_norm.cuh, csrc/cuda/reduce.cuh
+  binding    csrc/bindings/batch_norm.cpp; CUDA csrc/bindings/cuda_backend.h
+  backends   python/cnnfast/backend/cpu/batch_norm.py, python/cnnfast/backend/cuda/batch_norm.py
+  reference  python/cnnfast/reference/batch_norm.py
+  tests      tests/test_elementwise.py, tests/test_backend.py (eval-mode backward),
+             tests/test_cuda_ops.py
+  benchmark  none of its own yet (bench nets' lecture nets have no batch norm)
 """
 
 from __future__ import annotations

@@ -2,9 +2,20 @@
 
 x (N, C, H, W), w (K, C/groups, R, S), b (K,) -> y (N, K, P, Q); arguments as in
 `torch.nn.functional.conv2d`, plus TensorFlow's 'same'/'valid' padding.
-Kernels: csrc/conv2d.cpp (dispatch, im2col), conv2d_winograd*.cpp, conv2d_direct.cpp,
-conv2d_taps.cpp; the choice per layer and pass: conv2d_algorithm.cpp.
-Reference: cnnfast/reference/conv2d.py.
+
+Files:
+  kernels    csrc/conv2d.cpp (dispatch, im2col + GEMM), csrc/conv2d_algorithm.cpp (the
+             choice per layer and pass), csrc/conv2d_winograd.cpp, csrc/conv2d_winograd4.cpp,
+             csrc/conv2d_winograd_blocks.h, csrc/conv2d_winograd_expand.cpp,
+             csrc/conv2d_direct.cpp, csrc/avx2/conv_direct_avx2.cpp, csrc/conv2d_taps.cpp,
+             csrc/gemm/; CUDA csrc/cuda/conv2d.cuh on csrc/cuda/gemm.cuh
+  binding    csrc/bindings/conv2d.cpp; CUDA csrc/bindings/cuda_backend.h
+  backends   python/cnnfast/backend/cpu/conv2d.py, python/cnnfast/backend/cuda/conv2d.py
+  reference  python/cnnfast/reference/conv2d.py
+  tests      tests/test_conv2d.py, tests/test_conv2d_winograd.py, tests/test_conv2d_direct.py,
+             tests/test_conv2d_taps.py, tests/test_conv2d_winograd_expand.py,
+             tests/test_nonfinite.py, tests/test_cuda_ops.py
+  benchmark  python/cnnfast/bench/ops.py (cnnfast bench ops)
 """
 
 from __future__ import annotations

@@ -1,7 +1,15 @@
 """Where arrays live, and moving them: the autograd layer and the optimizers ask here
-instead of looking at array types (python/cnnfast/backend/ decides). Kernels: host
-copies, and the device's caching allocator and copies (csrc/cuda/allocator.cpp).
-Tests: tests/test_cuda.py (moves, zeros, full), tests/test_backend.py."""
+instead of looking at array types (python/cnnfast/backend/ decides).
+
+Files:
+  kernels    NumPy copies on the host; CUDA csrc/cuda/allocator.cpp (the caching
+             allocator) and the runtime's copies (csrc/cuda/emulated.cpp, csrc/cuda/device.cu)
+  binding    CUDA csrc/bindings/cuda_backend.h (Buffer, copy_from_host, copy_to_host)
+  backends   python/cnnfast/backend/cpu/memory.py, python/cnnfast/backend/cuda/memory.py
+  reference  none (moving data computes nothing)
+  tests      tests/test_backend.py, tests/test_cuda_training.py, tests/test_cuda_dlpack.py
+  benchmark  python/cnnfast/bench/cuda.py (the device's own suite)
+"""
 
 from __future__ import annotations
 

@@ -2,8 +2,15 @@
 
 The mask is a pure function of (seed, element index) (see csrc/dropout.h), so
 it does not depend on the thread count and the backward regenerates it from
-the seed instead of storing it. Kernel: csrc/dropout.cpp.
-Reference: cnnfast/reference/dropout.py.
+the seed instead of storing it.
+
+Files:
+  kernels    csrc/dropout.cpp, csrc/dropout.h (the mask); CUDA csrc/cuda/elementwise.cuh
+  binding    csrc/bindings/dropout.cpp; CUDA csrc/bindings/cuda_backend.h
+  backends   python/cnnfast/backend/cpu/dropout.py, python/cnnfast/backend/cuda/dropout.py
+  reference  python/cnnfast/reference/dropout.py
+  tests      tests/test_elementwise.py, tests/test_cuda_ops.py
+  benchmark  python/cnnfast/bench/nets.py (in each training step)
 """
 
 from __future__ import annotations

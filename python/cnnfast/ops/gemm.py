@@ -1,7 +1,13 @@
 """Matrix multiply C = op(A) @ op(B) on 2-D float32/float64 arrays.
 
-Kernel: csrc/gemm/ (BLIS-style driver + runtime-chosen microkernels).
-Reference: cnnfast/reference/gemm.py (NumPy's own matmul).
+Files:
+  kernels    csrc/gemm/gemm.cpp (the driver), csrc/gemm/gemm_ukernel_generic.cpp,
+             csrc/gemm/avx2/ (the AVX2 microkernels); CUDA csrc/cuda/gemm.cuh
+  binding    csrc/bindings/gemm.cpp; CUDA csrc/bindings/cuda_backend.h
+  backends   python/cnnfast/backend/cpu/gemm.py, python/cnnfast/backend/cuda/gemm.py
+  reference  python/cnnfast/reference/gemm.py
+  tests      tests/test_gemm.py, tests/test_cuda_ops.py
+  benchmark  python/cnnfast/bench/gemm.py (cnnfast bench gemm)
 """
 
 from __future__ import annotations

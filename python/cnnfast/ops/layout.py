@@ -1,7 +1,14 @@
 """Joining, splitting and spreading arrays on either device: what the autograd layer's
-concat and sum need. Kernels: NumPy on the host (python/cnnfast/backend/cpu/layout.py),
-row copies on the device (csrc/cuda/elementwise.cuh, CopyRows). Tests:
-tests/test_tensor.py, tests/test_cuda.py."""
+concat and sum need.
+
+Files:
+  kernels    NumPy on the host; CUDA row copies (csrc/cuda/elementwise.cuh, CopyRows)
+  binding    CUDA csrc/bindings/cuda_backend.h (copy_rows)
+  backends   python/cnnfast/backend/cpu/layout.py, python/cnnfast/backend/cuda/layout.py
+  reference  NumPy's concatenate and split (the cpu backend is that)
+  tests      tests/test_backend.py, tests/test_autograd.py, tests/test_cuda_training.py
+  benchmark  none of its own (copies; inside every autograd step that joins or sums)
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,15 @@
     win(c) = [c - size//2, c + (size-1)//2] clipped to the channels.
 
 AlexNet's paper (k=2, n=5, alpha=1e-4, beta=0.75) writes alpha without the 1/size:
-pass alpha=5e-4 for it. Kernel: csrc/lrn.cpp. Reference: cnnfast/reference/lrn.py.
+pass alpha=5e-4 for it.
+
+Files:
+  kernels    csrc/lrn.cpp; CUDA csrc/cuda/lrn.cuh
+  binding    csrc/bindings/lrn.cpp; CUDA csrc/bindings/cuda_backend.h
+  backends   python/cnnfast/backend/cpu/lrn.py, python/cnnfast/backend/cuda/lrn.py
+  reference  python/cnnfast/reference/lrn.py
+  tests      tests/test_elementwise.py, tests/test_cuda_ops.py
+  benchmark  python/cnnfast/bench/nets.py (alexnet's inference; no row of its own yet)
 """
 
 from __future__ import annotations

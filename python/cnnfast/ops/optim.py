@@ -1,12 +1,17 @@
 """Optimizer updates in place: one pass over a parameter and its state arrays.
-Kernels: csrc/optim.cpp (Adam) and NumPy for SGD, RMSprop and Adadelta on the host
-(python/cnnfast/backend/cpu/optim.py); csrc/cuda/optim.cuh on the device. Reference:
-cnnfast/reference/optim.py (Adam: the same arithmetic in the same order, so the two
-agree bit for bit). Tests: tests/test_optim.py. Binding: csrc/bindings/optim.cpp.
 
 p and every state array must be one float dtype and one shape, on one device, and
 writable; g is cast to p's dtype. A host array that is a strided view (a parameter
 sliced from a bigger one) is updated through a contiguous copy written back.
+
+Files:
+  kernels    csrc/optim.cpp (Adam); NumPy for SGD, RMSprop and Adadelta on the host;
+             CUDA csrc/cuda/optim.cuh
+  binding    csrc/bindings/optim.cpp; CUDA csrc/bindings/cuda_backend.h
+  backends   python/cnnfast/backend/cpu/optim.py, python/cnnfast/backend/cuda/optim.py
+  reference  python/cnnfast/reference/optim.py (Adam: the same arithmetic in the same order)
+  tests      tests/test_optim.py, tests/test_backend.py
+  benchmark  python/cnnfast/bench/nets.py (in each training step)
 """
 
 from __future__ import annotations

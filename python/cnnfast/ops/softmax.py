@@ -1,6 +1,13 @@
 """Softmax, log-softmax and cross-entropy with logits (numerically stable).
 
-Kernel: csrc/softmax.cpp. Reference: cnnfast/reference/softmax.py.
+Files:
+  kernels    csrc/softmax.cpp; CUDA csrc/cuda/softmax.cuh
+  binding    csrc/bindings/softmax.cpp; CUDA csrc/bindings/cuda_backend.h
+  backends   python/cnnfast/backend/cpu/softmax.py (the reduction over rows),
+             python/cnnfast/backend/cuda/softmax.py
+  reference  python/cnnfast/reference/softmax.py
+  tests      tests/test_elementwise.py, tests/test_cuda_ops.py
+  benchmark  python/cnnfast/bench/nets.py (the loss of each step; no row of its own yet)
 """
 
 from __future__ import annotations
