@@ -6,7 +6,7 @@ Files:
   binding    csrc/bindings/activation.cpp; CUDA csrc/bindings/cuda_backend.h
   backends   python/cnnfast/backend/cpu/activation.py, python/cnnfast/backend/cuda/activation.py
   reference  python/cnnfast/reference/activation.py
-  tests      tests/test_elementwise.py, tests/test_cuda_ops.py
+  tests      tests/test_activation.py, tests/test_cuda_ops.py
   benchmark  python/cnnfast/bench/tiny.py (relu), python/cnnfast/bench/nets.py (in each step)
 """
 

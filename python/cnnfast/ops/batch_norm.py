@@ -5,7 +5,7 @@ Files:
   binding    csrc/bindings/batch_norm.cpp; CUDA csrc/bindings/cuda_backend.h
   backends   python/cnnfast/backend/cpu/batch_norm.py, python/cnnfast/backend/cuda/batch_norm.py
   reference  python/cnnfast/reference/batch_norm.py
-  tests      tests/test_elementwise.py, tests/test_backend.py (eval-mode backward),
+  tests      tests/test_batch_norm.py, tests/test_backend.py (eval-mode backward),
              tests/test_cuda_ops.py
   benchmark  none of its own yet (bench nets' lecture nets have no batch norm)
 """

@@ -9,7 +9,7 @@ Files:
   binding    csrc/bindings/dropout.cpp; CUDA csrc/bindings/cuda_backend.h
   backends   python/cnnfast/backend/cpu/dropout.py, python/cnnfast/backend/cuda/dropout.py
   reference  python/cnnfast/reference/dropout.py
-  tests      tests/test_elementwise.py, tests/test_cuda_ops.py
+  tests      tests/test_dropout.py, tests/test_cuda_ops.py
   benchmark  python/cnnfast/bench/nets.py (in each training step)
 """
 

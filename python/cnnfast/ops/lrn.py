@@ -11,7 +11,7 @@ Files:
   binding    csrc/bindings/lrn.cpp; CUDA csrc/bindings/cuda_backend.h
   backends   python/cnnfast/backend/cpu/lrn.py, python/cnnfast/backend/cuda/lrn.py
   reference  python/cnnfast/reference/lrn.py
-  tests      tests/test_elementwise.py, tests/test_cuda_ops.py
+  tests      tests/test_lrn.py, tests/test_cuda_ops.py
   benchmark  python/cnnfast/bench/nets.py (alexnet's inference; no row of its own yet)
 """
 

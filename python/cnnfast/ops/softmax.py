@@ -6,7 +6,7 @@ Files:
   backends   python/cnnfast/backend/cpu/softmax.py (the reduction over rows),
              python/cnnfast/backend/cuda/softmax.py
   reference  python/cnnfast/reference/softmax.py
-  tests      tests/test_elementwise.py, tests/test_cuda_ops.py
+  tests      tests/test_softmax.py, tests/test_cuda_ops.py
   benchmark  python/cnnfast/bench/nets.py (the loss of each step; no row of its own yet)
 """
 
