@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -116,12 +117,12 @@ def _param_names(params: str) -> tuple[str, ...]:
     return tuple(n for n in names if n)
 
 
-def _module_signatures() -> dict[str, set[tuple[str, ...]]]:
+def _module_signatures(module: Any) -> dict[str, set[tuple[str, ...]]]:
     """Parameter names of every signature pybind11 documents for each function."""
     sigs: dict[str, set[tuple[str, ...]]] = {}
-    for name in dir(_C):
-        fn = getattr(_C, name)
-        if name.startswith("_") or not callable(fn):
+    for name in dir(module):
+        fn = getattr(module, name)
+        if name.startswith("_") or not callable(fn) or isinstance(fn, type):
             continue
         for m in re.finditer(rf"^(?:\d+\. )?{name}\((.*)\) ->", fn.__doc__ or "", re.MULTILINE):
             sigs.setdefault(name, set()).add(_param_names(m.group(1)))
@@ -129,10 +130,38 @@ def _module_signatures() -> dict[str, set[tuple[str, ...]]]:
 
 
 def test_stub_matches_the_module():
-    stub, module = _stub_functions(), _module_signatures()
+    stub, module = _stub_functions(), _module_signatures(_C)
     assert set(stub) == set(module), set(stub) ^ set(module)
     for name, params in stub.items():
         assert module[name] == {tuple(params)}, (name, params, module[name])
+
+
+def _stub_class(name: str) -> dict[str, list[str]]:
+    """Methods (without self) of a class in _C.pyi, its bases' included."""
+    tree = ast.parse(Path(cf.__file__).with_name("_C.pyi").read_text())
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    out: dict[str, list[str]] = {}
+    node = classes[name]
+    for base in node.bases:
+        out.update(_stub_class(base.id))  # type: ignore[attr-defined]
+    for f in node.body:
+        if isinstance(f, ast.FunctionDef):
+            out[f.name] = [a.arg for a in f.args.args][1:]
+    return out
+
+
+def test_stub_types_the_cuda_submodules():
+    """_C.pyi's CudaBackend / CudaEmulated: every function of the backend submodules,
+    with its parameter names (the bindings name each one)."""
+    builds = [("CudaEmulated", _C.cuda_emulated)]
+    if _C.cuda_built:
+        builds.append(("CudaBackend", _C.cuda_device))
+    for cls, module in builds:
+        stub, sigs = _stub_class(cls), _module_signatures(module)
+        assert set(stub) == set(sigs), (cls, set(stub) ^ set(sigs))
+        for name, params in stub.items():
+            assert sigs[name] == {tuple(params)}, (cls, name, params, sigs[name])
+        assert not any(p.startswith("arg") for ps in stub.values() for p in ps)
 
 
 def test_import_needs_only_numpy():

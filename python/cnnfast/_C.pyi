@@ -3,7 +3,6 @@
 # returns new arrays of the same dtype. tests/test_runtime.py keeps this file
 # in step with the module: same names, same parameter names.
 from collections.abc import Sequence
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -17,12 +16,304 @@ Quad = tuple[int, int, int, int]
 
 __version__: str
 cuda_built: bool
-# The CUDA backend's two builds (csrc/bindings/cuda_backend.h, the same functions:
-# Buffer, copies, memory_stats, and the kernels on device addresses): the host
-# emulator's, always; the GPU's, when built with nvcc. cuda_emulated also has the
-# emulator checks sgemm(a, b, alpha, beta, c), sum(x, blocks), thread_indices(grid, block).
-cuda_emulated: ModuleType
-cuda_device: ModuleType
+
+class CudaBackend:
+    """One build of the CUDA backend, a submodule (csrc/bindings/cuda_backend.h): device
+    memory, copies, and the kernels on device addresses (ints). Geometry is validated
+    by the CPU's shape code and every address against the live device arrays."""
+
+    name: str
+    Buffer: type
+    Borrowed: type
+    def activation(
+        self, dtype: str, op: CudaActivation, n: int, a: int, b: int, out: int
+    ) -> None: ...
+    def adadelta(
+        self,
+        dtype: str,
+        n: int,
+        p: int,
+        avg_sq_grad: int,
+        avg_sq_delta: int,
+        g: int,
+        lr: float,
+        rho: float,
+        eps: float,
+        weight_decay: float,
+    ) -> None: ...
+    def adam(
+        self,
+        dtype: str,
+        n: int,
+        p: int,
+        m: int,
+        v: int,
+        g: int,
+        lr: float,
+        beta1: float,
+        beta2: float,
+        eps: float,
+        weight_decay: float,
+        step: int,
+    ) -> None: ...
+    def avg_pool(
+        self,
+        dtype: str,
+        x_shape: Sequence[int],
+        kernel: Pair,
+        stride: Pair,
+        padding: Quad,
+        ceil_mode: bool,
+        count_include_pad: bool,
+        x: int,
+        y: int,
+    ) -> None: ...
+    def avg_pool_backward(
+        self,
+        dtype: str,
+        x_shape: Sequence[int],
+        kernel: Pair,
+        stride: Pair,
+        padding: Quad,
+        ceil_mode: bool,
+        count_include_pad: bool,
+        dy: int,
+        dx: int,
+    ) -> None: ...
+    def axpby(
+        self, dtype: str, n: int, alpha: float, a: int, beta: float, b: int, period: int, out: int
+    ) -> None: ...
+    def batch_norm_apply(
+        self,
+        dtype: str,
+        N: int,
+        C: int,
+        L: int,
+        x: int,
+        mean: int,
+        scale: int,
+        from_var: bool,
+        eps: float,
+        w: int,
+        b: int,
+        y: int,
+    ) -> None: ...
+    def batch_norm_backward(
+        self,
+        dtype: str,
+        N: int,
+        C: int,
+        L: int,
+        x: int,
+        dy: int,
+        mean: int,
+        invstd: int,
+        w: int,
+        dx: int,
+        dw: int,
+        db: int,
+    ) -> None: ...
+    def batch_norm_running_stats(
+        self,
+        dtype: str,
+        C: int,
+        mean: int,
+        invstd: int,
+        eps: float,
+        count: int,
+        momentum: float,
+        running_mean: int,
+        running_var: int,
+    ) -> None: ...
+    def batch_norm_stats(
+        self, dtype: str, N: int, C: int, L: int, x: int, eps: float, mean: int, invstd: int
+    ) -> None: ...
+    def bias_add(self, dtype: str, n: int, C: int, L: int, x: int, bias: int, y: int) -> None: ...
+    def broadcast_scalar(self, dtype: str, n: int, src: int, scale: float, out: int) -> None: ...
+    def channel_sum(
+        self, dtype: str, N: int, C: int, L: int, x: int, scale: float, out: int
+    ) -> None: ...
+    def conv2d_backward_input(
+        self,
+        dtype: str,
+        x_shape: Sequence[int],
+        w_shape: Sequence[int],
+        stride: Pair,
+        padding: Quad,
+        dilation: Pair,
+        groups: int,
+        w: int,
+        dy: int,
+        dx: int,
+    ) -> None: ...
+    def conv2d_backward_weight(
+        self,
+        dtype: str,
+        x_shape: Sequence[int],
+        w_shape: Sequence[int],
+        stride: Pair,
+        padding: Quad,
+        dilation: Pair,
+        groups: int,
+        x: int,
+        dy: int,
+        dw: int,
+    ) -> None: ...
+    def conv2d_forward(
+        self,
+        dtype: str,
+        x_shape: Sequence[int],
+        w_shape: Sequence[int],
+        stride: Pair,
+        padding: Quad,
+        dilation: Pair,
+        groups: int,
+        x: int,
+        w: int,
+        bias: int,
+        y: int,
+    ) -> None: ...
+    def copy(self, dst: int, src: int, nbytes: int) -> None: ...
+    def copy_from_host(self, dst: int, src: Any, nbytes: int) -> None: ...
+    def copy_rows(
+        self,
+        dtype: str,
+        rows: int,
+        width: int,
+        src: int,
+        src_stride: int,
+        src_offset: int,
+        dst: int,
+        dst_stride: int,
+        dst_offset: int,
+    ) -> None: ...
+    def copy_to_host(self, dst: Any, src: int, nbytes: int) -> None: ...
+    def cross_entropy(
+        self, dtype: str, N: int, C: int, logits: int, labels: int, probs: int, losses: int
+    ) -> None: ...
+    def cross_entropy_backward(
+        self,
+        dtype: str,
+        N: int,
+        C: int,
+        reduction: int,
+        logits: int,
+        labels: int,
+        probs: int,
+        dloss: int,
+        grad: int,
+    ) -> None: ...
+    def dropout(self, dtype: str, n: int, x: int, p: float, seed: int, out: int) -> None: ...
+    def empty_cache(self) -> None: ...
+    def fill(self, dtype: str, n: int, value: float, out: int) -> None: ...
+    def global_avg_pool_backward(self, dtype: str, n: int, L: int, dy: int, dx: int) -> None: ...
+    def lrn(
+        self,
+        dtype: str,
+        N: int,
+        C: int,
+        HW: int,
+        size: int,
+        alpha: float,
+        beta: float,
+        k: float,
+        x: int,
+        y: int,
+    ) -> None: ...
+    def lrn_backward(
+        self,
+        dtype: str,
+        N: int,
+        C: int,
+        HW: int,
+        size: int,
+        alpha: float,
+        beta: float,
+        k: float,
+        x: int,
+        dy: int,
+        dx: int,
+    ) -> None: ...
+    def matmul(
+        self,
+        dtype: str,
+        M: int,
+        N: int,
+        K: int,
+        a: int,
+        trans_a: bool,
+        b: int,
+        trans_b: bool,
+        c: int,
+    ) -> None: ...
+    def max_pool(
+        self,
+        dtype: str,
+        x_shape: Sequence[int],
+        kernel: Pair,
+        stride: Pair,
+        padding: Quad,
+        ceil_mode: bool,
+        x: int,
+        relu: bool,
+        y: int,
+        codes: int,
+    ) -> None: ...
+    def max_pool_backward(
+        self,
+        dtype: str,
+        x_shape: Sequence[int],
+        kernel: Pair,
+        stride: Pair,
+        padding: Quad,
+        ceil_mode: bool,
+        codes: int,
+        dy: int,
+        dx: int,
+    ) -> None: ...
+    def memory_stats(self) -> dict[str, int]: ...
+    def reset_peak(self) -> None: ...
+    def rmsprop(
+        self,
+        dtype: str,
+        n: int,
+        p: int,
+        avg_sq_grad: int,
+        g: int,
+        lr: float,
+        rho: float,
+        eps: float,
+        weight_decay: float,
+    ) -> None: ...
+    def sgd(
+        self,
+        dtype: str,
+        n: int,
+        p: int,
+        v: int,
+        g: int,
+        lr: float,
+        momentum: float,
+        weight_decay: float,
+        nesterov: bool,
+        first: bool,
+    ) -> None: ...
+    def softmax(self, dtype: str, rows: int, L: int, log: bool, x: int, y: int) -> None: ...
+    def softmax_backward(
+        self, dtype: str, rows: int, L: int, log: bool, y: int, dy: int, dx: int
+    ) -> None: ...
+    def synchronize(self) -> None: ...
+
+class CudaEmulated(CudaBackend):
+    """The host emulator's build, with the emulator's own checks."""
+
+    def sgemm(self, a: Any, b: Any, alpha: float, beta: float, c: Any) -> None: ...
+    def sum(self, x: Any, blocks: int) -> Any: ...
+    def thread_indices(self, grid: Sequence[int], block: Sequence[int]) -> Any: ...
+
+# The host emulator's build, always; the GPU's, when built with nvcc.
+cuda_emulated: CudaEmulated
+cuda_device: CudaBackend
 # The activation enum their activation function takes.
 CudaActivation: type
 
