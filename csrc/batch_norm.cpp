@@ -86,13 +86,34 @@ void batch_norm_backward(index_t N, index_t C, index_t L, const T* x, const T* d
   });
 }
 
+template <class T>
+void batch_norm_inference_backward(index_t N, index_t C, index_t L, const T* x, const T* dy, const T* mean,
+                                   const T* var, const T* gamma, double eps, T* dx, T* dgamma, T* dbeta) {
+  for_channels(N, C, L, [&](index_t c) {
+    const double mu = mean[c], is = 1.0 / std::sqrt(static_cast<double>(var[c]) + eps);
+    const double g = (gamma ? gamma[c] : 1.0) * is;
+    double sum_dy = 0, sum_dy_xhat = 0;
+    for (index_t n = 0; n < N; ++n)
+      for (index_t i = 0; i < L; ++i) {
+        const index_t k = (n * C + c) * L + i;
+        sum_dy += dy[k];
+        sum_dy_xhat += dy[k] * (x[k] - mu) * is;
+        dx[k] = static_cast<T>(g * dy[k]);
+      }
+    dgamma[c] = static_cast<T>(sum_dy_xhat);
+    dbeta[c] = static_cast<T>(sum_dy);
+  });
+}
+
 #define CNNFAST_INSTANTIATE(T)                                                                        \
   template void batch_norm_train_forward<T>(index_t, index_t, index_t, const T*, const T*, const T*,  \
                                             double, T*, T*, T*);                                      \
   template void batch_norm_inference_forward<T>(index_t, index_t, index_t, const T*, const T*,        \
                                                 const T*, const T*, const T*, double, T*);            \
   template void batch_norm_backward<T>(index_t, index_t, index_t, const T*, const T*, const T*,       \
-                                       const T*, const T*, T*, T*, T*);
+                                       const T*, const T*, T*, T*, T*);                               \
+  template void batch_norm_inference_backward<T>(index_t, index_t, index_t, const T*, const T*,       \
+                                                 const T*, const T*, const T*, double, T*, T*, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)
 #undef CNNFAST_INSTANTIATE

@@ -24,4 +24,10 @@ template <class T>
 void batch_norm_backward(index_t N, index_t C, index_t L, const T* x, const T* dy, const T* mean,
                          const T* invstd, const T* gamma, T* dx, T* dgamma, T* dbeta);
 
+// Backward of the inference forward: the statistics are constants there, so
+//   dx = gamma / sqrt(var + eps) * dy, dgamma = sum(dy*xhat), dbeta = sum(dy).
+template <class T>
+void batch_norm_inference_backward(index_t N, index_t C, index_t L, const T* x, const T* dy, const T* mean,
+                                   const T* var, const T* gamma, double eps, T* dx, T* dgamma, T* dbeta);
+
 }  // namespace cnnfast

@@ -77,6 +77,25 @@ py::tuple backward(In<T> x, In<T> dy, In<T> mean, In<T> invstd, std::optional<In
   }
   return py::make_tuple(dx, dg, db);
 }
+// The inference forward's backward -> (dx, dweight (C), dbias (C))
+template <class T>
+py::tuple inference_backward(In<T> x, In<T> dy, In<T> mean, In<T> var, std::optional<In<T>> weight, double eps) {
+  const NCL d = ncl(x);
+  require(eps >= 0, "batch_norm_inference_backward: eps must be >= 0");
+  require_same_shape("batch_norm_inference_backward: dy", dy, x);
+  require_shape("batch_norm_inference_backward: mean", mean, {d.C});
+  require_shape("batch_norm_inference_backward: var", var, {d.C});
+  const T* pg = optional_param(weight, "batch_norm_inference_backward: weight", d.C);
+  auto dx = empty<T>(shape_of(x));
+  auto dg = empty<T>({d.C}), db = empty<T>({d.C});
+  const T *px = x.data(), *pdy = dy.data(), *pm = mean.data(), *pv = var.data();
+  T *pdx = dx.mutable_data(), *pdg = dg.mutable_data(), *pdb = db.mutable_data();
+  {
+    const KernelCall call;
+    batch_norm_inference_backward<T>(d.N, d.C, d.L, px, pdy, pm, pv, pg, eps, pdx, pdg, pdb);
+  }
+  return py::make_tuple(dx, dg, db);
+}
 }  // namespace
 
 void bind_batch_norm(py::module_& m) {
@@ -86,6 +105,8 @@ void bind_batch_norm(py::module_& m) {
                        py::arg("var"), py::arg("weight"), py::arg("bias"), py::arg("eps"));
   CNNFAST_DEF_FLOATING(m, "batch_norm_backward", backward, py::arg("x"), py::arg("dy"), py::arg("mean"),
                        py::arg("invstd"), py::arg("weight"));
+  CNNFAST_DEF_FLOATING(m, "batch_norm_inference_backward", inference_backward, py::arg("x"), py::arg("dy"),
+                       py::arg("mean"), py::arg("var"), py::arg("weight"), py::arg("eps"));
 }
 
 }  // namespace cnnfast::bind

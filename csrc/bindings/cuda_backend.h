@@ -328,6 +328,22 @@ void bind_backend(py::module_& m) {
           device_ptr<Api>(t, dw, C, "batch_norm_backward: dw"), device_ptr<Api>(t, db, C, "batch_norm_backward: db"));
     });
   }, py::arg("dtype"), py::arg("N"), py::arg("C"), py::arg("L"), py::arg("x"), py::arg("dy"), py::arg("mean"), py::arg("invstd"), py::arg("w"), py::arg("dx"), py::arg("dw"), py::arg("db"), nogil);
+  m.def("batch_norm_inference_backward", [](const std::string& dt, index_t N, index_t C, index_t L, U x, U dy,
+                                            U mean, U var, double eps, U w, U dx, U dw, U db) {
+    const index_t n = elements({N, C, L}, "batch_norm_inference_backward: x");
+    by_dtype(dt, [&](auto t) {
+      using T = decltype(t);
+      Api::batch_norm_inference_backward(
+          N, C, L, device_ptr<Api>(t, x, n, "batch_norm_inference_backward: x"),
+          device_ptr<Api>(t, dy, n, "batch_norm_inference_backward: dy"),
+          device_ptr<Api>(t, mean, C, "batch_norm_inference_backward: mean"),
+          device_ptr<Api>(t, var, C, "batch_norm_inference_backward: var"), static_cast<T>(eps),
+          optional_ptr<Api>(t, w, C, "batch_norm_inference_backward: w"),
+          device_ptr<Api>(t, dx, n, "batch_norm_inference_backward: dx"),
+          device_ptr<Api>(t, dw, C, "batch_norm_inference_backward: dw"),
+          device_ptr<Api>(t, db, C, "batch_norm_inference_backward: db"));
+    });
+  }, py::arg("dtype"), py::arg("N"), py::arg("C"), py::arg("L"), py::arg("x"), py::arg("dy"), py::arg("mean"), py::arg("var"), py::arg("eps"), py::arg("w"), py::arg("dx"), py::arg("dw"), py::arg("db"), nogil);
   m.def("batch_norm_running_stats", [](const std::string& dt, index_t C, U mean, U invstd, double eps, index_t count,
                                        double momentum, U running_mean, U running_var) {
     by_dtype(dt, [&](auto t) {

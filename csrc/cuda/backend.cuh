@@ -102,9 +102,21 @@ void Api::batch_norm_backward(long N, long C, long L, const T* x, const T* dy, c
                               const T* w, T* dx, T* dw, T* db) {
   if (C <= 0) return;
   auto* kernel = &batch_norm_grad_sums_kernel<T>;
-  CNNFAST_LAUNCH(kernel, dim3(static_cast<unsigned>(C)), dim3(kSumThreads))(N, C, L, x, dy, mean, invstd, dw, db);
+  CNNFAST_LAUNCH(kernel, dim3(static_cast<unsigned>(C)), dim3(kSumThreads))(N, C, L, x, dy, mean, invstd, false,
+                                                                             T(0), dw, db);
   CNNFAST_CHECK_LAUNCH();
   launch_map(N * C * L, dx, BatchNormInputGrad<T>{x, dy, mean, invstd, w, db, dw, C, L, N * L});
+}
+
+template <class T>
+void Api::batch_norm_inference_backward(long N, long C, long L, const T* x, const T* dy, const T* mean,
+                                        const T* var, T eps, const T* w, T* dx, T* dw, T* db) {
+  if (C <= 0) return;
+  auto* kernel = &batch_norm_grad_sums_kernel<T>;
+  CNNFAST_LAUNCH(kernel, dim3(static_cast<unsigned>(C)), dim3(kSumThreads))(N, C, L, x, dy, mean, var, true, eps,
+                                                                             dw, db);
+  CNNFAST_CHECK_LAUNCH();
+  launch_map(N * C * L, dx, BatchNormInferenceInputGrad<T>{dy, var, w, eps, C, L});
 }
 
 template <class T>
@@ -227,6 +239,8 @@ void Api::adadelta(long n, T* p, T* avg_sq_grad, T* avg_sq_delta, const T* g, T 
                                          const T*, T*);                                                             \
   template void Api::batch_norm_backward<T>(long, long, long, const T*, const T*, const T*, const T*, const T*, T*, \
                                             T*, T*);                                                                \
+  template void Api::batch_norm_inference_backward<T>(long, long, long, const T*, const T*, const T*, const T*, T,   \
+                                                      const T*, T*, T*, T*);                                        \
   template void Api::batch_norm_running_stats<T>(long, const T*, const T*, T, long, T, T*, T*);                     \
   template void Api::max_pool<T>(const cuda::PoolShape&, const T*, bool, T*, unsigned char*);                      \
   template void Api::max_pool_backward<T>(const cuda::PoolShape&, const unsigned char*, const T*, T*);             \

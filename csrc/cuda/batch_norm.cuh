@@ -60,19 +60,21 @@ struct BatchNormApply {
   }
 };
 
-// dw[c] = sum(dy * xhat), db[c] = sum(dy) over channel blockIdx.x.
+// dw[c] = sum(dy * xhat), db[c] = sum(dy) over channel blockIdx.x; xhat from the
+// batch's invstd, or with from_var from a (running) variance: 1 / sqrt(var + eps).
 template <class T>
 CNNFAST_GLOBAL void batch_norm_grad_sums_kernel(long N, long C, long L, const T* x, const T* dy, const T* mean,
-                                                const T* invstd, T* dw, T* db) {
+                                                const T* scale, bool from_var, T eps, T* dw, T* db) {
   CNNFAST_SHARED T sum_dy[kSumThreads];
   CNNFAST_SHARED T sum_dy_xhat[kSumThreads];
   const int t = static_cast<int>(threadIdx.x);
   const long c = blockIdx.x, m = N * L;
+  const T is = from_var ? T(1) / dev_sqrt(scale[c] + eps) : scale[c];
   T a = T(0), b = T(0);
   for (long i = t; i < m; i += kSumThreads) {
     const T g = channel_at(dy, C, L, c, i);
     a += g;
-    b += g * (channel_at(x, C, L, c, i) - mean[c]) * invstd[c];
+    b += g * (channel_at(x, C, L, c, i) - mean[c]) * is;
   }
   sum_dy[t] = a;
   sum_dy_xhat[t] = b;
@@ -95,6 +97,19 @@ struct BatchNormInputGrad {
     const T inv_m = T(1) / static_cast<T>(m);
     const T g = dy[i] - sum_dy[c] * inv_m - xhat * sum_dy_xhat[c] * inv_m;
     return (w ? w[c] : T(1)) * invstd[c] * g;
+  }
+};
+
+// dx = w / sqrt(var + eps) * dy: the inference forward's input gradient (its
+// statistics are constants).
+template <class T>
+struct BatchNormInferenceInputGrad {
+  const T *dy, *var, *w;
+  T eps;
+  long C, L;
+  CNNFAST_DEVICE T operator()(long i) const {
+    const long c = i / L % C;
+    return (w ? w[c] : T(1)) / dev_sqrt(var[c] + eps) * dy[i];
   }
 };
 

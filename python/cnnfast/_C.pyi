@@ -113,6 +113,22 @@ class CudaBackend:
         dw: int,
         db: int,
     ) -> None: ...
+    def batch_norm_inference_backward(
+        self,
+        dtype: str,
+        N: int,
+        C: int,
+        L: int,
+        x: int,
+        dy: int,
+        mean: int,
+        var: int,
+        eps: float,
+        w: int,
+        dx: int,
+        dw: int,
+        db: int,
+    ) -> None: ...
     def batch_norm_running_stats(
         self,
         dtype: str,
@@ -468,6 +484,14 @@ def batch_norm_inference_forward(
 ) -> FloatArray: ...
 def batch_norm_backward(
     x: FloatArray, dy: FloatArray, mean: FloatArray, invstd: FloatArray, weight: FloatArray | None
+) -> tuple[FloatArray, FloatArray, FloatArray]: ...
+def batch_norm_inference_backward(
+    x: FloatArray,
+    dy: FloatArray,
+    mean: FloatArray,
+    var: FloatArray,
+    weight: FloatArray | None,
+    eps: float,
 ) -> tuple[FloatArray, FloatArray, FloatArray]: ...
 def lrn_forward(x: FloatArray, size: int, alpha: float, beta: float, k: float) -> FloatArray: ...
 def lrn_backward(

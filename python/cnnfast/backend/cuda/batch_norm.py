@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ...cuda.array import full, zeros
 from ._common import DeviceArray, addr, backend, channels, out
 
 
@@ -78,14 +77,13 @@ def batch_norm_inference_backward(
     weight: DeviceArray | None,
     eps: float,
 ) -> tuple[DeviceArray, DeviceArray, DeviceArray]:
-    # Composed from the training kernels: dweight and dbias are the training
-    # backward's (sums of dy * xhat and of dy, given the statistics), and dx is dy
-    # scaled per channel as the inference forward scales x (with a zero mean).
-    C = x.shape[1]
-    no_mean = zeros((C,), x.dtype)
-    invstd = _apply(full((1, C), 1.0, x.dtype), no_mean, var, True, eps, None, None)
-    _, dw, db = batch_norm_backward(x, dy, mean, invstd.reshape(C), None)
-    return _apply(dy, no_mean, var, True, eps, weight, None), dw, db
+    N, C, L = channels(x)
+    dx, dw, db = out(x.shape, x), out((C,), x), out((C,), x)
+    backend().batch_norm_inference_backward(
+        x.dtype.name, N, C, L, x.ptr, dy.ptr, mean.ptr, var.ptr, eps, addr(weight), dx.ptr, dw.ptr,
+        db.ptr,
+    )  # fmt: skip
+    return dx, dw, db
 
 
 def batch_norm_running_stats(
