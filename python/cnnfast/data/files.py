@@ -23,10 +23,10 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">
 
 def open_maybe_gzip(path: Path) -> IO[bytes]:
     """Open a file, transparently un-gzipping it when it starts with the gzip magic."""
-    f = open(path, "rb")
-    magic = f.read(2)
-    f.seek(0)
-    return gzip.GzipFile(fileobj=f) if magic == b"\x1f\x8b" else f
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == b"\x1f\x8b"
+    # (gzip.open owns its file: a GzipFile over an open file would leave that one open)
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")
 
 
 def read_idx(path: Path) -> np.ndarray:
