@@ -161,7 +161,7 @@ def output_size(
     pad_after: int,
     ceil_mode: bool = False,
 ) -> int:
-    """Output length of a sliding window along one axis (DESIGN.md's formula, as
+    """Output length of a sliding window along one axis (docs/DESIGN.md's formula, as
     csrc/shapes.cpp computes it). With ceil_mode the last window may overhang the
     padded input by up to stride - 1 (PyTorch's rule: an output of at least 1 is
     valid), but it must start inside the input or the left padding."""

@@ -1,6 +1,6 @@
 """The lecture nets, by name: `cnnfast.models.get("keras-mnist-2conv")` builds a fresh,
 seeded nn.Module whose forward returns logits (the softmax lives in the loss).
-Shapes follow ../shared/DESIGN.md's zoo table; `spec(name)` tells the input shape,
+Shapes are in each builder's comments (zoo.py); `spec(name)` tells the input shape,
 class count and the data set a net was taught on."""
 
 from __future__ import annotations

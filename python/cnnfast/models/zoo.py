@@ -1,4 +1,4 @@
-"""The model zoo: one builder per lecture net (DESIGN.md's table, shapes in comments)."""
+"""The model zoo: one builder per lecture net, shapes in comments (docs/DESIGN.md)."""
 
 from __future__ import annotations
 
