@@ -138,15 +138,15 @@ def cross_entropy_backward(
     op = "cross_entropy_backward"
     logits, t, soft = _ce_args(op, logits, target, reduction)
     N = logits.shape[0]
+    # (a host dloss goes with device logits: it is uploaded; a device one must match)
+    k = for_arrays(op, logits=logits, dloss=dloss if is_device_array(dloss) else None)
     if is_device_array(dloss):
-        for_arrays(op, logits=logits, dloss=dloss)
         require_shape(op, "dloss", dloss, (N,) if reduction == "none" else (), "the loss's shape")
     elif reduction == "none":
         dloss = as_float_array(op, "dloss", dloss).astype(logits.dtype, copy=False)
         require_shape(op, "dloss", dloss, (N,), "one per sample for reduction='none'")
         if is_device_array(logits):
-            dloss = for_arrays(op, logits=logits).from_host(dloss)
+            dloss = k.from_host(dloss)
     else:
         dloss = float(np.asarray(dloss))
-    k = for_arrays(op, logits=logits)
     return k.cross_entropy_backward(logits, t, soft, reduction, dloss)

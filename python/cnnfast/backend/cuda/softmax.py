@@ -72,9 +72,8 @@ def cross_entropy_backward(
     logits: DeviceArray, target: DeviceArray, soft: bool, reduction: str, dloss: Any
 ) -> DeviceArray:
     N, C = logits.shape
-    if not isinstance(dloss, DeviceArray):  # a number from the caller, not a step's gradient
-        shape = () if reduction != "none" else (N,)
-        dloss = full(shape, float(np.asarray(dloss).reshape(-1)[0]), logits.dtype)
+    if not isinstance(dloss, DeviceArray):  # a number ('mean', 'sum'), not a step's gradient
+        dloss = full((), float(dloss), logits.dtype)
     grad = out((N, C), logits)
     backend().cross_entropy_backward(
         logits.dtype.name,
