@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
@@ -64,3 +66,11 @@ def assert_gradient(
         f"{name}: gradient mismatch at {worst} of {err.shape}: analytic {analytic[worst]!r}, "
         f"numeric {numeric[worst]!r} (tolerance {rtol * scale:.3g})"
     )
+
+
+def stub_functions() -> dict[str, list[str]]:
+    """Parameter names of the top-level functions in cnnfast/_C.pyi."""
+    tree = ast.parse(Path(cf.__file__).with_name("_C.pyi").read_text())
+    return {
+        n.name: [a.arg for a in n.args.args] for n in tree.body if isinstance(n, ast.FunctionDef)
+    }

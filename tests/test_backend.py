@@ -17,6 +17,7 @@ import pytest
 import cnnfast as cf
 from cnnfast import backend, ops, reference
 from cnnfast.backend import interface
+from helpers import stub_functions
 
 PACKAGE = Path(cf.__file__).resolve().parent
 
@@ -29,15 +30,6 @@ def _interface_params() -> dict[str, list[str]]:
     return out
 
 
-def _stub_params() -> dict[str, list[str]]:
-    """Parameter names of the `_C` functions, from _C.pyi (test_runtime.py holds the
-    stub to the module's own signatures)."""
-    tree = ast.parse((PACKAGE / "_C.pyi").read_text())
-    return {
-        n.name: [a.arg for a in n.args.args] for n in tree.body if isinstance(n, ast.FunctionDef)
-    }
-
-
 def _params(fn: object, stub: dict[str, list[str]]) -> list[str]:
     if inspect.isbuiltin(fn):  # a pybind11 function of _C, aliased by the cpu backend
         assert getattr(fn, "__module__", None) == "cnnfast._C", fn
@@ -48,7 +40,7 @@ def _params(fn: object, stub: dict[str, list[str]]) -> list[str]:
 @pytest.mark.parametrize("device", backend.DEVICES)
 def test_every_backend_implements_the_whole_interface(device):
     module = backend.get(device)
-    stub = _stub_params()
+    stub = stub_functions()  # (test_runtime.py holds the stub to the module's signatures)
     wanted = _interface_params()
     assert {"zeros", "conv2d_forward", "sgd_update", "sum_backward"} <= set(wanted)
     missing = [n for n in wanted if not callable(getattr(module, n, None))]

@@ -15,6 +15,7 @@ import pytest
 
 import cnnfast as cf
 from cnnfast import _C
+from helpers import stub_functions
 
 
 def test_info_reports_the_build():
@@ -96,13 +97,6 @@ def test_kernels_release_the_gil_and_are_thread_safe(rng):
     assert not errors
 
 
-def _stub_functions() -> dict[str, list[str]]:
-    tree = ast.parse(Path(cf.__file__).with_name("_C.pyi").read_text())
-    return {
-        n.name: [a.arg for a in n.args.args] for n in tree.body if isinstance(n, ast.FunctionDef)
-    }
-
-
 def _param_names(params: str) -> tuple[str, ...]:
     """Names in a pybind11 parameter list such as 'a: NDArray[float32], b: bool = False'."""
     names, depth, start = [], 0, 0
@@ -130,7 +124,7 @@ def _module_signatures(module: Any) -> dict[str, set[tuple[str, ...]]]:
 
 
 def test_stub_matches_the_module():
-    stub, module = _stub_functions(), _module_signatures(_C)
+    stub, module = stub_functions(), _module_signatures(_C)
     assert set(stub) == set(module), set(stub) ^ set(module)
     for name, params in stub.items():
         assert module[name] == {tuple(params)}, (name, params, module[name])
