@@ -59,6 +59,7 @@ Cache& cache() {
   }();
   return *c;
 }
+[[maybe_unused]] const bool kCacheBuiltAtLoad = (cache(), true);  // csrc/README.md, "Built at load"
 
 std::size_t& capacity_of(void* raw) { return *static_cast<std::size_t*>(raw); }
 

@@ -54,6 +54,7 @@ std::atomic<int>& active() {
   static std::atomic<int> isa{static_cast<int>(initial_isa())};
   return isa;
 }
+[[maybe_unused]] const bool kIsaBuiltAtLoad = (active(), true);  // csrc/README.md, "Built at load" (best_supported_isa too)
 }  // namespace
 
 Isa active_isa() { return static_cast<Isa>(active().load(std::memory_order_relaxed)); }

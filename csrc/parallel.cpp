@@ -46,6 +46,7 @@ std::atomic<int>& thread_count() {
   static std::atomic<int> n{initial_threads()};
   return n;
 }
+[[maybe_unused]] const bool kThreadCountBuiltAtLoad = (thread_count(), true);  // csrc/README.md, "Built at load"
 
 // The count pinned on this thread by a ThreadCountScope; 0 outside any scope.
 thread_local int pinned = 0;

@@ -284,6 +284,12 @@ Pool& pool() {
   return *p;
 }
 
+// Built while the library loads, never on first use (csrc/README.md, "Built at
+// load"): this initialiser registers fork handlers, and pthread_atfork waits for a
+// fork in progress, so a thread building the pool lazily while another forked left
+// the child waiting forever on the guard of `static Pool* p`.
+[[maybe_unused]] const bool kPoolBuiltAtLoad = (pool(), contention(), spin_setting_now(), true);
+
 }  // namespace
 
 bool pool_run(int threads, index_t pieces, bool team, PieceFn piece, void* ctx) {

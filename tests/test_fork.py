@@ -186,6 +186,44 @@ def test_fork_while_another_thread_runs_kernels() -> None:
     assert "forks 8 []" in out, out
 
 
+# A thread's first use of cnnfast while the main thread forks at once, in a few
+# fresh interpreters (only a first use has these windows): the child must not wait
+# for anything that thread held. Each interpreter forks three children.
+FIRST_USE = """
+import threading
+{setup}
+t = threading.Thread(target=lambda: {first_use})
+t.start()
+results = [in_child(conv_ok, timeout=30) for _ in range(3)]
+t.join()
+print("forks", results)
+"""
+
+
+def forks_during_first_use(setup: str, first_use: str, interpreters: int = 4) -> list[str]:
+    body = FIRST_USE.format(setup=setup, first_use=first_use)
+    return [run_scenario(body, timeout=120)[-1] for _ in range(interpreters)]
+
+
+def test_fork_while_another_thread_imports_a_submodule() -> None:
+    """`cf.nn` and friends load on first use; a thread holding a submodule's import
+    lock at the fork left the child's own first use waiting for it (CPython does not
+    reset module locks in a child: every child hung). The package loads itself
+    completely before a fork."""
+    outs = forks_during_first_use("", "cf.nn.functional.relu(cf.tensor(x))")
+    assert outs == ["forks ['True', 'True', 'True']"] * len(outs), outs
+
+
+def test_fork_while_another_thread_makes_its_first_kernel_call() -> None:
+    """The C extension's process-wide state (the pool, the thread count, the ISA, the
+    block cache) is built as it loads: built lazily by a thread's first kernel call,
+    a fork meanwhile left the child waiting on the static's initialisation guard
+    (about one interpreter in five hung)."""
+    setup = "import cnnfast.ops, cnnfast.nn, cnnfast.tensor; cf._load_the_package_before_fork()"
+    outs = forks_during_first_use(setup, "cf.ops.conv2d(x, w, padding=1)", interpreters=6)
+    assert outs == ["forks ['True', 'True', 'True']"] * len(outs), outs
+
+
 def test_fork_child_runs_the_cuda_emulator() -> None:
     """The emulator's persistent block threads do not survive fork either: the child
     starts a team of its own."""

@@ -162,6 +162,7 @@ Team*& team_slot() {
 }
 
 Team& team() { return *team_slot(); }
+[[maybe_unused]] const bool kTeamBuiltAtLoad = (team_slot(), true);  // csrc/README.md, "Built at load"
 
 }  // namespace
 

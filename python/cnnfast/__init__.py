@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import numbers
+import os
 import sys
 import types
 from typing import Any
@@ -54,6 +55,31 @@ class _Package(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _Package
+
+
+def _load_the_package_before_fork() -> None:
+    """Finishes loading the package in a process about to fork (os.fork, a 'fork'
+    multiprocessing start). A thread importing a submodule here on first use (its
+    first `cf.nn`, say) holds that module's import lock, and CPython does not reset
+    module locks in a child: forked meanwhile, the child's own first `cf.nn` waited
+    for a thread it does not have, forever. Importing everything first waits for any
+    such import to end (the lock is released while we wait), and leaves none to
+    happen after. Once per process; the C extension's singletons are built at load
+    for the same reason (csrc/README.md, "Built at load")."""
+    global _package_loaded
+    if _package_loaded:
+        return
+    for name in sorted(_SUBMODULES):
+        try:
+            importlib.import_module(f".{name}", __name__)
+        except Exception:  # (a build without its C extension, say: the user meets the
+            pass  # error on first use; the fork goes on regardless)
+    _package_loaded = True
+
+
+_package_loaded = False
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_load_the_package_before_fork)
 
 
 def __dir__() -> list[str]:
