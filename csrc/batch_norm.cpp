@@ -105,15 +105,15 @@ void batch_norm_inference_backward(index_t N, index_t C, index_t L, const T* x, 
   });
 }
 
-#define CNNFAST_INSTANTIATE(T)                                                                        \
-  template void batch_norm_train_forward<T>(index_t, index_t, index_t, const T*, const T*, const T*,  \
-                                            double, T*, T*, T*);                                      \
-  template void batch_norm_inference_forward<T>(index_t, index_t, index_t, const T*, const T*,        \
-                                                const T*, const T*, const T*, double, T*);            \
-  template void batch_norm_backward<T>(index_t, index_t, index_t, const T*, const T*, const T*,       \
-                                       const T*, const T*, T*, T*, T*);                               \
-  template void batch_norm_inference_backward<T>(index_t, index_t, index_t, const T*, const T*,       \
-                                                 const T*, const T*, const T*, double, T*, T*, T*);
+#define CNNFAST_INSTANTIATE(T)                                                                               \
+  template void batch_norm_train_forward<T>(index_t, index_t, index_t, const T*, const T*, const T*, double, \
+                                            T*, T*, T*);                                                     \
+  template void batch_norm_inference_forward<T>(index_t, index_t, index_t, const T*, const T*, const T*,     \
+                                                const T*, const T*, double, T*);                             \
+  template void batch_norm_backward<T>(index_t, index_t, index_t, const T*, const T*, const T*, const T*,    \
+                                       const T*, T*, T*, T*);                                                \
+  template void batch_norm_inference_backward<T>(index_t, index_t, index_t, const T*, const T*, const T*,    \
+                                                 const T*, const T*, double, T*, T*, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)
 #undef CNNFAST_INSTANTIATE

@@ -1,15 +1,16 @@
 #include "block_cache.h"
 
-#include "sizes.h"
+#include <pthread.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <mutex>
-#include <pthread.h>
 #include <new>
 #include <vector>
+
+#include "sizes.h"
 
 namespace cnnfast {
 

@@ -34,8 +34,8 @@ constexpr index_t kMaxElements = index_t{1} << 59;
 //   floor((in + pad_before + pad_after - dilation*(k-1) - 1) / stride) + 1,
 // or ceil with ceil_mode, where the last window must still start inside the
 // input or the left padding (PyTorch's rule). Returns <= 0 when no window fits.
-index_t window_output_size(index_t in, index_t k, index_t stride, index_t dilation,
-                           index_t pad_before, index_t pad_after, bool ceil_mode);
+index_t window_output_size(index_t in, index_t k, index_t stride, index_t dilation, index_t pad_before,
+                           index_t pad_after, bool ceil_mode);
 
 // Hyper-parameters of a 2-D convolution, padding already resolved to
 // (top, bottom, left, right).
@@ -57,8 +57,8 @@ struct Conv2dShape {
 };
 
 // Validates the combination and computes P, Q. `Cw` is w.shape[1].
-Conv2dShape make_conv2d_shape(index_t N, index_t C, index_t H, index_t W, index_t K, index_t Cw,
-                              index_t R, index_t S, const Conv2dParams& p);
+Conv2dShape make_conv2d_shape(index_t N, index_t C, index_t H, index_t W, index_t K, index_t Cw, index_t R,
+                              index_t S, const Conv2dParams& p);
 
 // Hyper-parameters of 2-D pooling.
 struct Pool2dParams {

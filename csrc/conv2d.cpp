@@ -43,7 +43,7 @@ constexpr index_t kMinColumns = 256;
 // per image. The attribute keeps GCC from turning the loop back into memcpy.
 template <class T>
 __attribute__((optimize("no-tree-loop-distribute-patterns"))) inline void copy_row(T* dst, const T* src,
-                                                                                     index_t n) {
+                                                                                   index_t n) {
   if (n >= 64) {
     std::memcpy(dst, src, sizeof(T) * static_cast<std::size_t>(n));
     return;
@@ -250,13 +250,26 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
   if (s.H == 0 || s.W == 0) a = ConvAlgorithm::im2col;
   if (a != ConvAlgorithm::im2col && any_nonfinite(w, s.K * s.Cg() * s.R * s.S)) a = ConvAlgorithm::im2col;
   switch (a) {
-    case ConvAlgorithm::winograd: conv2d_forward_winograd(s, x, w, b, y); break;
-    case ConvAlgorithm::winograd4: conv2d_forward_winograd4(s, x, w, b, y); break;
-    case ConvAlgorithm::expand: conv2d_forward_winograd_expand(s, false, x, w, b, y); break;
-    case ConvAlgorithm::expand4: conv2d_forward_winograd_expand(s, true, x, w, b, y); break;
-    case ConvAlgorithm::direct: conv2d_forward_direct(s, x, w, b, y); break;
-    case ConvAlgorithm::taps: conv2d_forward_taps(s, x, w, b, y); break;
-    default: return forward_im2col(s, x, w, b, y);
+    case ConvAlgorithm::winograd:
+      conv2d_forward_winograd(s, x, w, b, y);
+      break;
+    case ConvAlgorithm::winograd4:
+      conv2d_forward_winograd4(s, x, w, b, y);
+      break;
+    case ConvAlgorithm::expand:
+      conv2d_forward_winograd_expand(s, false, x, w, b, y);
+      break;
+    case ConvAlgorithm::expand4:
+      conv2d_forward_winograd_expand(s, true, x, w, b, y);
+      break;
+    case ConvAlgorithm::direct:
+      conv2d_forward_direct(s, x, w, b, y);
+      break;
+    case ConvAlgorithm::taps:
+      conv2d_forward_taps(s, x, w, b, y);
+      break;
+    default:
+      return forward_im2col(s, x, w, b, y);
   }
   if (mixes_tiles(a) && any_nonfinite(y, s.N * s.K * s.P * s.Q)) forward_im2col(s, x, w, b, y);
 }
@@ -268,13 +281,26 @@ void conv2d_backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx)
   ConvAlgorithm a = conv2d_algorithm(s, ConvPass::backward_input);
   if (a != ConvAlgorithm::im2col && any_nonfinite(w, s.K * s.Cg() * s.R * s.S)) a = ConvAlgorithm::im2col;
   switch (a) {
-    case ConvAlgorithm::winograd: conv2d_backward_input_winograd(s, w, dy, dx); break;
-    case ConvAlgorithm::winograd4: conv2d_backward_input_winograd4(s, w, dy, dx); break;
-    case ConvAlgorithm::expand: conv2d_backward_input_winograd_expand(s, false, w, dy, dx); break;
-    case ConvAlgorithm::expand4: conv2d_backward_input_winograd_expand(s, true, w, dy, dx); break;
-    case ConvAlgorithm::direct: conv2d_backward_input_direct(s, w, dy, dx); break;
-    case ConvAlgorithm::taps: conv2d_backward_input_taps(s, w, dy, dx); break;
-    default: return backward_input_im2col(s, w, dy, dx);
+    case ConvAlgorithm::winograd:
+      conv2d_backward_input_winograd(s, w, dy, dx);
+      break;
+    case ConvAlgorithm::winograd4:
+      conv2d_backward_input_winograd4(s, w, dy, dx);
+      break;
+    case ConvAlgorithm::expand:
+      conv2d_backward_input_winograd_expand(s, false, w, dy, dx);
+      break;
+    case ConvAlgorithm::expand4:
+      conv2d_backward_input_winograd_expand(s, true, w, dy, dx);
+      break;
+    case ConvAlgorithm::direct:
+      conv2d_backward_input_direct(s, w, dy, dx);
+      break;
+    case ConvAlgorithm::taps:
+      conv2d_backward_input_taps(s, w, dy, dx);
+      break;
+    default:
+      return backward_input_im2col(s, w, dy, dx);
   }
   if (mixes_tiles(a) && any_nonfinite(dx, s.N * s.C * s.H * s.W)) backward_input_im2col(s, w, dy, dx);
 }
@@ -287,10 +313,17 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
   if (s.H == 0 || s.W == 0) a = ConvAlgorithm::im2col;
   if (a != ConvAlgorithm::im2col && any_nonfinite(dy, s.N * s.K * s.P * s.Q)) a = ConvAlgorithm::im2col;
   switch (a) {
-    case ConvAlgorithm::winograd: conv2d_backward_weight_winograd(s, x, dy, dw); break;
-    case ConvAlgorithm::direct: conv2d_backward_weight_direct(s, x, dy, dw); break;
-    case ConvAlgorithm::taps: conv2d_backward_weight_taps(s, x, dy, dw); break;
-    default: return backward_weight_im2col(s, x, dy, dw);
+    case ConvAlgorithm::winograd:
+      conv2d_backward_weight_winograd(s, x, dy, dw);
+      break;
+    case ConvAlgorithm::direct:
+      conv2d_backward_weight_direct(s, x, dy, dw);
+      break;
+    case ConvAlgorithm::taps:
+      conv2d_backward_weight_taps(s, x, dy, dw);
+      break;
+    default:
+      return backward_weight_im2col(s, x, dy, dw);
   }
   if (mixes_tiles(a) && any_nonfinite(dw, s.K * s.Cg() * s.R * s.S)) backward_weight_im2col(s, x, dy, dw);
 }
@@ -356,7 +389,8 @@ void backward_input_im2col(const Conv2dShape& s, const T* w, const T* dy, T* dx)
         continue;
       }
       gemm<T>(true, false, CRS, cols, Kg, T(1), w + g * Kg * CRS, CRS, B, cols, T(0), col, cols);
-      for (index_t j = 0; j < ch.count; ++j) col2im_add(s, col + j * PQ, cols, dx_chunk + (j * s.C + g * Cg) * HW);
+      for (index_t j = 0; j < ch.count; ++j)
+        col2im_add(s, col + j * PQ, cols, dx_chunk + (j * s.C + g * Cg) * HW);
     }
   });
 }
@@ -376,21 +410,24 @@ void backward_weight_im2col(const Conv2dShape& s, const T* x, const T* dy, T* dw
   const int parts_max = chunks >= get_num_threads() ? get_num_threads() : 1;
   T* partial = parts_max > 1 ? workspace<T>(Slot::conv_partial, {(parts_max - 1), wsize}) : nullptr;
   if (partial != nullptr) std::fill(partial, partial + (parts_max - 1) * wsize, T(0));
-  const int parts = for_each_chunk(s, [&](int part, Chunk ch) {
-    T* acc = part == 0 ? dw : partial + (part - 1) * wsize;
-    T* col = workspace<T>(Slot::conv_columns, {CRS, nb, PQ});
-    T* dybuf = ch.count > 1 ? workspace<T>(Slot::conv_gather, {Kg, nb, PQ}) : nullptr;
-    for (index_t g = 0; g < G; ++g) {
-      index_t ld;
-      const T* B = columns(s, x, g, ch, col, ld);
-      const T* A = dy + (ch.n0 * s.K + g * Kg) * PQ;
-      if (ch.count > 1) {
-        gather_rows(s, dy, g, ch, dybuf);
-        A = dybuf;
-      }
-      gemm<T>(false, true, Kg, CRS, ld, T(1), A, ld, B, ld, T(1), acc + g * Kg * CRS, CRS);
-    }
-  }, parts_max);
+  const int parts = for_each_chunk(
+      s,
+      [&](int part, Chunk ch) {
+        T* acc = part == 0 ? dw : partial + (part - 1) * wsize;
+        T* col = workspace<T>(Slot::conv_columns, {CRS, nb, PQ});
+        T* dybuf = ch.count > 1 ? workspace<T>(Slot::conv_gather, {Kg, nb, PQ}) : nullptr;
+        for (index_t g = 0; g < G; ++g) {
+          index_t ld;
+          const T* B = columns(s, x, g, ch, col, ld);
+          const T* A = dy + (ch.n0 * s.K + g * Kg) * PQ;
+          if (ch.count > 1) {
+            gather_rows(s, dy, g, ch, dybuf);
+            A = dybuf;
+          }
+          gemm<T>(false, true, Kg, CRS, ld, T(1), A, ld, B, ld, T(1), acc + g * Kg * CRS, CRS);
+        }
+      },
+      parts_max);
   for (int c = 1; c < parts; ++c) {
     const T* src = partial + (c - 1) * wsize;
     for (index_t i = 0; i < wsize; ++i) dw[i] += src[i];

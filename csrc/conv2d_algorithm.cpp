@@ -134,8 +134,10 @@ ConvAlgorithm expand_pays(const Conv2dShape& s) {
   const Conv2dShape t = winograd_expanded_problem(s);
   if (t.C < 32 || t.K < 64) return ConvAlgorithm::im2col;
   const double im2col_mults = static_cast<double>(s.Cg() * s.R * s.S);
-  if (winograd4_pays(t) && 2.25 * static_cast<double>(t.C) < 0.5 * im2col_mults) return ConvAlgorithm::expand4;
-  if (winograd_pays_forward(t) && 4.0 * static_cast<double>(t.C) < 0.5 * im2col_mults) return ConvAlgorithm::expand;
+  if (winograd4_pays(t) && 2.25 * static_cast<double>(t.C) < 0.5 * im2col_mults)
+    return ConvAlgorithm::expand4;
+  if (winograd_pays_forward(t) && 4.0 * static_cast<double>(t.C) < 0.5 * im2col_mults)
+    return ConvAlgorithm::expand;
   return ConvAlgorithm::im2col;
 }
 
@@ -161,24 +163,32 @@ ConvAlgorithm forward_algorithm(const Conv2dShape& s, index_t im2col_columns) {
 
 const char* conv_algorithm_name(ConvAlgorithm a) {
   switch (a) {
-    case ConvAlgorithm::im2col: return "im2col";
-    case ConvAlgorithm::winograd: return "winograd";
-    case ConvAlgorithm::winograd4: return "winograd4";
-    case ConvAlgorithm::expand: return "expand";
-    case ConvAlgorithm::expand4: return "expand4";
-    case ConvAlgorithm::direct: return "direct";
-    case ConvAlgorithm::taps: return "taps";
-    default: return "auto";
+    case ConvAlgorithm::im2col:
+      return "im2col";
+    case ConvAlgorithm::winograd:
+      return "winograd";
+    case ConvAlgorithm::winograd4:
+      return "winograd4";
+    case ConvAlgorithm::expand:
+      return "expand";
+    case ConvAlgorithm::expand4:
+      return "expand4";
+    case ConvAlgorithm::direct:
+      return "direct";
+    case ConvAlgorithm::taps:
+      return "taps";
+    default:
+      return "auto";
   }
 }
 
 ConvAlgorithm parse_conv_algorithm(const std::string& name) {
-  for (ConvAlgorithm a : {ConvAlgorithm::automatic, ConvAlgorithm::im2col, ConvAlgorithm::winograd,
-                          ConvAlgorithm::winograd4, ConvAlgorithm::expand, ConvAlgorithm::expand4,
-                          ConvAlgorithm::direct, ConvAlgorithm::taps})
+  for (ConvAlgorithm a :
+       {ConvAlgorithm::automatic, ConvAlgorithm::im2col, ConvAlgorithm::winograd, ConvAlgorithm::winograd4,
+        ConvAlgorithm::expand, ConvAlgorithm::expand4, ConvAlgorithm::direct, ConvAlgorithm::taps})
     if (name == conv_algorithm_name(a)) return a;
-  throw std::invalid_argument("expected auto, im2col, winograd, winograd4, expand, expand4, direct or taps, got '" +
-                              name + "'");
+  throw std::invalid_argument(
+      "expected auto, im2col, winograd, winograd4, expand, expand4, direct or taps, got '" + name + "'");
 }
 
 ConvAlgorithm conv_algorithm() { return static_cast<ConvAlgorithm>(g_algorithm.load()); }

@@ -71,7 +71,8 @@ const DirectUkernel<T>& select_direct_ukernel(Isa isa);
 
 template <>
 const DirectUkernel<float>& select_direct_ukernel<float>(Isa isa) {
-  static const DirectUkernel<float> generic{conv_direct_generic<float, 6, 16>, conv_wgrad_generic<float, 6, 16>, 6, 16, 256};
+  static const DirectUkernel<float> generic{conv_direct_generic<float, 6, 16>,
+                                            conv_wgrad_generic<float, 6, 16>, 6, 16, 256};
 #ifdef CNNFAST_HAVE_AVX2_KERNELS
   static const DirectUkernel<float> avx2{sconv_direct_6x16_avx2, sconv_wgrad_6x16_avx2, 6, 16, 256};
   if (isa == Isa::avx2) return avx2;
@@ -82,17 +83,18 @@ const DirectUkernel<float>& select_direct_ukernel<float>(Isa isa) {
 
 template <>
 const DirectUkernel<double>& select_direct_ukernel<double>(Isa) {
-  static const DirectUkernel<double> generic{conv_direct_generic<double, 6, 8>, conv_wgrad_generic<double, 6, 8>, 6, 8, 256};
+  static const DirectUkernel<double> generic{conv_direct_generic<double, 6, 8>,
+                                             conv_wgrad_generic<double, 6, 8>, 6, 8, 256};
   return generic;
 }
 
 // The padded plane of one image and group, and the output columns over it.
 struct Plane {
-  index_t Hp, Wp;   // padded height and width
-  index_t J;        // output columns j = p*Wp + q, 0 <= p < P, 0 <= q < Wp
-  index_t tiles;    // NR-wide tiles covering J
-  index_t ldy;      // tiles * NR: row stride of the tile results
-  index_t size;     // elements, with the slack the last tile's reads run into
+  index_t Hp, Wp;  // padded height and width
+  index_t J;       // output columns j = p*Wp + q, 0 <= p < P, 0 <= q < Wp
+  index_t tiles;   // NR-wide tiles covering J
+  index_t ldy;     // tiles * NR: row stride of the tile results
+  index_t size;    // elements, with the slack the last tile's reads run into
 };
 
 Plane plane_geometry(const Conv2dShape& s, index_t nr) {
@@ -144,7 +146,8 @@ std::int32_t* plane_offsets(const Conv2dShape& s, const Plane& pl) {
 // Images per chunk of the weight gradient: a reduction of >= 256 pixels per
 // microkernel call, with every pixel's position in the chunk's planes within 32 bits.
 index_t weight_chunk_images(const Conv2dShape& s, const Plane& pl) {
-  const index_t nb = std::clamp<index_t>(ceil_div(256, std::max<index_t>(s.P * s.Q, 1)), 1, std::max<index_t>(s.N, 1));
+  const index_t nb =
+      std::clamp<index_t>(ceil_div(256, std::max<index_t>(s.P * s.Q, 1)), 1, std::max<index_t>(s.N, 1));
   return std::max<index_t>(1, std::min(nb, ((index_t{1} << 31) - 1) / pl.size));
 }
 
@@ -239,7 +242,8 @@ void conv2d_backward_weight_direct(const Conv2dShape& s, const T* x, const T* dy
   const DirectUkernel<T>& uk = select_direct_ukernel<T>(active_isa());
   const index_t G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), CRS = Cg * s.R * s.S, PQ = s.P * s.Q;
   const index_t MR = uk.mr, NR = uk.nr, HW = s.H * s.W;
-  const index_t kpanels = ceil_div(Kg, NR), Kpad = kpanels * NR, rpanels = ceil_div(CRS, MR), Rpad = rpanels * MR;
+  const index_t kpanels = ceil_div(Kg, NR), Kpad = kpanels * NR, rpanels = ceil_div(CRS, MR),
+                Rpad = rpanels * MR;
   std::fill(dw, dw + s.K * CRS, T(0));
   if (s.N == 0) return;
   const Plane pl = plane_geometry(s, NR);
@@ -255,47 +259,52 @@ void conv2d_backward_weight_direct(const Conv2dShape& s, const T* x, const T* dy
   T* partial = workspace<T>(Slot::conv_partial, {parts_max, per_part});
   std::fill(partial, partial + parts_max * per_part, T(0));
   const index_t grain = chunks >= get_num_threads() ? 1 : chunks;
-  const int parts = parallel_chunks(chunks, grain, [&](int part, index_t lo, index_t hi) {
-    T* acc = partial + part * per_part;
-    T* planes = workspace<T>(Slot::conv_columns, {nb, pl.size});
-    T* dyT = workspace<T>(Slot::conv_gather, {kpanels, L, NR});
-    std::int32_t* pos = workspace<std::int32_t>(Slot::conv_positions, {L});
-    for (index_t ch = lo; ch < hi; ++ch) {
-      const index_t n0 = ch * nb, cnt = std::min(nb, s.N - n0), Lc = cnt * PQ;
-      for (index_t j = 0; j < cnt; ++j)
-        for (index_t p = 0; p < s.P; ++p)
-          for (index_t q = 0; q < s.Q; ++q)
-            pos[(j * s.P + p) * s.Q + q] = static_cast<std::int32_t>(j * pl.size + p * pl.Wp + q);
-      for (index_t g = 0; g < G; ++g) {
-        for (index_t j = 0; j < cnt; ++j) build_plane(s, pl, x + ((n0 + j) * s.C + g * Cg) * HW, planes + j * pl.size);
-        // dyT[kp][l][kk] = dy of output channel kp*NR + kk at pixel l (zero past Kg).
-        for (index_t kp = 0; kp < kpanels; ++kp)
-          for (index_t kk = 0; kk < NR; ++kk) {
-            const index_t k = kp * NR + kk;
-            T* dst = dyT + kp * Lc * NR + kk;
-            for (index_t j = 0; j < cnt; ++j) {
-              T* d = dst + j * PQ * NR;
-              if (k >= Kg) {
-                for (index_t l = 0; l < PQ; ++l) d[l * NR] = T(0);
-                continue;
+  const int parts = parallel_chunks(
+      chunks, grain,
+      [&](int part, index_t lo, index_t hi) {
+        T* acc = partial + part * per_part;
+        T* planes = workspace<T>(Slot::conv_columns, {nb, pl.size});
+        T* dyT = workspace<T>(Slot::conv_gather, {kpanels, L, NR});
+        std::int32_t* pos = workspace<std::int32_t>(Slot::conv_positions, {L});
+        for (index_t ch = lo; ch < hi; ++ch) {
+          const index_t n0 = ch * nb, cnt = std::min(nb, s.N - n0), Lc = cnt * PQ;
+          for (index_t j = 0; j < cnt; ++j)
+            for (index_t p = 0; p < s.P; ++p)
+              for (index_t q = 0; q < s.Q; ++q)
+                pos[(j * s.P + p) * s.Q + q] = static_cast<std::int32_t>(j * pl.size + p * pl.Wp + q);
+          for (index_t g = 0; g < G; ++g) {
+            for (index_t j = 0; j < cnt; ++j)
+              build_plane(s, pl, x + ((n0 + j) * s.C + g * Cg) * HW, planes + j * pl.size);
+            // dyT[kp][l][kk] = dy of output channel kp*NR + kk at pixel l (zero past Kg).
+            for (index_t kp = 0; kp < kpanels; ++kp)
+              for (index_t kk = 0; kk < NR; ++kk) {
+                const index_t k = kp * NR + kk;
+                T* dst = dyT + kp * Lc * NR + kk;
+                for (index_t j = 0; j < cnt; ++j) {
+                  T* d = dst + j * PQ * NR;
+                  if (k >= Kg) {
+                    for (index_t l = 0; l < PQ; ++l) d[l * NR] = T(0);
+                    continue;
+                  }
+                  const T* src = dy + ((n0 + j) * s.K + g * Kg + k) * PQ;
+                  for (index_t l = 0; l < PQ; ++l) d[l * NR] = src[l];
+                }
               }
-              const T* src = dy + ((n0 + j) * s.K + g * Kg + k) * PQ;
-              for (index_t l = 0; l < PQ; ++l) d[l * NR] = src[l];
+            T* acc_g = acc + g * Rpad * Kpad;
+            for (index_t l0 = 0; l0 < Lc; l0 += uk.kc) {
+              const index_t lb = std::min(uk.kc, Lc - l0);
+              for (index_t kp = 0; kp < kpanels; ++kp)
+                for (index_t ip = 0; ip < rpanels; ++ip) {
+                  const T* rows[16];
+                  for (index_t i = 0; i < MR; ++i) rows[i] = planes + off[std::min(ip * MR + i, CRS - 1)];
+                  uk.wgrad(lb, rows, pos + l0, dyT + (kp * Lc + l0) * NR, acc_g + ip * MR * Kpad + kp * NR,
+                           Kpad);
+                }
             }
           }
-        T* acc_g = acc + g * Rpad * Kpad;
-        for (index_t l0 = 0; l0 < Lc; l0 += uk.kc) {
-          const index_t lb = std::min(uk.kc, Lc - l0);
-          for (index_t kp = 0; kp < kpanels; ++kp)
-            for (index_t ip = 0; ip < rpanels; ++ip) {
-              const T* rows[16];
-              for (index_t i = 0; i < MR; ++i) rows[i] = planes + off[std::min(ip * MR + i, CRS - 1)];
-              uk.wgrad(lb, rows, pos + l0, dyT + (kp * Lc + l0) * NR, acc_g + ip * MR * Kpad + kp * NR, Kpad);
-            }
         }
-      }
-    }
-  }, parts_max);
+      },
+      parts_max);
   for (index_t g = 0; g < G; ++g)
     for (index_t k = 0; k < Kg; ++k) {
       T* dwk = dw + (g * Kg + k) * CRS;

@@ -35,7 +35,8 @@ void for_each_tap_row(const Conv2dShape& s, F&& f, D&& tap_done) {
       const index_t shift_w = t * cp.dil_w - cp.pad_l;
       const Range cols = valid_outputs(s.Q, s.W, shift_w);
       if (cols.lo == cols.hi) continue;
-      for (index_t p = rows.lo; p < rows.hi; ++p) f(r, t, p, cols.lo, cols.hi, p + shift_h, cols.lo + shift_w);
+      for (index_t p = rows.lo; p < rows.hi; ++p)
+        f(r, t, p, cols.lo, cols.hi, p + shift_h, cols.lo + shift_w);
       tap_done();
     }
   }
@@ -201,9 +202,9 @@ void conv2d_backward_weight_taps(const Conv2dShape& s, const T* x, const T* dy, 
         s,
         [&](index_t r, index_t t, index_t p, index_t q0, index_t q1, index_t h, index_t w0) {
           for (index_t g = 0; g < G; ++g)
-            gemm<T>(true, false, c1 - c0, Kg, (q1 - q0) * N, T(1), xt + (h * s.W + w0) * N * C + g * Cg + c0, C,
-                    dyt + (p * s.Q + q0) * N * K + g * Kg, K, T(1), dws + ((g * RS + r * s.S + t) * Cg + c0) * Kg,
-                    Kg);
+            gemm<T>(true, false, c1 - c0, Kg, (q1 - q0) * N, T(1), xt + (h * s.W + w0) * N * C + g * Cg + c0,
+                    C, dyt + (p * s.Q + q0) * N * K + g * Kg, K, T(1),
+                    dws + ((g * RS + r * s.S + t) * Cg + c0) * Kg, Kg);
         },
         [] {});
   });

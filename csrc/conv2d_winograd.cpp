@@ -227,8 +227,8 @@ bool winograd_possible(const Conv2dShape& s) {
   const Conv2dParams& p = s.p;
   const auto pad_ok = [](index_t pad) { return pad >= 0 && pad <= 2; };
   return s.R == 3 && s.S == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 && p.dil_w == 1 &&
-         p.groups == 1 && pad_ok(p.pad_t) && pad_ok(p.pad_b) && pad_ok(p.pad_l) && pad_ok(p.pad_r) && s.P > 0 &&
-         s.Q > 0;
+         p.groups == 1 && pad_ok(p.pad_t) && pad_ok(p.pad_b) && pad_ok(p.pad_l) && pad_ok(p.pad_r) &&
+         s.P > 0 && s.Q > 0;
 }
 
 template <class T>
@@ -254,22 +254,24 @@ void conv2d_backward_weight_winograd(const Conv2dShape& s, const T* x, const T* 
   const int parts_max = chunks >= get_num_threads() ? get_num_threads() : 1;
   T* dU = workspace<T>(Slot::winograd_filters, {usize, parts_max});
   std::fill(dU, dU + usize * parts_max, T(0));
-  const int parts = parallel_chunks(chunks, chunks >= get_num_threads() ? 1 : chunks, [&](int part, index_t lo,
-                                                                                            index_t hi) {
-    T* acc = dU + part * usize;
-    T* V = workspace<T>(Slot::conv_columns, {16, C, nb, TP});
-    T* Z = workspace<T>(Slot::conv_gather, {16, K, nb, TP});
-    for (index_t ch = lo; ch < hi; ++ch) {
-      const index_t n0 = ch * nb, count = std::min(nb, s.N - n0), cols = count * TP;
-      for (index_t j = 0; j < count; ++j) {
-        transform_input(s, tl, x + (n0 + j) * C * s.H * s.W, V, C * cols, cols, j * TP);
-        transform_dy(s, tl, dy + (n0 + j) * K * s.P * s.Q, Z, K * cols, cols, j * TP);
-      }
-      for (int xi = 0; xi < 16; ++xi)
-        gemm<T>(false, true, K, C, cols, T(1), Z + xi * K * cols, cols, V + xi * C * cols, cols, T(1),
-                acc + xi * K * C, C);
-    }
-  }, parts_max);
+  const int parts = parallel_chunks(
+      chunks, chunks >= get_num_threads() ? 1 : chunks,
+      [&](int part, index_t lo, index_t hi) {
+        T* acc = dU + part * usize;
+        T* V = workspace<T>(Slot::conv_columns, {16, C, nb, TP});
+        T* Z = workspace<T>(Slot::conv_gather, {16, K, nb, TP});
+        for (index_t ch = lo; ch < hi; ++ch) {
+          const index_t n0 = ch * nb, count = std::min(nb, s.N - n0), cols = count * TP;
+          for (index_t j = 0; j < count; ++j) {
+            transform_input(s, tl, x + (n0 + j) * C * s.H * s.W, V, C * cols, cols, j * TP);
+            transform_dy(s, tl, dy + (n0 + j) * K * s.P * s.Q, Z, K * cols, cols, j * TP);
+          }
+          for (int xi = 0; xi < 16; ++xi)
+            gemm<T>(false, true, K, C, cols, T(1), Z + xi * K * cols, cols, V + xi * C * cols, cols, T(1),
+                    acc + xi * K * C, C);
+        }
+      },
+      parts_max);
   for (int p = 1; p < parts; ++p)
     for (index_t i = 0; i < usize; ++i) dU[i] += dU[p * usize + i];
   transform_filter_gradient(K, C, dU, dw);
@@ -277,7 +279,7 @@ void conv2d_backward_weight_winograd(const Conv2dShape& s, const T* x, const T* 
 
 #define CNNFAST_INSTANTIATE(T)                                                                    \
   template void conv2d_forward_winograd<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
-  template void conv2d_backward_input_winograd<T>(const Conv2dShape&, const T*, const T*, T*); \
+  template void conv2d_backward_input_winograd<T>(const Conv2dShape&, const T*, const T*, T*);    \
   template void conv2d_backward_weight_winograd<T>(const Conv2dShape&, const T*, const T*, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)

@@ -46,7 +46,8 @@ bool winograd_expand_possible(const Conv2dShape& s);
 Conv2dShape winograd_expanded_problem(const Conv2dShape& s);  // one group's
 
 template <class T>
-void conv2d_forward_winograd_expand(const Conv2dShape& s, bool f4x4, const T* x, const T* w, const T* b, T* y);
+void conv2d_forward_winograd_expand(const Conv2dShape& s, bool f4x4, const T* x, const T* w, const T* b,
+                                    T* y);
 
 // Stride 1 only: the forward problem conv2d_backward_problem(s), expanded.
 template <class T>

@@ -10,7 +10,6 @@
 //   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
 #include "conv2d_winograd.h"
-
 #include "conv2d_winograd_blocks.h"
 
 namespace cnnfast {
@@ -46,7 +45,8 @@ struct F4x4 {
 
   // (B^T v) for one column v0..v5 of a patch, NR tiles at once.
   template <class T, int NR>
-  static void bt_column(const T* v0, const T* v1, const T* v2, const T* v3, const T* v4, const T* v5, T (*out)[NR]) {
+  static void bt_column(const T* v0, const T* v1, const T* v2, const T* v3, const T* v4, const T* v5,
+                        T (*out)[NR]) {
     for (int j = 0; j < NR; ++j) {
       const T a = v3[j] - T(4) * v1[j], b = v4[j] - T(4) * v2[j];
       const T c = T(2) * (v3[j] - v1[j]), e = v4[j] - v2[j];
@@ -81,7 +81,8 @@ struct F4x4 {
 
   // (A^T v) for one column v0..v5, NR tiles at once.
   template <class T, int NR>
-  static void at_column(const T* v0, const T* v1, const T* v2, const T* v3, const T* v4, const T* v5, T (*out)[NR]) {
+  static void at_column(const T* v0, const T* v1, const T* v2, const T* v3, const T* v4, const T* v5,
+                        T (*out)[NR]) {
     for (int j = 0; j < NR; ++j) {
       const T s12 = v1[j] + v2[j], d12 = v1[j] - v2[j], s34 = v3[j] + v4[j], d34 = v3[j] - v4[j];
       out[0][j] = v0[j] + s12 + s34;
@@ -96,8 +97,8 @@ struct F4x4 {
   static void output(const T* M, index_t ldm, T bias, T (&out)[4][4][NR]) {
     T am[6][4][NR];  // am[b][i] = (A^T m)[i][b]
     for (int b = 0; b < 6; ++b)
-      at_column<T, NR>(M + (0 * 6 + b) * ldm, M + (1 * 6 + b) * ldm, M + (2 * 6 + b) * ldm, M + (3 * 6 + b) * ldm,
-                       M + (4 * 6 + b) * ldm, M + (5 * 6 + b) * ldm, am[b]);
+      at_column<T, NR>(M + (0 * 6 + b) * ldm, M + (1 * 6 + b) * ldm, M + (2 * 6 + b) * ldm,
+                       M + (3 * 6 + b) * ldm, M + (4 * 6 + b) * ldm, M + (5 * 6 + b) * ldm, am[b]);
     for (int i = 0; i < 4; ++i) {
       T row[4][NR];
       at_column<T, NR>(am[0][i], am[1][i], am[2][i], am[3][i], am[4][i], am[5][i], row);

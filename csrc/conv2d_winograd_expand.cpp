@@ -4,7 +4,8 @@
 // per group. Writing a filter row r = (3a + r')*stride + i (phase i < stride, 3x3
 // block a, row r' < 3 within it) and columns alike,
 //   y[k][p][q] = sum_c sum_(r,s) w[k][c][r][s] xpad[c][p*stride + r][q*stride + s]
-//              = sum_(c,i,j,a,b) sum_(r',s' < 3) w_exp[k][(c,i,j,a,b)][r'][s'] x_exp[(c,i,j,a,b)][p + r'][q + s']
+//              = sum_(c,i,j,a,b) sum_(r',s' < 3) w_exp[k][(c,i,j,a,b)][r'][s'] x_exp[(c,i,j,a,b)][p + r'][q +
+//              s']
 // with x_exp[(c,i,j,a,b)][u][v] = xpad[c][(u + 3a)*stride_h + i][(v + 3b)*stride_w + j]
 // and w_exp the matching taps (zero past R x S). So a stride becomes stride*stride
 // phase channels (space-to-depth: AlexNet's 11x11 stride 4 on 3 channels is a 3x3
@@ -13,11 +14,10 @@
 // multiplies 2.25 (F(4x4)) or 4 (F(2x2)) times per output and channel of C', against
 // R*S times Cg for im2col: 108 vs 363 for AlexNet's first layer, 432 vs 1200 for a
 // 5x5 on 48 channels.
-#include "conv2d_winograd.h"
-
 #include <algorithm>
 
 #include "conv2d_algorithm.h"
+#include "conv2d_winograd.h"
 #include "parallel.h"
 #include "workspace.h"
 
@@ -105,7 +105,8 @@ bool winograd_expand_possible(const Conv2dShape& s) {
 }
 
 template <class T>
-void conv2d_forward_winograd_expand(const Conv2dShape& s, bool f4x4, const T* x, const T* w, const T* b, T* y) {
+void conv2d_forward_winograd_expand(const Conv2dShape& s, bool f4x4, const T* x, const T* w, const T* b,
+                                    T* y) {
   const Expansion e = expansion(s);
   const Conv2dShape t = winograd_expanded_problem(s);
   const index_t G = s.p.groups, Kg = s.Kg(), PQ = s.P * s.Q;
@@ -135,8 +136,9 @@ void conv2d_backward_input_winograd_expand(const Conv2dShape& s, bool f4x4, cons
   });
 }
 
-#define CNNFAST_INSTANTIATE(T)                                                                                 \
-  template void conv2d_forward_winograd_expand<T>(const Conv2dShape&, bool, const T*, const T*, const T*, T*); \
+#define CNNFAST_INSTANTIATE(T)                                                                            \
+  template void conv2d_forward_winograd_expand<T>(const Conv2dShape&, bool, const T*, const T*, const T*, \
+                                                  T*);                                                    \
   template void conv2d_backward_input_winograd_expand<T>(const Conv2dShape&, bool, const T*, const T*, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)

@@ -9,8 +9,10 @@ namespace cnnfast {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::avx2: return "avx2";
-    case Isa::generic: break;
+    case Isa::avx2:
+      return "avx2";
+    case Isa::generic:
+      break;
   }
   return "generic";
 }
@@ -54,7 +56,8 @@ std::atomic<int>& active() {
   static std::atomic<int> isa{static_cast<int>(initial_isa())};
   return isa;
 }
-[[maybe_unused]] const bool kIsaBuiltAtLoad = (active(), true);  // csrc/README.md, "Built at load" (best_supported_isa too)
+// Built at load, not on first use (best_supported_isa too): csrc/README.md, "Built at load".
+[[maybe_unused]] const bool kIsaBuiltAtLoad = (active(), true);
 }  // namespace
 
 Isa active_isa() { return static_cast<Isa>(active().load(std::memory_order_relaxed)); }

@@ -18,9 +18,7 @@ inline std::uint64_t mix64(std::uint64_t z) {
 
 // Element i is kept when its uniform u = (z >> 11) * 2^-53 is >= p, i.e. when the
 // 53-bit integer z >> 11 is >= ceil(p * 2^53): the same mask, compared in integers.
-inline std::uint64_t keep_threshold(double p) {
-  return static_cast<std::uint64_t>(std::ceil(p * 0x1.0p53));
-}
+inline std::uint64_t keep_threshold(double p) { return static_cast<std::uint64_t>(std::ceil(p * 0x1.0p53)); }
 
 inline bool keep(std::uint64_t key, index_t i, std::uint64_t threshold) {
   const std::uint64_t z = mix64(key + (static_cast<std::uint64_t>(i) + 1) * kGolden);
@@ -51,8 +49,8 @@ void dropout_mask(index_t n, double p, std::uint64_t seed, T* mask) {
   for_mask<T>(n, p, seed, [&](index_t i, T m) { mask[i] = m; });
 }
 
-#define CNNFAST_INSTANTIATE(T)                                                          \
-  template void dropout_forward<T>(index_t, const T*, double, std::uint64_t, T*);       \
+#define CNNFAST_INSTANTIATE(T)                                                    \
+  template void dropout_forward<T>(index_t, const T*, double, std::uint64_t, T*); \
   template void dropout_mask<T>(index_t, double, std::uint64_t, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)

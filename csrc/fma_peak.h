@@ -5,8 +5,8 @@
 namespace cnnfast {
 
 struct FmaPeak {
-  double gflops;    // all threads together
-  double seconds;   // wall time of the measured run
+  double gflops;   // all threads together
+  double seconds;  // wall time of the measured run
   int threads;
   const char* isa;  // the path measured ("avx2" or "generic")
 };

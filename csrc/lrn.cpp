@@ -68,7 +68,8 @@ void lrn_forward(index_t N, index_t C, index_t HW, index_t size, double alpha, d
     lrn_scale(C, HW, size, alpha, k, x_n, p0, p1, scale);
     for (index_t c = 0; c < C; ++c)
       for (index_t i = 0; i < bw; ++i)
-        y[(n * C + c) * HW + p0 + i] = static_cast<T>(x_n[c * HW + p0 + i] * inv_pow(scale[c * bw + i], beta));
+        y[(n * C + c) * HW + p0 + i] =
+            static_cast<T>(x_n[c * HW + p0 + i] * inv_pow(scale[c * bw + i], beta));
   });
 }
 
@@ -94,17 +95,17 @@ void lrn_backward(index_t N, index_t C, index_t HW, index_t size, double alpha, 
         double acc = 0;
         for (index_t j = j0; j <= j1; ++j) acc += t[j * bw + i];
         const index_t kx = c * HW + p0 + i;
-        dx[n * C * HW + kx] = static_cast<T>(dy_n[kx] * inv_pow(scale[c * bw + i], beta) - coef * x_n[kx] * acc);
+        dx[n * C * HW + kx] =
+            static_cast<T>(dy_n[kx] * inv_pow(scale[c * bw + i], beta) - coef * x_n[kx] * acc);
       }
     }
   });
 }
 
-#define CNNFAST_INSTANTIATE(T)                                                                     \
-  template void lrn_forward<T>(index_t, index_t, index_t, index_t, double, double, double, const T*, \
-                               T*);                                                                \
-  template void lrn_backward<T>(index_t, index_t, index_t, index_t, double, double, double,        \
-                                const T*, const T*, T*);
+#define CNNFAST_INSTANTIATE(T)                                                                            \
+  template void lrn_forward<T>(index_t, index_t, index_t, index_t, double, double, double, const T*, T*); \
+  template void lrn_backward<T>(index_t, index_t, index_t, index_t, double, double, double, const T*,     \
+                                const T*, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)
 #undef CNNFAST_INSTANTIATE

@@ -25,7 +25,7 @@ void adam_update(index_t n, const AdamCoefficients<T>& c, const T* g, T* p, T* m
 
 template void adam_update<float>(index_t, const AdamCoefficients<float>&, const float*, float*, float*,
                                  float*);
-template void adam_update<double>(index_t, const AdamCoefficients<double>&, const double*, double*,
-                                  double*, double*);
+template void adam_update<double>(index_t, const AdamCoefficients<double>&, const double*, double*, double*,
+                                  double*);
 
 }  // namespace cnnfast

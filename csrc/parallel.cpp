@@ -46,7 +46,8 @@ std::atomic<int>& thread_count() {
   static std::atomic<int> n{initial_threads()};
   return n;
 }
-[[maybe_unused]] const bool kThreadCountBuiltAtLoad = (thread_count(), true);  // csrc/README.md, "Built at load"
+// Built at load, not on first use: csrc/README.md, "Built at load".
+[[maybe_unused]] const bool kThreadCountBuiltAtLoad = (thread_count(), true);
 
 // The count pinned on this thread by a ThreadCountScope; 0 outside any scope.
 thread_local int pinned = 0;
@@ -56,8 +57,8 @@ int get_num_threads() { return pinned > 0 ? pinned : thread_count().load(std::me
 
 void set_num_threads(int n) {
   require(n >= 1, "set_num_threads: n must be >= 1, got " + std::to_string(n));
-  require(n <= kMaxThreads, "set_num_threads: n must be at most " + std::to_string(kMaxThreads) + ", got " +
-                                std::to_string(n));
+  require(n <= kMaxThreads,
+          "set_num_threads: n must be at most " + std::to_string(kMaxThreads) + ", got " + std::to_string(n));
 #ifndef CNNFAST_SINGLE_THREADED
   try {
     pool_ensure_workers(n - 1);

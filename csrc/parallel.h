@@ -138,7 +138,8 @@ void parallel_for(index_t n, index_t grain, F&& f) {
   const index_t g = std::max<index_t>(grain, 1);
   // As many pieces as for_ranges would make, but none shorter than the grain.
   const index_t units = std::max<index_t>(nt, std::min<index_t>(index_t{nt} * kPiecesPerThread, n / g));
-  for_ranges(nt, units, [&](index_t lo, index_t hi) { f(split_point(n, units, lo), split_point(n, units, hi)); });
+  for_ranges(nt, units,
+             [&](index_t lo, index_t hi) { f(split_point(n, units, lo), split_point(n, units, hi)); });
 }
 
 // Like parallel_for, but in one chunk per thread of the team, and tells f which

@@ -28,8 +28,7 @@ inline Window window_at(const Pool2dShape& s, index_t oh, index_t ow) {
 // a padded window of huge extent counts more cells than index_t holds.
 inline double avg_divisor(const Pool2dShape& s, bool count_include_pad, index_t oh, index_t ow,
                           const Window& win) {
-  if (!count_include_pad)
-    return static_cast<double>(win.h1 - win.h0) * static_cast<double>(win.w1 - win.w0);
+  if (!count_include_pad) return static_cast<double>(win.h1 - win.h0) * static_cast<double>(win.w1 - win.w0);
   const Pool2dParams& p = s.p;
   const index_t hs = oh * p.stride_h - p.pad_t, ws = ow * p.stride_w - p.pad_l;
   const index_t he = std::min(hs + p.kh, s.H + p.pad_b), we = std::min(ws + p.kw, s.W + p.pad_r);
@@ -164,8 +163,8 @@ void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, const T* 
     for (index_t oh = 0; oh < s.P; ++oh) {
       for (index_t ow = 0; ow < s.Q; ++ow) {
         const Window win = window_at(s, oh, ow);
-        const T g = dy[nc * PQ + oh * s.Q + ow] /
-                    static_cast<T>(avg_divisor(s, count_include_pad, oh, ow, win));
+        const T g =
+            dy[nc * PQ + oh * s.Q + ow] / static_cast<T>(avg_divisor(s, count_include_pad, oh, ow, win));
         for (index_t h = win.h0; h < win.h1; ++h)
           for (index_t w = win.w0; w < win.w1; ++w) dplane[h * s.W + w] += g;
       }
@@ -196,12 +195,12 @@ void global_avg_pool2d_backward(index_t N, index_t C, index_t HW, const T* dy, T
                });
 }
 
-#define CNNFAST_INSTANTIATE(T)                                                                      \
-  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*, std::int64_t*);             \
-  template void max_pool2d_backward<T>(const Pool2dShape&, const T*, const T*, T*);                 \
-  template void avg_pool2d_forward<T>(const Pool2dShape&, bool, const T*, T*);                      \
-  template void avg_pool2d_backward<T>(const Pool2dShape&, bool, const T*, T*);                     \
-  template void global_avg_pool2d_forward<T>(index_t, index_t, index_t, const T*, T*);              \
+#define CNNFAST_INSTANTIATE(T)                                                          \
+  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*, std::int64_t*); \
+  template void max_pool2d_backward<T>(const Pool2dShape&, const T*, const T*, T*);     \
+  template void avg_pool2d_forward<T>(const Pool2dShape&, bool, const T*, T*);          \
+  template void avg_pool2d_backward<T>(const Pool2dShape&, bool, const T*, T*);         \
+  template void global_avg_pool2d_forward<T>(index_t, index_t, index_t, const T*, T*);  \
   template void global_avg_pool2d_backward<T>(index_t, index_t, index_t, const T*, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)

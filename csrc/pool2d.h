@@ -37,7 +37,6 @@ void global_avg_pool2d_forward(index_t N, index_t C, index_t HW, const T* x, T* 
 template <class T>
 void global_avg_pool2d_backward(index_t N, index_t C, index_t HW, const T* dy, T* dx);
 
-
 // Max pooling that records, per output, which cell of its window won, in one byte:
 // argmax = (h - h_start) * kw + (w - w_start), relative to the window's unclipped
 // origin (h_start, w_start) = (oh*stride_h - pad_t, ow*stride_w - pad_l). Needs

@@ -218,8 +218,8 @@ void max_pool2d_backward_argmax(const Pool2dShape& s, const std::uint8_t* argmax
   });
 }
 
-#define CNNFAST_INSTANTIATE(T)                                                                         \
-  template void max_pool2d_forward_argmax<T>(const Pool2dShape&, bool, const T*, T*, std::uint8_t*);   \
+#define CNNFAST_INSTANTIATE(T)                                                                       \
+  template void max_pool2d_forward_argmax<T>(const Pool2dShape&, bool, const T*, T*, std::uint8_t*); \
   template void max_pool2d_backward_argmax<T>(const Pool2dShape&, const std::uint8_t*, const T*, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)

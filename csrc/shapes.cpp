@@ -1,8 +1,8 @@
 // Shape validation shared by the op families (see common.h).
+#include <algorithm>
+
 #include "common.h"
 #include "sizes.h"
-
-#include <algorithm>
 
 namespace cnnfast {
 
@@ -14,10 +14,11 @@ std::string tup4(index_t a, index_t b, index_t c, index_t d) {
 }
 }  // namespace
 
-index_t window_output_size(index_t in, index_t k, index_t stride, index_t dilation,
-                           index_t pad_before, index_t pad_after, bool ceil_mode) {
+index_t window_output_size(index_t in, index_t k, index_t stride, index_t dilation, index_t pad_before,
+                           index_t pad_after, bool ceil_mode) {
   // Every term is checked: a padding or kernel near 2^63 must not wrap around.
-  const index_t padded = checked_add(checked_add(in, pad_before, "input + padding"), pad_after, "input + padding");
+  const index_t padded =
+      checked_add(checked_add(in, pad_before, "input + padding"), pad_after, "input + padding");
   const index_t extent = checked_add(checked_mul(dilation, k - 1, "dilated kernel"), 1, "dilated kernel");
   const index_t span = padded - extent;  // both >= 0: cannot overflow
   // ceil_mode lets the last window overhang the padded input by up to stride - 1
@@ -42,8 +43,8 @@ void require_elements(std::initializer_list<index_t> factors, const std::string&
 }
 }  // namespace
 
-Conv2dShape make_conv2d_shape(index_t N, index_t C, index_t H, index_t W, index_t K, index_t Cw,
-                              index_t R, index_t S, const Conv2dParams& p) {
+Conv2dShape make_conv2d_shape(index_t N, index_t C, index_t H, index_t W, index_t K, index_t Cw, index_t R,
+                              index_t S, const Conv2dParams& p) {
   require(N >= 0 && C >= 0 && H >= 0 && W >= 0, "conv2d: x has a negative dimension");
   require(K >= 0 && Cw >= 0 && R >= 1 && S >= 1, "conv2d: w must have kernel size >= 1, got " + tup(R, S));
   require(p.groups >= 1, "conv2d: groups must be >= 1, got " + std::to_string(p.groups));
@@ -53,16 +54,20 @@ Conv2dShape make_conv2d_shape(index_t N, index_t C, index_t H, index_t W, index_
   require(p.pad_t >= 0 && p.pad_b >= 0 && p.pad_l >= 0 && p.pad_r >= 0,
           "conv2d: padding must be >= 0, got " + tup4(p.pad_t, p.pad_b, p.pad_l, p.pad_r));
   require(p.groups <= std::max<index_t>(K, 1), "conv2d: groups=" + std::to_string(p.groups) +
-                                                  " is more than the output channels " + std::to_string(K));
-  require(C % p.groups == 0 && K % p.groups == 0,
-          "conv2d: groups=" + std::to_string(p.groups) + " must divide input channels " +
-              std::to_string(C) + " and output channels " + std::to_string(K));
+                                                   " is more than the output channels " + std::to_string(K));
+  require(C % p.groups == 0 && K % p.groups == 0, "conv2d: groups=" + std::to_string(p.groups) +
+                                                      " must divide input channels " + std::to_string(C) +
+                                                      " and output channels " + std::to_string(K));
   require(Cw == C / p.groups, "conv2d: w expects " + std::to_string(Cw) + " channels per group but x has " +
                                   std::to_string(C) + " channels and groups=" + std::to_string(p.groups));
-  const index_t eff_r = checked_add(checked_mul(p.dil_h, R - 1, "conv2d: dilated kernel"), 1, "conv2d: dilated kernel");
-  const index_t eff_s = checked_add(checked_mul(p.dil_w, S - 1, "conv2d: dilated kernel"), 1, "conv2d: dilated kernel");
-  const index_t Hp = checked_add(checked_add(H, p.pad_t, "conv2d: padded input"), p.pad_b, "conv2d: padded input");
-  const index_t Wp = checked_add(checked_add(W, p.pad_l, "conv2d: padded input"), p.pad_r, "conv2d: padded input");
+  const index_t eff_r =
+      checked_add(checked_mul(p.dil_h, R - 1, "conv2d: dilated kernel"), 1, "conv2d: dilated kernel");
+  const index_t eff_s =
+      checked_add(checked_mul(p.dil_w, S - 1, "conv2d: dilated kernel"), 1, "conv2d: dilated kernel");
+  const index_t Hp =
+      checked_add(checked_add(H, p.pad_t, "conv2d: padded input"), p.pad_b, "conv2d: padded input");
+  const index_t Wp =
+      checked_add(checked_add(W, p.pad_l, "conv2d: padded input"), p.pad_r, "conv2d: padded input");
   require(eff_r <= Hp && eff_s <= Wp,
           "conv2d: dilated kernel " + tup(eff_r, eff_s) + " is larger than the padded input " + tup(Hp, Wp));
   Conv2dShape s{N, C, H, W, K, R, S, 0, 0, p};
@@ -98,8 +103,10 @@ Pool2dShape make_pool2d_shape(index_t N, index_t C, index_t H, index_t W, const 
               p.pad_r <= p.kw - p.pad_r,
           "pool2d: padding " + tup4(p.pad_t, p.pad_b, p.pad_l, p.pad_r) +
               " must be at most half the kernel " + tup(p.kh, p.kw));
-  const index_t Hp = checked_add(checked_add(H, p.pad_t, "pool2d: padded input"), p.pad_b, "pool2d: padded input");
-  const index_t Wp = checked_add(checked_add(W, p.pad_l, "pool2d: padded input"), p.pad_r, "pool2d: padded input");
+  const index_t Hp =
+      checked_add(checked_add(H, p.pad_t, "pool2d: padded input"), p.pad_b, "pool2d: padded input");
+  const index_t Wp =
+      checked_add(checked_add(W, p.pad_l, "pool2d: padded input"), p.pad_r, "pool2d: padded input");
   // The kernels form window ends (start + kernel) and the padded end plus a stride.
   checked_add(checked_add(Hp, p.kh, "pool2d: window extent"), p.stride_h, "pool2d: window extent");
   checked_add(checked_add(Wp, p.kw, "pool2d: window extent"), p.stride_w, "pool2d: window extent");
@@ -109,10 +116,10 @@ Pool2dShape make_pool2d_shape(index_t N, index_t C, index_t H, index_t W, const 
   // PyTorch's rule: the output size decides. With ceil_mode a window may overhang
   // the padded input, but every window starts inside the input or its left padding
   // and so holds at least one input element.
-  require(s.P >= 1 && s.Q >= 1,
-          "pool2d: kernel " + tup(p.kh, p.kw) + " with stride " + tup(p.stride_h, p.stride_w) +
-              (p.ceil_mode ? " and ceil_mode" : "") + " gives no output on the padded input " + tup(Hp, Wp) +
-              " (the kernel is larger than the padded input)");
+  require(s.P >= 1 && s.Q >= 1, "pool2d: kernel " + tup(p.kh, p.kw) + " with stride " +
+                                    tup(p.stride_h, p.stride_w) + (p.ceil_mode ? " and ceil_mode" : "") +
+                                    " gives no output on the padded input " + tup(Hp, Wp) +
+                                    " (the kernel is larger than the padded input)");
   const index_t N1 = std::max<index_t>(N, 1);
   require_elements({H, W}, "pool2d: x's plane " + tup(H, W));
   require_elements({s.P, s.Q}, "pool2d: the output plane " + tup(s.P, s.Q));

@@ -100,8 +100,8 @@ void cross_entropy_forward(index_t N, index_t C, const T* logits, const std::int
 }
 
 template <class T>
-void cross_entropy_backward(index_t N, index_t C, const T* logits, const std::int64_t* target,
-                            const T* dloss, T* dx) {
+void cross_entropy_backward(index_t N, index_t C, const T* logits, const std::int64_t* target, const T* dloss,
+                            T* dx) {
   check_targets(N, C, target);
   softmax_forward(N, C, logits, dx);
   for_rows(N, C, [&](index_t i) {
@@ -136,14 +136,14 @@ void cross_entropy_soft_backward(index_t N, index_t C, const T* logits, const T*
   });
 }
 
-#define CNNFAST_INSTANTIATE(T)                                                                          \
-  template void softmax_forward<T>(index_t, index_t, const T*, T*);                                     \
-  template void softmax_backward<T>(index_t, index_t, const T*, const T*, T*);                          \
-  template void log_softmax_forward<T>(index_t, index_t, const T*, T*);                                 \
-  template void log_softmax_backward<T>(index_t, index_t, const T*, const T*, T*);                      \
-  template void cross_entropy_forward<T>(index_t, index_t, const T*, const std::int64_t*, T*);          \
+#define CNNFAST_INSTANTIATE(T)                                                                            \
+  template void softmax_forward<T>(index_t, index_t, const T*, T*);                                       \
+  template void softmax_backward<T>(index_t, index_t, const T*, const T*, T*);                            \
+  template void log_softmax_forward<T>(index_t, index_t, const T*, T*);                                   \
+  template void log_softmax_backward<T>(index_t, index_t, const T*, const T*, T*);                        \
+  template void cross_entropy_forward<T>(index_t, index_t, const T*, const std::int64_t*, T*);            \
   template void cross_entropy_backward<T>(index_t, index_t, const T*, const std::int64_t*, const T*, T*); \
-  template void cross_entropy_soft_forward<T>(index_t, index_t, const T*, const T*, T*);                \
+  template void cross_entropy_soft_forward<T>(index_t, index_t, const T*, const T*, T*);                  \
   template void cross_entropy_soft_backward<T>(index_t, index_t, const T*, const T*, const T*, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)

@@ -29,8 +29,8 @@ void cross_entropy_forward(index_t N, index_t C, const T* logits, const std::int
 
 // dx (N,C) = (softmax(x) - onehot(target)) * dloss (N)
 template <class T>
-void cross_entropy_backward(index_t N, index_t C, const T* logits, const std::int64_t* target,
-                            const T* dloss, T* dx);
+void cross_entropy_backward(index_t N, index_t C, const T* logits, const std::int64_t* target, const T* dloss,
+                            T* dx);
 
 // Probability targets t (N,C): loss (N) = -sum_j t_j * log_softmax(x)_j
 // (terms with t_j == 0 count as 0, even where log_softmax is -inf).

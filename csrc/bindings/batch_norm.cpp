@@ -79,7 +79,8 @@ py::tuple backward(In<T> x, In<T> dy, In<T> mean, In<T> invstd, std::optional<In
 }
 // The inference forward's backward -> (dx, dweight (C), dbias (C))
 template <class T>
-py::tuple inference_backward(In<T> x, In<T> dy, In<T> mean, In<T> var, std::optional<In<T>> weight, double eps) {
+py::tuple inference_backward(In<T> x, In<T> dy, In<T> mean, In<T> var, std::optional<In<T>> weight,
+                             double eps) {
   const NCL d = ncl(x);
   require(eps >= 0, "batch_norm_inference_backward: eps must be >= 0");
   require_same_shape("batch_norm_inference_backward: dy", dy, x);

@@ -1,7 +1,7 @@
 #include "conv2d.h"
-#include "conv2d_algorithm.h"
 
 #include "bindings/util.h"
+#include "conv2d_algorithm.h"
 
 namespace cnnfast::bind {
 
@@ -10,11 +10,12 @@ using Pair = std::array<index_t, 2>;
 using Quad = std::array<index_t, 4>;
 
 Conv2dParams params(Pair stride, Quad padding, Pair dilation, index_t groups) {
-  return {stride[0], stride[1], dilation[0], dilation[1], padding[0], padding[1], padding[2], padding[3],
-          groups};
+  return {stride[0],  stride[1],  dilation[0], dilation[1], padding[0],
+          padding[1], padding[2], padding[3],  groups};
 }
 
-Conv2dShape shape_of_conv(const std::vector<index_t>& x, const std::vector<index_t>& w, const Conv2dParams& p) {
+Conv2dShape shape_of_conv(const std::vector<index_t>& x, const std::vector<index_t>& w,
+                          const Conv2dParams& p) {
   require(x.size() == 4, "conv2d: x must be 4-D (N, C, H, W), got " + shape_str(x));
   require(w.size() == 4, "conv2d: w must be 4-D (K, C/groups, R, S), got " + shape_str(w));
   return make_conv2d_shape(x[0], x[1], x[2], x[3], w[0], w[1], w[2], w[3], p);
@@ -64,20 +65,27 @@ py::array_t<T> backward_weight(In<T> x, In<T> dy, std::vector<index_t> w_shape, 
 }  // namespace
 
 void bind_conv2d(py::module_& m) {
-  m.def("conv2d_algorithm",
-        [](std::vector<index_t> x_shape, std::vector<index_t> w_shape, Pair stride, Quad padding, Pair dilation,
-           index_t groups, const std::string& pass) {
-          const Conv2dShape s = shape_of_conv(x_shape, w_shape, params(stride, padding, dilation, groups));
-          ConvPass which;
-          if (pass == "forward") which = ConvPass::forward;
-          else if (pass == "backward_input") which = ConvPass::backward_input;
-          else if (pass == "backward_weight") which = ConvPass::backward_weight;
-          else throw std::invalid_argument("conv2d_algorithm: pass must be forward, backward_input or "
-                                           "backward_weight, got '" + pass + "'");
-          return std::string(conv_algorithm_name(conv2d_algorithm(s, which)));
-        },
-        py::arg("x_shape"), py::arg("w_shape"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
-        py::arg("groups"), py::arg("pass_"), "Which algorithm a pass of conv2d uses for this layer.");
+  m.def(
+      "conv2d_algorithm",
+      [](std::vector<index_t> x_shape, std::vector<index_t> w_shape, Pair stride, Quad padding, Pair dilation,
+         index_t groups, const std::string& pass) {
+        const Conv2dShape s = shape_of_conv(x_shape, w_shape, params(stride, padding, dilation, groups));
+        ConvPass which;
+        if (pass == "forward")
+          which = ConvPass::forward;
+        else if (pass == "backward_input")
+          which = ConvPass::backward_input;
+        else if (pass == "backward_weight")
+          which = ConvPass::backward_weight;
+        else
+          throw std::invalid_argument(
+              "conv2d_algorithm: pass must be forward, backward_input or "
+              "backward_weight, got '" +
+              pass + "'");
+        return std::string(conv_algorithm_name(conv2d_algorithm(s, which)));
+      },
+      py::arg("x_shape"), py::arg("w_shape"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
+      py::arg("groups"), py::arg("pass_"), "Which algorithm a pass of conv2d uses for this layer.");
   CNNFAST_DEF_FLOATING(m, "conv2d_forward", forward, py::arg("x"), py::arg("w"), py::arg("b"),
                        py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"));
   CNNFAST_DEF_FLOATING(m, "conv2d_backward_input", backward_input, py::arg("w"), py::arg("dy"),

@@ -17,9 +17,10 @@ void emulated_sgemm(In<float> a, In<float> b, float alpha, float beta, py::array
   require_ndim("b", b, 2);
   require_ndim("c", c, 2);
   const index_t M = a.shape(0), K = a.shape(1), N = b.shape(1);
-  require(b.shape(0) == K, "emulated_sgemm: inner dimensions differ: a " + shape_str(a) + ", b " + shape_str(b));
-  require(c.shape(0) == M && c.shape(1) == N,
-          "emulated_sgemm: c " + shape_str(c) + " must be (" + std::to_string(M) + ", " + std::to_string(N) + ")");
+  require(b.shape(0) == K,
+          "emulated_sgemm: inner dimensions differ: a " + shape_str(a) + ", b " + shape_str(b));
+  require(c.shape(0) == M && c.shape(1) == N, "emulated_sgemm: c " + shape_str(c) + " must be (" +
+                                                  std::to_string(M) + ", " + std::to_string(N) + ")");
   require((c.flags() & py::array::c_style) != 0, "emulated_sgemm: c must be C-contiguous");
   require(M < (1 << 30) && N < (1 << 30) && K < (1 << 30), "emulated_sgemm: dimensions must fit in int");
   const float *pa = a.data(), *pb = b.data();
@@ -52,10 +53,13 @@ py::array_t<int> emulated_thread_indices(std::vector<unsigned> grid, std::vector
 void bind_cuda(py::module_& m) {
 #ifdef CNNFAST_HAVE_CUDA
   m.attr("cuda_built") = true;
-  m.def("cuda_device_count", &cuda_device::device_count, "Devices the CUDA runtime can use (0 without a driver).");
+  m.def("cuda_device_count", &cuda_device::device_count,
+        "Devices the CUDA runtime can use (0 without a driver).");
   m.def("cuda_device_names", &cuda_device::device_names);
-  m.def("cuda_versions", [] { return std::make_pair(cuda_device::runtime_version(), cuda_device::driver_version()); },
-        "(runtime, driver) versions, e.g. (13000, 0) without a driver.");
+  m.def(
+      "cuda_versions",
+      [] { return std::make_pair(cuda_device::runtime_version(), cuda_device::driver_version()); },
+      "(runtime, driver) versions, e.g. (13000, 0) without a driver.");
 #else
   m.attr("cuda_built") = false;
   m.def("cuda_device_count", [] { return 0; });
@@ -69,7 +73,8 @@ void bind_cuda(py::module_& m) {
 #endif
   py::module_ emu = m.def_submodule("cuda_emulated", "The CUDA backend's kernels run on the host emulator.");
   bind_backend<cuda_emulated::Api>(emu);
-  emu.def("sgemm", &emulated_sgemm, py::arg("a"), py::arg("b"), py::arg("alpha"), py::arg("beta"), py::arg("c"));
+  emu.def("sgemm", &emulated_sgemm, py::arg("a"), py::arg("b"), py::arg("alpha"), py::arg("beta"),
+          py::arg("c"));
   emu.def("sum", &emulated_sum, py::arg("x"), py::arg("blocks"));
   emu.def("thread_indices", &emulated_thread_indices, py::arg("grid"), py::arg("block"));
 #ifdef CNNFAST_SANITIZE_BUILD

@@ -67,40 +67,50 @@ struct Imported {
 }  // namespace
 
 void bind_dlpack(py::module_& m) {
-  m.def("dlpack_export", [](std::uintptr_t ptr, std::vector<int64_t> shape, int code, int bits, int device_type,
-                            int device_id, py::object owner) {
-    auto* e = new Export{};
-    e->shape = std::move(shape);
-    e->owner = std::move(owner);
-    DLTensor& t = e->managed.dl_tensor;
-    t.data = reinterpret_cast<void*>(ptr);
-    t.device = {device_type, device_id};
-    t.ndim = static_cast<int32_t>(e->shape.size());
-    t.dtype = {static_cast<uint8_t>(code), static_cast<uint8_t>(bits), 1};
-    t.shape = e->shape.data();
-    t.strides = nullptr;
-    t.byte_offset = 0;
-    e->managed.manager_ctx = e;
-    e->managed.deleter = &delete_export;
-    return py::reinterpret_steal<py::object>(PyCapsule_New(&e->managed, "dltensor", &capsule_destructor));
-  }, py::arg("ptr"), py::arg("shape"), py::arg("code"), py::arg("bits"), py::arg("device_type"), py::arg("device_id"),
-  py::arg("owner"), "A 'dltensor' capsule for C-contiguous memory at ptr, keeping owner alive until the consumer is done.");
+  m.def(
+      "dlpack_export",
+      [](std::uintptr_t ptr, std::vector<int64_t> shape, int code, int bits, int device_type, int device_id,
+         py::object owner) {
+        auto* e = new Export{};
+        e->shape = std::move(shape);
+        e->owner = std::move(owner);
+        DLTensor& t = e->managed.dl_tensor;
+        t.data = reinterpret_cast<void*>(ptr);
+        t.device = {device_type, device_id};
+        t.ndim = static_cast<int32_t>(e->shape.size());
+        t.dtype = {static_cast<uint8_t>(code), static_cast<uint8_t>(bits), 1};
+        t.shape = e->shape.data();
+        t.strides = nullptr;
+        t.byte_offset = 0;
+        e->managed.manager_ctx = e;
+        e->managed.deleter = &delete_export;
+        return py::reinterpret_steal<py::object>(PyCapsule_New(&e->managed, "dltensor", &capsule_destructor));
+      },
+      py::arg("ptr"), py::arg("shape"), py::arg("code"), py::arg("bits"), py::arg("device_type"),
+      py::arg("device_id"), py::arg("owner"),
+      "A 'dltensor' capsule for C-contiguous memory at ptr, keeping owner alive until the consumer is done.");
 
-  py::class_<Imported>(m, "DLPackImport", "Keeps a consumed DLPack tensor alive (its deleter runs on release).");
-  m.def("dlpack_import", [](py::capsule capsule) {
-    require(PyCapsule_IsValid(capsule.ptr(), "dltensor"),
-            "from_dlpack: expected an unconsumed 'dltensor' capsule (was it used already?)");
-    auto* managed = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(capsule.ptr(), "dltensor"));
-    const DLTensor& t = managed->dl_tensor;
-    std::vector<int64_t> shape(t.shape, t.shape + t.ndim);
-    py::object strides = py::none();
-    if (t.strides) strides = py::cast(std::vector<int64_t>(t.strides, t.strides + t.ndim));
-    PyCapsule_SetName(capsule.ptr(), "used_dltensor");  // the protocol: we own it now
-    std::unique_ptr<Imported> keeper(new Imported{managed});
-    const std::uintptr_t data = reinterpret_cast<std::uintptr_t>(t.data) + t.byte_offset;
-    return py::make_tuple(data, shape, strides, t.dtype.code, t.dtype.bits, t.dtype.lanes, t.device.device_type,
-                          t.device.device_id, std::move(keeper));
-  }, py::arg("capsule"), "Consumes a 'dltensor' capsule: (data, shape, strides or None, code, bits, lanes, device_type, device_id, keeper).");
+  py::class_<Imported>(m, "DLPackImport",
+                       "Keeps a consumed DLPack tensor alive (its deleter runs on release).");
+  m.def(
+      "dlpack_import",
+      [](py::capsule capsule) {
+        require(PyCapsule_IsValid(capsule.ptr(), "dltensor"),
+                "from_dlpack: expected an unconsumed 'dltensor' capsule (was it used already?)");
+        auto* managed = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(capsule.ptr(), "dltensor"));
+        const DLTensor& t = managed->dl_tensor;
+        std::vector<int64_t> shape(t.shape, t.shape + t.ndim);
+        py::object strides = py::none();
+        if (t.strides) strides = py::cast(std::vector<int64_t>(t.strides, t.strides + t.ndim));
+        PyCapsule_SetName(capsule.ptr(), "used_dltensor");  // the protocol: we own it now
+        std::unique_ptr<Imported> keeper(new Imported{managed});
+        const std::uintptr_t data = reinterpret_cast<std::uintptr_t>(t.data) + t.byte_offset;
+        return py::make_tuple(data, shape, strides, t.dtype.code, t.dtype.bits, t.dtype.lanes,
+                              t.device.device_type, t.device.device_id, std::move(keeper));
+      },
+      py::arg("capsule"),
+      "Consumes a 'dltensor' capsule: (data, shape, strides or None, code, bits, lanes, device_type, "
+      "device_id, keeper).");
 }
 
 }  // namespace cnnfast::bind

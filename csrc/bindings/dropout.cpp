@@ -5,7 +5,9 @@
 namespace cnnfast::bind {
 
 namespace {
-void check_p(double p) { require(p >= 0.0 && p <= 1.0, "dropout: p must be in [0, 1], got " + std::to_string(p)); }
+void check_p(double p) {
+  require(p >= 0.0 && p <= 1.0, "dropout: p must be in [0, 1], got " + std::to_string(p));
+}
 
 // x -> x * mask(seed, p); the same call is the backward on dy.
 template <class T>

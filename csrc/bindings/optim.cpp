@@ -19,13 +19,13 @@ T* writable(const std::string& what, InOut<T>& a, const py::array& p) {
 
 // p, m, v updated in place from g; t is the step number (1 for the first).
 template <class T>
-void adam(py::array p, In<T> g, py::array m, py::array v, double lr, double beta1, double beta2,
-          double eps, double weight_decay, long long t) {
+void adam(py::array p, In<T> g, py::array m, py::array v, double lr, double beta1, double beta2, double eps,
+          double weight_decay, long long t) {
   require(t >= 1, "adam_update: step must be >= 1, got " + std::to_string(t));
   auto strict = [](const char* what, py::array& a) {
-    require(py::isinstance<InOut<T>>(a) && a.dtype().is(py::dtype::of<T>()) &&
-                (a.flags() & py::array::c_style),
-            std::string("adam_update: ") + what + " must be a C-contiguous array of the gradient's dtype");
+    require(
+        py::isinstance<InOut<T>>(a) && a.dtype().is(py::dtype::of<T>()) && (a.flags() & py::array::c_style),
+        std::string("adam_update: ") + what + " must be a C-contiguous array of the gradient's dtype");
     return py::reinterpret_borrow<InOut<T>>(a);
   };
   InOut<T> P = strict("p", p), M = strict("m", m), V = strict("v", v);

@@ -10,8 +10,8 @@ using Quad = std::array<index_t, 4>;
 
 Pool2dShape pool_shape(const py::array& x, Pair kernel, Pair stride, Quad padding, bool ceil_mode) {
   require_ndim("pool2d: x", x, 4);
-  const Pool2dParams p{kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], padding[2],
-                       padding[3], ceil_mode};
+  const Pool2dParams p{kernel[0],  kernel[1],  stride[0],  stride[1], padding[0],
+                       padding[1], padding[2], padding[3], ceil_mode};
   return make_pool2d_shape(x.shape(0), x.shape(1), x.shape(2), x.shape(3), p);
 }
 
@@ -74,9 +74,10 @@ template <class T>
 py::array_t<T> max_backward_argmax(py::array_t<std::uint8_t, py::array::c_style> argmax, In<T> dy,
                                    std::vector<index_t> x_shape, Pair kernel, Pair stride, Quad padding,
                                    bool ceil_mode) {
-  require(x_shape.size() == 4, "max_pool2d_backward_argmax: x_shape must have 4 entries, got " + shape_str(x_shape));
-  const Pool2dParams p{kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], padding[2],
-                       padding[3], ceil_mode};
+  require(x_shape.size() == 4,
+          "max_pool2d_backward_argmax: x_shape must have 4 entries, got " + shape_str(x_shape));
+  const Pool2dParams p{kernel[0],  kernel[1],  stride[0],  stride[1], padding[0],
+                       padding[1], padding[2], padding[3], ceil_mode};
   const Pool2dShape s = argmax_shape(make_pool2d_shape(x_shape[0], x_shape[1], x_shape[2], x_shape[3], p));
   require_shape("max_pool2d_backward_argmax: argmax", argmax, {s.N, s.C, s.P, s.Q});
   require_shape("max_pool2d_backward_argmax: dy", dy, {s.N, s.C, s.P, s.Q});
@@ -149,11 +150,13 @@ py::array_t<T> global_avg_backward(In<T> dy, std::vector<index_t> x_shape) {
 
 void bind_pool2d(py::module_& m) {
   CNNFAST_DEF_FLOATING(m, "max_pool2d_forward", max_forward, py::arg("x"), py::arg("kernel_size"),
-                       py::arg("stride"), py::arg("padding"), py::arg("ceil_mode"), py::arg("return_indices"));
+                       py::arg("stride"), py::arg("padding"), py::arg("ceil_mode"),
+                       py::arg("return_indices"));
   CNNFAST_DEF_FLOATING(m, "max_pool2d_backward", max_backward, py::arg("x"), py::arg("dy"),
                        py::arg("kernel_size"), py::arg("stride"), py::arg("padding"), py::arg("ceil_mode"));
-  CNNFAST_DEF_FLOATING(m, "max_pool2d_forward_argmax", max_forward_argmax, py::arg("x"), py::arg("kernel_size"),
-                       py::arg("stride"), py::arg("padding"), py::arg("ceil_mode"), py::arg("relu"));
+  CNNFAST_DEF_FLOATING(m, "max_pool2d_forward_argmax", max_forward_argmax, py::arg("x"),
+                       py::arg("kernel_size"), py::arg("stride"), py::arg("padding"), py::arg("ceil_mode"),
+                       py::arg("relu"));
   CNNFAST_DEF_FLOATING(m, "max_pool2d_backward_argmax", max_backward_argmax, py::arg("argmax"), py::arg("dy"),
                        py::arg("x_shape"), py::arg("kernel_size"), py::arg("stride"), py::arg("padding"),
                        py::arg("ceil_mode"));

@@ -51,8 +51,7 @@ py::array_t<T> ce_forward(In<T> logits, py::array_t<std::int64_t, py::array::c_s
 }
 
 template <class T>
-py::array_t<T> ce_backward(In<T> logits, py::array_t<std::int64_t, py::array::c_style> target,
-                           In<T> dloss) {
+py::array_t<T> ce_backward(In<T> logits, py::array_t<std::int64_t, py::array::c_style> target, In<T> dloss) {
   require_ndim("cross_entropy_backward: logits", logits, 2);
   const index_t N = logits.shape(0), C = logits.shape(1);
   require_shape("cross_entropy_backward: target", target, {N});

@@ -84,8 +84,8 @@ inline std::string shape_str(const std::vector<index_t>& v) {
 }
 
 inline void require_ndim(const char* what, const py::array& a, py::ssize_t ndim) {
-  require(a.ndim() == ndim, std::string(what) + " must be " + std::to_string(ndim) + "-D, got shape " +
-                                shape_str(a));
+  require(a.ndim() == ndim,
+          std::string(what) + " must be " + std::to_string(ndim) + "-D, got shape " + shape_str(a));
 }
 
 inline void require_shape(const char* what, const py::array& a, const std::vector<index_t>& shape) {
@@ -104,10 +104,10 @@ inline std::vector<index_t> shape_of(const py::array& a) {
 }
 
 // Registers f<float> and f<double> under one name (pybind11 picks by dtype).
-#define CNNFAST_DEF_FLOATING(m, name, fn, ...)          \
-  do {                                                  \
-    (m).def(name, &fn<float>, __VA_ARGS__);             \
-    (m).def(name, &fn<double>, __VA_ARGS__);            \
+#define CNNFAST_DEF_FLOATING(m, name, fn, ...) \
+  do {                                         \
+    (m).def(name, &fn<float>, __VA_ARGS__);    \
+    (m).def(name, &fn<double>, __VA_ARGS__);   \
   } while (0)
 
 void bind_gemm(py::module_& m);

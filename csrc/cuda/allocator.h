@@ -17,8 +17,8 @@ namespace cnnfast {
 namespace cuda {
 
 struct AllocatorStats {
-  std::size_t in_use = 0;        // bytes handed out and not yet released
-  std::size_t cached = 0;        // bytes held for reuse
+  std::size_t in_use = 0;  // bytes handed out and not yet released
+  std::size_t cached = 0;  // bytes held for reuse
   std::size_t peak_in_use = 0;
   std::size_t runtime_allocations = 0;  // calls that reached the runtime's malloc
   std::size_t reuses = 0;               // allocations served from the cache
@@ -59,9 +59,9 @@ class CachingAllocator {
   Malloc malloc_;
   Free free_;
   mutable std::mutex mutex_;
-  std::multimap<std::size_t, void*> free_blocks_;   // by size
-  std::unordered_map<void*, std::size_t> sizes_;    // every block we own
-  std::map<std::uintptr_t, std::size_t> live_;      // handed out: start -> bytes asked for
+  std::multimap<std::size_t, void*> free_blocks_;                 // by size
+  std::unordered_map<void*, std::size_t> sizes_;                  // every block we own
+  std::map<std::uintptr_t, std::size_t> live_;                    // handed out: start -> bytes asked for
   std::vector<std::pair<std::uintptr_t, std::size_t>> borrowed_;  // few: scanned
   AllocatorStats stats_;
 };

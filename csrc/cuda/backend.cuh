@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "cuda/backend.h"  // (the Api these define)
 #include "cuda/batch_norm.cuh"
 #include "cuda/compat.h"
 #include "cuda/conv2d.cuh"
@@ -43,12 +44,18 @@ void Api::conv2d_backward_weight(const cuda::ConvShape& s, const T* x, const T* 
 template <class T>
 void Api::activation(cuda::Activation op, long n, const T* a, const T* b, T* out) {
   switch (op) {
-    case cuda::Activation::relu: return launch_map(n, out, Relu<T>{a});
-    case cuda::Activation::relu_backward: return launch_map(n, out, ReluBackward<T>{a, b});
-    case cuda::Activation::tanh: return launch_map(n, out, Tanh<T>{a});
-    case cuda::Activation::tanh_backward: return launch_map(n, out, TanhBackward<T>{a, b});
-    case cuda::Activation::sigmoid: return launch_map(n, out, Sigmoid<T>{a});
-    case cuda::Activation::sigmoid_backward: return launch_map(n, out, SigmoidBackward<T>{a, b});
+    case cuda::Activation::relu:
+      return launch_map(n, out, Relu<T>{a});
+    case cuda::Activation::relu_backward:
+      return launch_map(n, out, ReluBackward<T>{a, b});
+    case cuda::Activation::tanh:
+      return launch_map(n, out, Tanh<T>{a});
+    case cuda::Activation::tanh_backward:
+      return launch_map(n, out, TanhBackward<T>{a, b});
+    case cuda::Activation::sigmoid:
+      return launch_map(n, out, Sigmoid<T>{a});
+    case cuda::Activation::sigmoid_backward:
+      return launch_map(n, out, SigmoidBackward<T>{a, b});
   }
 }
 
@@ -78,8 +85,8 @@ void Api::broadcast_scalar(long n, const T* s, T scale, T* out) {
 }
 
 template <class T>
-void Api::copy_rows(long rows, long width, const T* src, long src_stride, long src_offset, T* dst, long dst_stride,
-                    long dst_offset) {
+void Api::copy_rows(long rows, long width, const T* src, long src_stride, long src_offset, T* dst,
+                    long dst_stride, long dst_offset) {
   launch_each(rows * width, CopyRows<T>{src, src_stride, src_offset, dst, dst_stride, dst_offset, width});
 }
 
@@ -92,8 +99,8 @@ void Api::batch_norm_stats(long N, long C, long L, const T* x, T eps, T* mean, T
 }
 
 template <class T>
-void Api::batch_norm_apply(long N, long C, long L, const T* x, const T* mean, const T* scale, bool from_var, T eps,
-                           const T* w, const T* b, T* y) {
+void Api::batch_norm_apply(long N, long C, long L, const T* x, const T* mean, const T* scale, bool from_var,
+                           T eps, const T* w, const T* b, T* y) {
   launch_map(N * C * L, y, BatchNormApply<T>{x, mean, scale, w, b, C, L, from_var, eps});
 }
 
@@ -102,8 +109,8 @@ void Api::batch_norm_backward(long N, long C, long L, const T* x, const T* dy, c
                               const T* w, T* dx, T* dw, T* db) {
   if (C <= 0) return;
   auto* kernel = &batch_norm_grad_sums_kernel<T>;
-  CNNFAST_LAUNCH(kernel, dim3(static_cast<unsigned>(C)), dim3(kSumThreads))(N, C, L, x, dy, mean, invstd, false,
-                                                                             T(0), dw, db);
+  CNNFAST_LAUNCH(kernel, dim3(static_cast<unsigned>(C)), dim3(kSumThreads))
+  (N, C, L, x, dy, mean, invstd, false, T(0), dw, db);
   CNNFAST_CHECK_LAUNCH();
   launch_map(N * C * L, dx, BatchNormInputGrad<T>{x, dy, mean, invstd, w, db, dw, C, L, N * L});
 }
@@ -113,8 +120,8 @@ void Api::batch_norm_inference_backward(long N, long C, long L, const T* x, cons
                                         const T* var, T eps, const T* w, T* dx, T* dw, T* db) {
   if (C <= 0) return;
   auto* kernel = &batch_norm_grad_sums_kernel<T>;
-  CNNFAST_LAUNCH(kernel, dim3(static_cast<unsigned>(C)), dim3(kSumThreads))(N, C, L, x, dy, mean, var, true, eps,
-                                                                             dw, db);
+  CNNFAST_LAUNCH(kernel, dim3(static_cast<unsigned>(C)), dim3(kSumThreads))
+  (N, C, L, x, dy, mean, var, true, eps, dw, db);
   CNNFAST_CHECK_LAUNCH();
   launch_map(N * C * L, dx, BatchNormInferenceInputGrad<T>{dy, var, w, eps, C, L});
 }
@@ -188,7 +195,7 @@ template <class T>
 void Api::cross_entropy_backward(long N, long C, int reduction, const T* logits, const long long* labels,
                                  const T* probs, const T* dloss, T* grad) {
   launch_each(N, CrossEntropyBackwardRows<T>{logits, reinterpret_cast<const std::int64_t*>(labels), probs,
-                                              dloss, grad, N, C, reduction});
+                                             dloss, grad, N, C, reduction});
 }
 
 template <class T>
@@ -198,18 +205,20 @@ void Api::sgd(long n, T* p, T* velocity, const T* g, T lr, T momentum, T weight_
 }
 
 template <class T>
-void Api::adam(long n, T* p, T* m, T* v, const T* g, T lr, T beta1, T beta2, T eps, T weight_decay, long step) {
+void Api::adam(long n, T* p, T* m, T* v, const T* g, T lr, T beta1, T beta2, T eps, T weight_decay,
+               long step) {
   // The coefficients as the CPU binding computes them (bindings/optim.cpp).
   const T bias1 = static_cast<T>(1.0 - std::pow(static_cast<double>(beta1), static_cast<double>(step)));
   const T bias2 = static_cast<T>(1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step)));
-  launch_each(n, AdamStep<T>{p, m, v, g, lr, beta1, static_cast<T>(1.0 - static_cast<double>(beta1)), beta2,
-                             static_cast<T>(1.0 - static_cast<double>(beta2)), bias1, bias2, eps, weight_decay});
+  launch_each(n,
+              AdamStep<T>{p, m, v, g, lr, beta1, static_cast<T>(1.0 - static_cast<double>(beta1)), beta2,
+                          static_cast<T>(1.0 - static_cast<double>(beta2)), bias1, bias2, eps, weight_decay});
 }
 
 template <class T>
 void Api::rmsprop(long n, T* p, T* avg_sq_grad, const T* g, T lr, T rho, T eps, T weight_decay) {
-  launch_each(n, RmspropStep<T>{p, avg_sq_grad, g, lr, rho, static_cast<T>(1.0 - static_cast<double>(rho)), eps,
-                                weight_decay});
+  launch_each(n, RmspropStep<T>{p, avg_sq_grad, g, lr, rho, static_cast<T>(1.0 - static_cast<double>(rho)),
+                                eps, weight_decay});
 }
 
 template <class T>
@@ -219,41 +228,42 @@ void Api::adadelta(long n, T* p, T* avg_sq_grad, T* avg_sq_delta, const T* g, T 
                                  static_cast<T>(1.0 - static_cast<double>(rho)), eps, weight_decay});
 }
 
-#define CNNFAST_CUDA_INSTANTIATE(T)                                                                                 \
-  template void Api::matmul<T>(long, long, long, const T*, bool, const T*, bool, T*);                                \
-  template void Api::conv2d_forward<T>(const cuda::ConvShape&, const T*, const T*, const T*, T*);                  \
-  template void Api::conv2d_backward_input<T>(const cuda::ConvShape&, const T*, const T*, T*);                     \
-  template void Api::conv2d_backward_weight<T>(const cuda::ConvShape&, const T*, const T*, T*);                    \
-  template void Api::activation<T>(cuda::Activation, long, const T*, const T*, T*);                                 \
-  template void Api::bias_add<T>(long, long, long, const T*, const T*, T*);                                         \
-  template void Api::channel_sum<T>(long, long, long, const T*, T, T*);                                             \
-  template void Api::axpby<T>(long, T, const T*, T, const T*, long, T*);                                            \
-  template void Api::fill<T>(long, T, T*);                                                                          \
-  template void Api::dropout<T>(long, const T*, double, unsigned long long, T*);                                    \
-  template void Api::broadcast_scalar<T>(long, const T*, T, T*);                                                    \
-  template void Api::lrn<T>(long, long, long, int, double, double, double, const T*, T*);                           \
-  template void Api::lrn_backward<T>(long, long, long, int, double, double, double, const T*, const T*, T*);        \
-  template void Api::copy_rows<T>(long, long, const T*, long, long, T*, long, long);                                \
-  template void Api::batch_norm_stats<T>(long, long, long, const T*, T, T*, T*);                                    \
-  template void Api::batch_norm_apply<T>(long, long, long, const T*, const T*, const T*, bool, T, const T*,         \
-                                         const T*, T*);                                                             \
-  template void Api::batch_norm_backward<T>(long, long, long, const T*, const T*, const T*, const T*, const T*, T*, \
-                                            T*, T*);                                                                \
-  template void Api::batch_norm_inference_backward<T>(long, long, long, const T*, const T*, const T*, const T*, T,   \
-                                                      const T*, T*, T*, T*);                                        \
-  template void Api::batch_norm_running_stats<T>(long, const T*, const T*, T, long, T, T*, T*);                     \
-  template void Api::max_pool<T>(const cuda::PoolShape&, const T*, bool, T*, unsigned char*);                      \
-  template void Api::max_pool_backward<T>(const cuda::PoolShape&, const unsigned char*, const T*, T*);             \
-  template void Api::avg_pool<T>(const cuda::PoolShape&, bool, const T*, T*);                                      \
-  template void Api::avg_pool_backward<T>(const cuda::PoolShape&, bool, const T*, T*);                             \
-  template void Api::global_avg_pool_backward<T>(long, long, const T*, T*);                                         \
-  template void Api::softmax<T>(long, long, bool, const T*, T*);                                                    \
-  template void Api::softmax_backward<T>(long, long, bool, const T*, const T*, T*);                                 \
-  template void Api::cross_entropy<T>(long, long, const T*, const long long*, const T*, T*);                        \
-  template void Api::cross_entropy_backward<T>(long, long, int, const T*, const long long*, const T*, const T*, T*); \
-  template void Api::sgd<T>(long, T*, T*, const T*, T, T, T, bool, bool);                                           \
-  template void Api::adam<T>(long, T*, T*, T*, const T*, T, T, T, T, T, long);                                      \
-  template void Api::rmsprop<T>(long, T*, T*, const T*, T, T, T, T);                                                \
+#define CNNFAST_CUDA_INSTANTIATE(T)                                                                          \
+  template void Api::matmul<T>(long, long, long, const T*, bool, const T*, bool, T*);                        \
+  template void Api::conv2d_forward<T>(const cuda::ConvShape&, const T*, const T*, const T*, T*);            \
+  template void Api::conv2d_backward_input<T>(const cuda::ConvShape&, const T*, const T*, T*);               \
+  template void Api::conv2d_backward_weight<T>(const cuda::ConvShape&, const T*, const T*, T*);              \
+  template void Api::activation<T>(cuda::Activation, long, const T*, const T*, T*);                          \
+  template void Api::bias_add<T>(long, long, long, const T*, const T*, T*);                                  \
+  template void Api::channel_sum<T>(long, long, long, const T*, T, T*);                                      \
+  template void Api::axpby<T>(long, T, const T*, T, const T*, long, T*);                                     \
+  template void Api::fill<T>(long, T, T*);                                                                   \
+  template void Api::dropout<T>(long, const T*, double, unsigned long long, T*);                             \
+  template void Api::broadcast_scalar<T>(long, const T*, T, T*);                                             \
+  template void Api::lrn<T>(long, long, long, int, double, double, double, const T*, T*);                    \
+  template void Api::lrn_backward<T>(long, long, long, int, double, double, double, const T*, const T*, T*); \
+  template void Api::copy_rows<T>(long, long, const T*, long, long, T*, long, long);                         \
+  template void Api::batch_norm_stats<T>(long, long, long, const T*, T, T*, T*);                             \
+  template void Api::batch_norm_apply<T>(long, long, long, const T*, const T*, const T*, bool, T, const T*,  \
+                                         const T*, T*);                                                      \
+  template void Api::batch_norm_backward<T>(long, long, long, const T*, const T*, const T*, const T*,        \
+                                            const T*, T*, T*, T*);                                           \
+  template void Api::batch_norm_inference_backward<T>(long, long, long, const T*, const T*, const T*,        \
+                                                      const T*, T, const T*, T*, T*, T*);                    \
+  template void Api::batch_norm_running_stats<T>(long, const T*, const T*, T, long, T, T*, T*);              \
+  template void Api::max_pool<T>(const cuda::PoolShape&, const T*, bool, T*, unsigned char*);                \
+  template void Api::max_pool_backward<T>(const cuda::PoolShape&, const unsigned char*, const T*, T*);       \
+  template void Api::avg_pool<T>(const cuda::PoolShape&, bool, const T*, T*);                                \
+  template void Api::avg_pool_backward<T>(const cuda::PoolShape&, bool, const T*, T*);                       \
+  template void Api::global_avg_pool_backward<T>(long, long, const T*, T*);                                  \
+  template void Api::softmax<T>(long, long, bool, const T*, T*);                                             \
+  template void Api::softmax_backward<T>(long, long, bool, const T*, const T*, T*);                          \
+  template void Api::cross_entropy<T>(long, long, const T*, const long long*, const T*, T*);                 \
+  template void Api::cross_entropy_backward<T>(long, long, int, const T*, const long long*, const T*,        \
+                                               const T*, T*);                                                \
+  template void Api::sgd<T>(long, T*, T*, const T*, T, T, T, bool, bool);                                    \
+  template void Api::adam<T>(long, T*, T*, T*, const T*, T, T, T, T, T, long);                               \
+  template void Api::rmsprop<T>(long, T*, T*, const T*, T, T, T, T);                                         \
   template void Api::adadelta<T>(long, T*, T*, T*, const T*, T, T, T, T);
 CNNFAST_CUDA_INSTANTIATE(float)
 CNNFAST_CUDA_INSTANTIATE(double)

@@ -29,7 +29,7 @@ CNNFAST_GLOBAL void batch_norm_stats_kernel(long N, long C, long L, const T* x, 
   partial[t] = s;
   tree_sum(partial, t);
   const T mu = partial[0] / static_cast<T>(m);  // 0 / 0 = NaN for an empty batch
-  CNNFAST_SYNC();  // everyone has read partial[0] before it is reused
+  CNNFAST_SYNC();                               // everyone has read partial[0] before it is reused
   T q = T(0);
   for (long i = t; i < m; i += kSumThreads) {
     const T d = channel_at(x, C, L, c, i) - mu;
@@ -63,8 +63,9 @@ struct BatchNormApply {
 // dw[c] = sum(dy * xhat), db[c] = sum(dy) over channel blockIdx.x; xhat from the
 // batch's invstd, or with from_var from a (running) variance: 1 / sqrt(var + eps).
 template <class T>
-CNNFAST_GLOBAL void batch_norm_grad_sums_kernel(long N, long C, long L, const T* x, const T* dy, const T* mean,
-                                                const T* scale, bool from_var, T eps, T* dw, T* db) {
+CNNFAST_GLOBAL void batch_norm_grad_sums_kernel(long N, long C, long L, const T* x, const T* dy,
+                                                const T* mean, const T* scale, bool from_var, T eps, T* dw,
+                                                T* db) {
   CNNFAST_SHARED T sum_dy[kSumThreads];
   CNNFAST_SHARED T sum_dy_xhat[kSumThreads];
   const int t = static_cast<int>(threadIdx.x);

@@ -76,9 +76,9 @@ struct Launcher {
 }  // namespace cuda_emu
 }  // namespace cnnfast
 
-using cnnfast::cuda_emu::dim3;
 using cnnfast::cuda_emu::blockDim;
 using cnnfast::cuda_emu::blockIdx;
+using cnnfast::cuda_emu::dim3;
 using cnnfast::cuda_emu::gridDim;
 using cnnfast::cuda_emu::threadIdx;
 
@@ -103,17 +103,29 @@ CNNFAST_DEVICE inline bool dev_isnan(float x) { return isnan(x); }
 CNNFAST_DEVICE inline bool dev_isnan(double x) { return isnan(x); }
 #else
 template <class T>
-inline T dev_exp(T x) { return std::exp(x); }
+inline T dev_exp(T x) {
+  return std::exp(x);
+}
 template <class T>
-inline T dev_log(T x) { return std::log(x); }
+inline T dev_log(T x) {
+  return std::log(x);
+}
 template <class T>
-inline T dev_tanh(T x) { return std::tanh(x); }
+inline T dev_tanh(T x) {
+  return std::tanh(x);
+}
 template <class T>
-inline T dev_sqrt(T x) { return std::sqrt(x); }
+inline T dev_sqrt(T x) {
+  return std::sqrt(x);
+}
 template <class T>
-inline T dev_pow(T x, T y) { return std::pow(x, y); }
+inline T dev_pow(T x, T y) {
+  return std::pow(x, y);
+}
 template <class T>
-inline bool dev_isnan(T x) { return std::isnan(x); }
+inline bool dev_isnan(T x) {
+  return std::isnan(x);
+}
 #endif
 }  // namespace CNNFAST_CUDA_NS
 }  // namespace cnnfast

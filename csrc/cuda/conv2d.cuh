@@ -27,7 +27,8 @@ struct ForwardFilters {  // A(m, k) = w[g*Kg + m][k]
   }
 };
 template <class T>
-struct ForwardColumns {  // B(k = (c, r, s), j = (n, p, q)) = x[n][g*Cg + c][p*sh - pt + r*dh][q*sw - pl + s*dw]
+struct ForwardColumns {  // B(k = (c, r, s), j = (n, p, q)) = x[n][g*Cg + c][p*sh - pt + r*dh][q*sw - pl +
+                         // s*dw]
   const T* x;
   ConvShape s;
   CNNFAST_DEVICE T operator()(index g, index k, index j) const {
@@ -111,8 +112,8 @@ struct BackwardWeightStore {  // dw[g*Kg + k][(c, r, s)] = acc
 
 template <class T>
 void launch_conv2d_forward(const ConvShape& s, const T* x, const T* w, const T* bias, T* y) {
-  launch_gemm<T>(s.K / s.groups, s.N * s.P * s.Q, s.C / s.groups * s.R * s.S, s.groups, ForwardFilters<T>{w, s},
-                 ForwardColumns<T>{x, s}, ForwardStore<T>{y, bias, s});
+  launch_gemm<T>(s.K / s.groups, s.N * s.P * s.Q, s.C / s.groups * s.R * s.S, s.groups,
+                 ForwardFilters<T>{w, s}, ForwardColumns<T>{x, s}, ForwardStore<T>{y, bias, s});
 }
 
 template <class T>

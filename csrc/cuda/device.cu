@@ -6,10 +6,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "cuda/backend.h"
-#include "sizes.h"
 #include "cuda/backend.cuh"
+#include "cuda/backend.h"
 #include "cuda/device.h"
+#include "sizes.h"
 
 namespace cnnfast {
 namespace cuda_device {
@@ -58,8 +58,8 @@ std::vector<std::string> device_names() {
       cudaGetLastError();
       continue;
     }
-    names.push_back(std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) +
-                    ")");
+    names.push_back(std::string(prop.name) + " (sm_" + std::to_string(prop.major) +
+                    std::to_string(prop.minor) + ")");
   }
   return names;
 }

@@ -23,7 +23,9 @@ inline dim3 map_grid(long n) {
   return dim3(static_cast<unsigned>(blocks < 1 ? 1 : (blocks > kMaxBlocks ? kMaxBlocks : blocks)));
 }
 
-CNNFAST_DEVICE inline long global_thread() { return static_cast<long>(blockIdx.x) * blockDim.x + threadIdx.x; }
+CNNFAST_DEVICE inline long global_thread() {
+  return static_cast<long>(blockIdx.x) * blockDim.x + threadIdx.x;
+}
 CNNFAST_DEVICE inline long grid_threads() { return static_cast<long>(gridDim.x) * blockDim.x; }
 
 // f(i) for every i < n (f updates memory itself: optimizer steps).

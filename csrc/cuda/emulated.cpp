@@ -9,9 +9,9 @@
 #include <cstring>
 #include <new>
 
+#include "cuda/backend.cuh"
 #include "cuda/backend.h"
 #include "sizes.h"
-#include "cuda/backend.cuh"
 
 namespace cnnfast {
 namespace cuda_emulated {
@@ -35,8 +35,8 @@ void Api::copy(void* dst, const void* src, std::size_t bytes) {
 
 void Api::synchronize() {}
 
-void sgemm(int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
-           int ldc) {
+void sgemm(int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta,
+           float* C, int ldc) {
   launch_matmul<float>(M, N, K, alpha, A, lda, false, B, ldb, false, beta, C, ldc);
 }
 
@@ -51,9 +51,16 @@ CNNFAST_GLOBAL void thread_indices_kernel(int* out) {
   const unsigned block = (blockIdx.z * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
   const unsigned thread = (threadIdx.z * blockDim.y + threadIdx.y) * blockDim.x + threadIdx.x;
   int* row = out + (block * blockDim.x * blockDim.y * blockDim.z + thread) * 10;
-  const unsigned values[10] = {blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x, threadIdx.y,
-                               threadIdx.z, blockDim.x * blockDim.y * blockDim.z,
-                               gridDim.x * gridDim.y * gridDim.z, block, thread};
+  const unsigned values[10] = {blockIdx.x,
+                               blockIdx.y,
+                               blockIdx.z,
+                               threadIdx.x,
+                               threadIdx.y,
+                               threadIdx.z,
+                               blockDim.x * blockDim.y * blockDim.z,
+                               gridDim.x * gridDim.y * gridDim.z,
+                               block,
+                               thread};
   for (int i = 0; i < 10; ++i) row[i] = static_cast<int>(values[i]);
 }
 }  // namespace

@@ -8,8 +8,8 @@ namespace cnnfast {
 namespace cuda_emulated {
 
 // C = alpha * A (M x K) @ B (K x N) + beta * C, row-major, by the tiled SGEMM kernel.
-void sgemm(int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C,
-           int ldc);
+void sgemm(int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb, float beta,
+           float* C, int ldc);
 
 // The sum of x[0, n) by `blocks` blocks of the reduction kernel.
 float sum(int n, const float* x, int blocks);

@@ -1,12 +1,13 @@
 #include "cuda/emulator.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <exception>
 #include <memory>
 #include <mutex>
-#include <pthread.h>
 #include <stdexcept>
 #include <string>
 #include <thread>

@@ -80,7 +80,8 @@ void launch_gemm(index M, index N, index K, index groups, LoadA a, LoadB b, Stor
     for (index r0 = 0; r0 < row_tiles; r0 += kMaxGridYZ) {
       const index rows = row_tiles - r0 < kMaxGridYZ ? row_tiles - r0 : kMaxGridYZ;
       const index gs = groups - g0 < kMaxGridYZ ? groups - g0 : kMaxGridYZ;
-      const dim3 grid(static_cast<unsigned>(col_tiles), static_cast<unsigned>(rows), static_cast<unsigned>(gs));
+      const dim3 grid(static_cast<unsigned>(col_tiles), static_cast<unsigned>(rows),
+                      static_cast<unsigned>(gs));
       CNNFAST_LAUNCH(kernel, grid, block)(M, N, K, r0, g0, a, b, c, T(0));
       CNNFAST_CHECK_LAUNCH();
     }
@@ -109,8 +110,8 @@ struct MatrixUpdate {
 
 // C = alpha * op(A) @ op(B) + beta * C for row-major A, B, C with leading dimensions.
 template <class T>
-void launch_matmul(index M, index N, index K, T alpha, const T* A, index lda, bool trans_a, const T* B, index ldb,
-                   bool trans_b, T beta, T* C, index ldc) {
+void launch_matmul(index M, index N, index K, T alpha, const T* A, index lda, bool trans_a, const T* B,
+                   index ldb, bool trans_b, T beta, T* C, index ldc) {
   launch_gemm<T>(M, N, K, 1, MatrixRead<T>{A, lda, trans_a}, MatrixRead<T>{B, ldb, trans_b},
                  MatrixUpdate<T>{C, ldc, alpha, beta});
 }

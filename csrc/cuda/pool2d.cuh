@@ -68,8 +68,8 @@ struct MaxPoolForward {
     }
     const bool no_gradient = relu && !(best_v > T(0)) && !dev_isnan(best_v);
     if (codes)
-      codes[o] = no_gradient ? kNoGradient
-                             : static_cast<std::uint8_t>((best / s.W - hs) * s.kw + (best % s.W - ws));
+      codes[o] =
+          no_gradient ? kNoGradient : static_cast<std::uint8_t>((best / s.W - hs) * s.kw + (best % s.W - ws));
     return no_gradient ? T(0) : best_v;
   }
 };
@@ -88,7 +88,8 @@ CNNFAST_DEVICE inline void covering(index h, index k, index stride, index pad, i
 // whose windows cover it.
 struct Covering {
   index plane, h, w, p0, p1, q0, q1;
-  CNNFAST_DEVICE Covering(const PoolShape& s, index i) : plane(i / (s.H * s.W)), h(i / s.W % s.H), w(i % s.W) {
+  CNNFAST_DEVICE Covering(const PoolShape& s, index i)
+      : plane(i / (s.H * s.W)), h(i / s.W % s.H), w(i % s.W) {
     covering(h, s.kh, s.sh, s.pt, s.P, p0, p1);
     covering(w, s.kw, s.sw, s.pl, s.Q, q0, q1);
   }
@@ -124,7 +125,8 @@ struct MaxPoolBackwardCodes {
 // input with count_include_pad, to the input itself without.
 CNNFAST_DEVICE inline index avg_divisor(const PoolShape& s, bool count_include_pad, index p, index q) {
   const index hs = p * s.sh - s.pt, ws = q * s.sw - s.pl;
-  const index lo_h = count_include_pad ? hs : (hs < 0 ? 0 : hs), lo_w = count_include_pad ? ws : (ws < 0 ? 0 : ws);
+  const index lo_h = count_include_pad ? hs : (hs < 0 ? 0 : hs),
+              lo_w = count_include_pad ? ws : (ws < 0 ? 0 : ws);
   const index end_h = count_include_pad ? s.H + s.pb : s.H, end_w = count_include_pad ? s.W + s.pr : s.W;
   const index hi_h = hs + s.kh < end_h ? hs + s.kh : end_h, hi_w = ws + s.kw < end_w ? ws + s.kw : end_w;
   return (hi_h - lo_h) * (hi_w - lo_w);

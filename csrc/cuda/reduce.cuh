@@ -26,7 +26,8 @@ CNNFAST_GLOBAL void sum_kernel(int n, const float* x, float* out) {
   CNNFAST_SHARED float partial[kSumThreads];
   const int t = static_cast<int>(threadIdx.x);
   float s = 0.0f;
-  for (int i = static_cast<int>(blockIdx.x * blockDim.x) + t; i < n; i += static_cast<int>(gridDim.x * blockDim.x))
+  for (int i = static_cast<int>(blockIdx.x * blockDim.x) + t; i < n;
+       i += static_cast<int>(gridDim.x * blockDim.x))
     s += x[i];
   partial[t] = s;
   tree_sum(partial, t);

@@ -34,8 +34,8 @@ inline T at_a(const T* A, index_t lda, bool trans, index_t i, index_t p) {
 // Packs rows [i0, i0+mr_eff) x cols [p0, p0+kc) of op(A) into an MR-row
 // micro-panel: out[p*MR + i], zero-padded to MR rows.
 template <class T>
-void pack_a_panel(const T* A, index_t lda, bool trans, index_t i0, index_t mr_eff, index_t p0,
-                  index_t kc, int MR, T* out) {
+void pack_a_panel(const T* A, index_t lda, bool trans, index_t i0, index_t mr_eff, index_t p0, index_t kc,
+                  int MR, T* out) {
   for (index_t p = 0; p < kc; ++p) {
     T* o = out + p * MR;
     index_t i = 0;
@@ -47,8 +47,8 @@ void pack_a_panel(const T* A, index_t lda, bool trans, index_t i0, index_t mr_ef
 // Packs rows [p0, p0+kc) x cols [j0, j0+nr_eff) of op(B) into an NR-column
 // micro-panel: out[p*NR + j], zero-padded to NR columns.
 template <class T>
-void pack_b_panel(const T* B, index_t ldb, bool trans, index_t p0, index_t kc, index_t j0,
-                  index_t nr_eff, int NR, T* out) {
+void pack_b_panel(const T* B, index_t ldb, bool trans, index_t p0, index_t kc, index_t j0, index_t nr_eff,
+                  int NR, T* out) {
   if (!trans && nr_eff == NR && (NR == 16 || NR == 8)) {
     // Whole rows of a panel: fixed-size copies the compiler inlines as vector
     // moves (a memcpy call per 64-byte row cost more than the copy itself).
@@ -118,8 +118,7 @@ template <>
 bool gemm_small_m<float>(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, float alpha,
                          const float* A, index_t lda, const float* B, index_t ldb, float beta, float* C,
                          index_t ldc) {
-  if (M > kSmallM || N * K < (index_t{1} << 16) || alpha != 1.0f || beta != 0.0f ||
-      active_isa() != Isa::avx2)
+  if (M > kSmallM || N * K < (index_t{1} << 16) || alpha != 1.0f || beta != 0.0f || active_isa() != Isa::avx2)
     return false;
   const float* a = A;  // op(A) as contiguous rows (M*K is small)
   if (trans_a || lda != K) {
@@ -139,8 +138,8 @@ bool gemm_small_m<float>(bool trans_a, bool trans_b, index_t M, index_t N, index
 }  // namespace
 
 template <class T>
-void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A,
-          index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc) {
+void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
+          const T* B, index_t ldb, T beta, T* C, index_t ldc) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == T(0)) {
     scale_c(M, N, beta, C, ldc);
@@ -173,7 +172,8 @@ void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, 
       for_ranges(nt, n_panels, [&](index_t lo, index_t hi) {
         for (index_t jp = lo; jp < hi; ++jp) {
           const index_t j0 = jp * NR;
-          pack_b_panel(B, ldb, trans_b, pc, kc, jc + j0, std::min<index_t>(NR, nc - j0), NR, bpack + jp * NR * kc);
+          pack_b_panel(B, ldb, trans_b, pc, kc, jc + j0, std::min<index_t>(NR, nc - j0), NR,
+                       bpack + jp * NR * kc);
         }
       });
       for (index_t ic = 0; ic < M; ic += MC) {
@@ -243,8 +243,8 @@ const GemmUkernel<double>& select_gemm_ukernel<double>(Isa isa) {
   return generic;
 }
 
-template void gemm<float>(bool, bool, index_t, index_t, index_t, float, const float*, index_t,
-                          const float*, index_t, float, float*, index_t);
+template void gemm<float>(bool, bool, index_t, index_t, index_t, float, const float*, index_t, const float*,
+                          index_t, float, float*, index_t);
 template void gemm<double>(bool, bool, index_t, index_t, index_t, double, const double*, index_t,
                            const double*, index_t, double, double*, index_t);
 

@@ -15,7 +15,7 @@
 namespace cnnfast {
 
 template <class T>
-void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A,
-          index_t lda, const T* B, index_t ldb, T beta, T* C, index_t ldc);
+void gemm(bool trans_a, bool trans_b, index_t M, index_t N, index_t K, T alpha, const T* A, index_t lda,
+          const T* B, index_t ldb, T beta, T* C, index_t ldc);
 
 }  // namespace cnnfast

@@ -37,10 +37,10 @@ template <class T, int MR, int NR>
 void gemm_ukernel_generic(index_t k, const T* a, const T* b, T* c, index_t ldc, T alpha, T beta);
 
 #ifdef CNNFAST_HAVE_AVX2_KERNELS
-void sgemm_ukernel_6x16_avx2(index_t k, const float* a, const float* b, float* c, index_t ldc,
-                             float alpha, float beta);
-void dgemm_ukernel_6x8_avx2(index_t k, const double* a, const double* b, double* c, index_t ldc,
-                            double alpha, double beta);
+void sgemm_ukernel_6x16_avx2(index_t k, const float* a, const float* b, float* c, index_t ldc, float alpha,
+                             float beta);
+void dgemm_ukernel_6x8_avx2(index_t k, const double* a, const double* b, double* c, index_t ldc, double alpha,
+                            double beta);
 
 // Few-row products without packing (gemm.cpp, gemm_small_m): a is op(A) as M
 // contiguous rows of K; columns [j_lo, j_hi) of C = a @ op(B) are written.

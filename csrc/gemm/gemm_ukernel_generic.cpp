@@ -25,8 +25,8 @@ void gemm_ukernel_generic(index_t k, const T* a, const T* b, T* c, index_t ldc, 
   }
 }
 
-template void gemm_ukernel_generic<float, 4, 8>(index_t, const float*, const float*, float*, index_t,
-                                                float, float);
+template void gemm_ukernel_generic<float, 4, 8>(index_t, const float*, const float*, float*, index_t, float,
+                                                float);
 template void gemm_ukernel_generic<double, 4, 4>(index_t, const double*, const double*, double*, index_t,
                                                  double, double);
 

@@ -12,8 +12,8 @@ namespace {
 // Sum of the 8 lanes in a fixed order.
 inline float hsum(__m256 v) {
   const __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  const __m128 s4 = _mm_add_ps(lo, hi);                       // 4 pairs
-  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));     // 2
+  const __m128 s4 = _mm_add_ps(lo, hi);                     // 4 pairs
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));  // 2
   return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
 }
 

@@ -7,8 +7,8 @@
 
 namespace cnnfast {
 
-void sgemm_ukernel_6x16_avx2(index_t k, const float* a, const float* b, float* c, index_t ldc,
-                             float alpha, float beta) {
+void sgemm_ukernel_6x16_avx2(index_t k, const float* a, const float* b, float* c, index_t ldc, float alpha,
+                             float beta) {
   Tile6x2<float> acc;
   for (index_t p = 0; p < k; ++p, a += 6, b += 16) acc.fma_row(a, b);
   acc.store_scaled(c, ldc, alpha, beta);
