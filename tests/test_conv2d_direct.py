@@ -1,4 +1,4 @@
-"""conv2d by the direct kernel (csrc/conv2d_direct.cpp: a GEMM on shifted windows of
+"""conv2d by the direct kernel (csrc/conv2d/conv2d_direct.cpp: a GEMM on shifted windows of
 the padded input plane), forced on for every stride-1 shape here: forward and
 backward-input against the reference with the usual error bounds, on both thread
 paths (images per thread, and tiles per thread when images are fewer than threads),

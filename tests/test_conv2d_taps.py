@@ -1,4 +1,4 @@
-"""conv2d as one GEMM per kernel tap and output row (csrc/conv2d_taps.cpp), forced on
+"""conv2d as one GEMM per kernel tap and output row (csrc/conv2d/conv2d_taps.cpp), forced on
 for every stride-1 shape here: all three passes against the reference with the usual
 error bounds, on one and two threads, repeated runs bit for bit (threads split each
 tap's rows, and different taps' output blocks overlap), and the automatic choice."""

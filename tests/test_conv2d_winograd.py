@@ -1,4 +1,4 @@
-"""conv2d by Winograd F(2x2, 3x3) (csrc/conv2d_winograd.cpp) and F(4x4, 3x3)
+"""conv2d by Winograd F(2x2, 3x3) (csrc/conv2d/conv2d_winograd.cpp) and F(4x4, 3x3)
 (conv2d_winograd4.cpp), each forced on for every 3x3 stride-1 shape here: forward and
 backward-input against the reference with error bounds derived from the transforms,
 their float32 error measured against im2col's, and the automatic choice."""

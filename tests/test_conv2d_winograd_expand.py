@@ -1,4 +1,4 @@
-"""conv2d layers rewritten for Winograd (csrc/conv2d_winograd_expand.cpp: strides as
+"""conv2d layers rewritten for Winograd (csrc/conv2d/conv2d_winograd_expand.cpp: strides as
 phase channels, larger kernels as 3x3 blocks over shifted inputs, groups one by one),
 forced on with F(2x2, 3x3) and F(4x4, 3x3): forward and stride-1 backward-input
 against the reference, with bounds derived for the problem actually computed, and

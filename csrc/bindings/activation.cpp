@@ -1,4 +1,4 @@
-#include "activation.h"
+#include "activation/activation.h"
 
 #include "bindings/util.h"
 

@@ -1,7 +1,7 @@
-#include "conv2d.h"
+#include "conv2d/conv2d.h"
 
 #include "bindings/util.h"
-#include "conv2d_algorithm.h"
+#include "conv2d/conv2d_algorithm.h"
 
 namespace cnnfast::bind {
 

@@ -6,9 +6,9 @@
 
 #include "bindings/util.h"
 #include "block_cache.h"
-#include "conv2d_algorithm.h"
+#include "conv2d/conv2d_algorithm.h"
 #include "cpu_features.h"
-#include "fma_peak.h"
+#include "fma_peak/fma_peak.h"
 #include "gemm/gemm_ukernel.h"
 #include "parallel.h"
 #include "thread_pool.h"
@@ -74,7 +74,8 @@ PYBIND11_MODULE(_C, m) {
   m.def("nonfinite_scans", &nonfinite_scans,
         "Whether conv2d keeps NaN / Inf patterns exact (on by default).");
   m.def("set_nonfinite_scans", &set_nonfinite_scans, py::arg("on"),
-        "Turn conv2d's scans for non-finite values off or on (csrc/conv2d.cpp). Off, the Winograd family may "
+        "Turn conv2d's scans for non-finite values off or on (csrc/conv2d/conv2d.cpp). Off, the Winograd "
+        "family may "
         "spread a NaN across a tile: for measuring what the scans cost only.");
   m.def(
       "get_conv_algorithm", [] { return std::string(conv_algorithm_name(conv_algorithm())); },
@@ -93,7 +94,7 @@ PYBIND11_MODULE(_C, m) {
       "(F(2x2) / F(4x4), 3x3 stride 1), 'expand' / 'expand4' (the same on strided, larger-kernel or grouped "
       "layers "
       "rewritten), 'direct' (stride 1), 'taps' (stride 1), or 'auto' (the measured rules in "
-      "csrc/conv2d_algorithm.cpp). Process-wide; for tests and benchmarks.");
+      "csrc/conv2d/conv2d_algorithm.cpp). Process-wide; for tests and benchmarks.");
   m.def(
       "fma_peak",
       [](double seconds, int repeats) {

@@ -1,4 +1,4 @@
-#include "pool2d.h"
+#include "pool2d/pool2d.h"
 
 #include "bindings/util.h"
 

@@ -1,4 +1,4 @@
-// 2-D pooling (NCHW) with the CPU kernels' rules (csrc/pool2d.cpp): windows clipped
+// 2-D pooling (NCHW) with the CPU kernels' rules (csrc/pool2d/pool2d.cpp): windows clipped
 // to the input, padding never wins a max, the first maximum wins and a NaN wins at
 // once. The forwards run one thread per output; the backwards one thread per input
 // element, gathering from the windows that cover it (no atomics: the same sums in

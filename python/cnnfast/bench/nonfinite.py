@@ -1,4 +1,4 @@
-"""What conv2d's scans for non-finite values cost (csrc/conv2d.cpp): one training
+"""What conv2d's scans for non-finite values cost (csrc/conv2d/conv2d.cpp): one training
 step of each net with the scans on and off, alternating step by step in one
 process, so both see the same machine state; medians, and their ratio.
 

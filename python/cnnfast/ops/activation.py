@@ -1,8 +1,8 @@
 """Element-wise ops: per-channel bias, ReLU, tanh, sigmoid (forward and backward).
 
 Files:
-  kernels    csrc/activation.cpp, csrc/avx2/activation_avx2.cpp, csrc/fast_math.h (tanh);
-             CUDA csrc/cuda/elementwise.cuh
+  kernels    csrc/activation/activation.cpp, csrc/activation/avx2/activation_avx2.cpp,
+             csrc/fast_math.h (tanh); CUDA csrc/cuda/elementwise.cuh
   binding    csrc/bindings/activation.cpp; CUDA csrc/bindings/cuda_backend.h
   backends   python/cnnfast/backend/cpu/activation.py, python/cnnfast/backend/cuda/activation.py
   reference  python/cnnfast/reference/activation.py

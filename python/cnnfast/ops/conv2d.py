@@ -4,11 +4,14 @@ x (N, C, H, W), w (K, C/groups, R, S), b (K,) -> y (N, K, P, Q); arguments as in
 `torch.nn.functional.conv2d`, plus TensorFlow's 'same'/'valid' padding.
 
 Files:
-  kernels    csrc/conv2d.cpp (dispatch, im2col + GEMM), csrc/conv2d_algorithm.cpp (the
-             choice per layer and pass), csrc/conv2d_winograd.cpp, csrc/conv2d_winograd4.cpp,
-             csrc/conv2d_winograd_blocks.h, csrc/conv2d_winograd_expand.cpp,
-             csrc/conv2d_direct.cpp, csrc/avx2/conv_direct_avx2.cpp, csrc/conv2d_taps.cpp,
-             csrc/gemm/; CUDA csrc/cuda/conv2d.cuh on csrc/cuda/gemm.cuh
+  kernels    csrc/conv2d/conv2d.cpp (dispatch, im2col + GEMM),
+             csrc/conv2d/conv2d_algorithm.cpp (the choice per layer and pass),
+             csrc/conv2d/conv2d_transforms.cpp (backward-input as a forward problem),
+             csrc/conv2d/conv2d_winograd.cpp, csrc/conv2d/conv2d_winograd4.cpp,
+             csrc/conv2d/conv2d_winograd_blocks.h, csrc/conv2d/conv2d_winograd_expand.cpp,
+             csrc/conv2d/conv2d_direct.cpp, csrc/conv2d/avx2/conv_direct_avx2.cpp,
+             csrc/conv2d/conv2d_taps.cpp, csrc/gemm/; CUDA csrc/cuda/conv2d.cuh on
+             csrc/cuda/gemm.cuh
   binding    csrc/bindings/conv2d.cpp; CUDA csrc/bindings/cuda_backend.h
   backends   python/cnnfast/backend/cpu/conv2d.py, python/cnnfast/backend/cuda/conv2d.py
   reference  python/cnnfast/reference/conv2d.py
@@ -62,7 +65,7 @@ def conv2d_algorithm(
     'expand' / 'expand4' (the same on a strided, larger-kernel or grouped layer
     rewritten as a 3x3 stride-1 one), 'direct' (GEMM on shifted windows of the padded
     plane, stride 1) or 'taps' (one GEMM per kernel tap, stride 1, tiny maps). The
-    rules, with the measurements behind them, are in csrc/conv2d_algorithm.cpp;
+    rules, with the measurements behind them, are in csrc/conv2d/conv2d_algorithm.cpp;
     `_C.set_conv_algorithm` forces one where it applies."""
     x_shape, w_shape = tuple(x_shape), tuple(w_shape)
     # Validated like conv2d on zero-size stand-ins of the same geometry.

@@ -5,9 +5,9 @@ Padding: int, pair, 4-tuple (top, bottom, left, right), 'valid' or 'same'
 the kernel.
 
 Files:
-  kernels    csrc/pool2d.cpp, csrc/pool2d_argmax.cpp (byte argmax codes, the fused ReLU:
-             max pooling's hot path), csrc/avx2/max_pool2x2_avx2.cpp (2x2 stride 2);
-             CUDA csrc/cuda/pool2d.cuh
+  kernels    csrc/pool2d/pool2d.cpp, csrc/pool2d/pool2d_argmax.cpp (byte argmax codes,
+             the fused ReLU: max pooling's hot path),
+             csrc/pool2d/avx2/max_pool2x2_avx2.cpp (2x2 stride 2); CUDA csrc/cuda/pool2d.cuh
   binding    csrc/bindings/pool2d.cpp; CUDA csrc/bindings/cuda_backend.h
   backends   python/cnnfast/backend/cpu/pool2d.py, python/cnnfast/backend/cuda/pool2d.py
   reference  python/cnnfast/reference/pool2d.py

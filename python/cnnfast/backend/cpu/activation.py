@@ -1,4 +1,4 @@
-"""Per-channel bias, ReLU, tanh and sigmoid: csrc/activation.cpp (bindings
+"""Per-channel bias, ReLU, tanh and sigmoid: csrc/activation/activation.cpp (bindings
 csrc/bindings/activation.cpp)."""
 
 from ..._C import (

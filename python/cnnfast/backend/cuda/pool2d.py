@@ -1,5 +1,6 @@
 """Max, average and global-average pooling on the device: csrc/cuda/pool2d.cuh
-(max pooling keeps one-byte argmax codes, as the host's csrc/pool2d_argmax.cpp)."""
+(max pooling keeps one-byte argmax codes, as the host's
+csrc/pool2d/pool2d_argmax.cpp)."""
 
 from __future__ import annotations
 

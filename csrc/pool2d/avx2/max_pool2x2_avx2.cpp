@@ -3,14 +3,14 @@
 // windows in four registers; the argmax follows pool2d_argmax.cpp's scalar rule
 // (first maximum wins ties; the first NaN wins outright) with masks instead of
 // branches. Compiled with -mavx2 -mfma (CMakeLists.txt).
-#include "avx2/max_pool2x2_avx2.h"
+#include "pool2d/avx2/max_pool2x2_avx2.h"
 
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "pool2d.h"
+#include "pool2d/pool2d.h"
 
 namespace cnnfast {
 

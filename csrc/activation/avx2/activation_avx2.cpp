@@ -1,6 +1,6 @@
 // fast_math.h's tanh over a range, compiled for AVX2: the same source and the
 // same bits as the generic loop, 8 lanes at a time instead of 4.
-#include "avx2/activation_avx2.h"
+#include "activation/avx2/activation_avx2.h"
 
 #include "fast_math.h"
 

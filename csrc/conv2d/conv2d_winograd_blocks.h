@@ -21,7 +21,7 @@
 #include <string>
 
 #include "common.h"
-#include "conv2d_algorithm.h"
+#include "conv2d/conv2d_transforms.h"
 #include "cpu_features.h"
 #include "gemm/gemm_ukernel.h"
 #include "gemm/pack_a_blocks.h"

@@ -1,6 +1,6 @@
 // Element-wise kernels: plain loops the compiler vectorises, threaded in
 // chunks large enough to amortise the fork.
-#include "activation.h"
+#include "activation/activation.h"
 
 #include <cmath>
 
@@ -9,7 +9,7 @@
 #include "parallel.h"
 
 #ifdef CNNFAST_HAVE_AVX2_KERNELS
-#include "avx2/activation_avx2.h"
+#include "activation/avx2/activation_avx2.h"
 #endif
 
 namespace cnnfast {
@@ -76,21 +76,33 @@ void tanh_forward(index_t n, const T* x, T* y) {
   elementwise(n, [&](index_t i) { y[i] = std::tanh(x[i]); });
 }
 
+namespace {
+// y[i] = tanh(x[i]) on [lo, hi): fast_math.h's float tanh, which the compiler
+// vectorises for the baseline ISA; the AVX2 build of the same code is wider.
+void tanh_f32_generic(index_t lo, index_t hi, const float* x, float* y) {
+  const float* __restrict in = x;
+  float* __restrict out = y;
+  for (index_t i = lo; i < hi; ++i) out[i] = tanh_f32(in[i]);
+}
+
+using TanhUkernel = void (*)(index_t lo, index_t hi, const float* x, float* y);
+
+// Chosen per ISA as GEMM's microkernels are (select_gemm_ukernel).
+TanhUkernel select_tanh_ukernel(Isa isa) {
+#ifdef CNNFAST_HAVE_AVX2_KERNELS
+  if (isa == Isa::avx2) return &tanh_f32_avx2;
+#endif
+  (void)isa;
+  return &tanh_f32_generic;
+}
+}  // namespace
+
 // libm's tanhf is a scalar call per element (lenet5 spent a third of its
 // training step in it); fast_math.h's version vectorises.
 template <>
 void tanh_forward<float>(index_t n, const float* x, float* y) {
-#ifdef CNNFAST_HAVE_AVX2_KERNELS
-  if (active_isa() == Isa::avx2) {
-    parallel_for(n, kElementwiseGrain, [&](index_t lo, index_t hi) { tanh_f32_avx2(lo, hi, x, y); });
-    return;
-  }
-#endif
-  parallel_for(n, kElementwiseGrain, [&](index_t lo, index_t hi) {
-    const float* __restrict in = x;
-    float* __restrict out = y;
-    for (index_t i = lo; i < hi; ++i) out[i] = tanh_f32(in[i]);
-  });
+  const TanhUkernel tanh = select_tanh_ukernel(active_isa());
+  parallel_for(n, kElementwiseGrain, [&](index_t lo, index_t hi) { tanh(lo, hi, x, y); });
 }
 
 template <class T>

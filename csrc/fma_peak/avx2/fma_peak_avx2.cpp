@@ -1,7 +1,7 @@
 // The machine's float32 FMA ceiling for `cnnfast bench --peak`: 12 independent
 // chains of 8-wide FMAs per thread (enough to cover FMA latency x 2 pipes), no
 // memory traffic. Compiled with -mavx2 -mfma.
-#include "avx2/fma_peak_avx2.h"
+#include "fma_peak/avx2/fma_peak_avx2.h"
 
 #include <immintrin.h>
 

@@ -1,4 +1,4 @@
-#include "conv2d_taps.h"
+#include "conv2d/conv2d_taps.h"
 
 #include <algorithm>
 #include <atomic>

@@ -1,4 +1,4 @@
-#include "fma_peak.h"
+#include "fma_peak/fma_peak.h"
 
 #include <algorithm>
 #include <atomic>
@@ -8,7 +8,7 @@
 #include "parallel.h"
 
 #ifdef CNNFAST_HAVE_AVX2_KERNELS
-#include "avx2/fma_peak_avx2.h"
+#include "fma_peak/avx2/fma_peak_avx2.h"
 #endif
 
 namespace cnnfast {
@@ -33,7 +33,7 @@ struct Kernel {
   const char* isa;
 };
 
-Kernel kernel_for(Isa isa) {
+Kernel select_fma_peak_ukernel(Isa isa) {
 #ifdef CNNFAST_HAVE_AVX2_KERNELS
   if (isa == Isa::avx2) return {&fma_chains_avx2, 12 * 8 * 2, "avx2"};
 #endif
@@ -55,7 +55,7 @@ double run_seconds(const Kernel& k, long iterations, int threads, std::atomic<fl
 }  // namespace
 
 FmaPeak measure_fma_peak(double seconds, int repeats) {
-  const Kernel k = kernel_for(active_isa());
+  const Kernel k = select_fma_peak_ukernel(active_isa());
   const int threads = get_num_threads();
   std::atomic<float> sink{0};
   long iterations = 1 << 16;  // grow until one run takes the requested time

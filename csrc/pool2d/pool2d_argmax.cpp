@@ -5,13 +5,14 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "cpu_features.h"
 #include "parallel.h"
-#include "pool2d.h"
+#include "pool2d/pool2d.h"
 
 #ifdef CNNFAST_HAVE_AVX2_KERNELS
-#include "avx2/max_pool2x2_avx2.h"
+#include "pool2d/avx2/max_pool2x2_avx2.h"
 #endif
 
 namespace cnnfast {
@@ -58,29 +59,38 @@ void row_2x2(index_t Q, const T* r0, const T* r1, bool relu, T* y, std::uint8_t*
   }
 }
 
+// The SIMD row kernels of the 2x2 stride-2 path, chosen per ISA as GEMM's are
+// (select_gemm_ukernel). Each does a prefix of the row's Q outputs and returns how
+// many; the scalar loops finish the rest (all of it where there is no SIMD kernel).
 template <class T>
-index_t row_2x2_simd(index_t, const T*, const T*, bool, T*, std::uint8_t*) {
+struct MaxPool2x2Ukernel {
+  index_t (*row)(index_t Q, const T* r0, const T* r1, bool relu, T* y, std::uint8_t* code);
+  index_t (*backward_row)(index_t Q, const std::uint8_t* code, const T* dy, T* d0, T* d1);
+  const char* name;
+};
+
+template <class T>
+index_t no_row(index_t, const T*, const T*, bool, T*, std::uint8_t*) {
+  return 0;
+}
+template <class T>
+index_t no_backward_row(index_t, const std::uint8_t*, const T*, T*, T*) {
   return 0;
 }
 
 template <class T>
-index_t backward_row_2x2_simd(index_t, const std::uint8_t*, const T*, T*, T*) {
-  return 0;
-}
-
+const MaxPool2x2Ukernel<T>& select_max_pool2x2_ukernel(Isa isa) {
+  static const MaxPool2x2Ukernel<T> generic{&no_row<T>, &no_backward_row<T>, "max_pool2x2_generic"};
 #ifdef CNNFAST_HAVE_AVX2_KERNELS
-template <>
-index_t row_2x2_simd<float>(index_t Q, const float* r0, const float* r1, bool relu, float* y,
-                            std::uint8_t* code) {
-  return active_isa() == Isa::avx2 ? max_pool2x2_row_avx2(Q, r0, r1, relu, y, code) : 0;
-}
-
-template <>
-index_t backward_row_2x2_simd<float>(index_t Q, const std::uint8_t* code, const float* dy, float* d0,
-                                     float* d1) {
-  return active_isa() == Isa::avx2 ? max_pool2x2_backward_row_avx2(Q, code, dy, d0, d1) : 0;
-}
+  if constexpr (std::is_same_v<T, float>) {
+    static const MaxPool2x2Ukernel<float> avx2{&max_pool2x2_row_avx2, &max_pool2x2_backward_row_avx2,
+                                               "max_pool2x2_avx2"};
+    if (isa == Isa::avx2) return avx2;
+  }
 #endif
+  (void)isa;
+  return generic;
+}
 
 // Any window: scan the part inside the input, row by row.
 template <class T>
@@ -156,6 +166,7 @@ template <class T>
 void max_pool2d_forward_argmax(const Pool2dShape& s, bool relu, const T* x, T* y, std::uint8_t* argmax) {
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
   const bool fast = is_inner_2x2_stride2(s);
+  const MaxPool2x2Ukernel<T>& uk = select_max_pool2x2_ukernel<T>(active_isa());
   for_pool_planes(s, s.H * s.W, [&](index_t nc) {
     const T* plane = x + nc * HW;
     T* yp = y + nc * PQ;
@@ -171,7 +182,7 @@ void max_pool2d_forward_argmax(const Pool2dShape& s, bool relu, const T* x, T* y
       const T *r0 = plane + 2 * oh * s.W, *r1 = r0 + s.W;
       T* yr = yp + oh * s.Q;
       std::uint8_t* cr = cp + oh * s.Q;
-      row_2x2(s.Q, r0, r1, relu, yr, cr, row_2x2_simd(s.Q, r0, r1, relu, yr, cr));
+      row_2x2(s.Q, r0, r1, relu, yr, cr, uk.row(s.Q, r0, r1, relu, yr, cr));
     }
   });
 }
@@ -181,6 +192,7 @@ void max_pool2d_backward_argmax(const Pool2dShape& s, const std::uint8_t* argmax
   const index_t HW = s.H * s.W, PQ = s.P * s.Q;
   const Pool2dParams& p = s.p;
   const bool fast = is_inner_2x2_stride2(s);
+  const MaxPool2x2Ukernel<T>& uk = select_max_pool2x2_ukernel<T>(active_isa());
   for_pool_planes(s, s.H * s.W, [&](index_t nc) {
     T* dp = dx + nc * HW;
     const T* g = dy + nc * PQ;
@@ -204,7 +216,7 @@ void max_pool2d_backward_argmax(const Pool2dShape& s, const std::uint8_t* argmax
       T *d0 = dp + 2 * oh * s.W, *d1 = d0 + s.W;
       const T* gr = g + oh * s.Q;
       const std::uint8_t* cr = cp + oh * s.Q;
-      for (index_t ow = backward_row_2x2_simd(s.Q, cr, gr, d0, d1); ow < s.Q; ++ow) {
+      for (index_t ow = uk.backward_row(s.Q, cr, gr, d0, d1); ow < s.Q; ++ow) {
         const std::uint8_t k = cr[ow];
         d0[2 * ow] = k == 0 ? gr[ow] : T(0);
         d0[2 * ow + 1] = k == 1 ? gr[ow] : T(0);

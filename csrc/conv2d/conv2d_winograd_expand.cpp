@@ -16,8 +16,8 @@
 // 5x5 on 48 channels.
 #include <algorithm>
 
-#include "conv2d_algorithm.h"
-#include "conv2d_winograd.h"
+#include "conv2d/conv2d_transforms.h"
+#include "conv2d/conv2d_winograd.h"
 #include "parallel.h"
 #include "workspace.h"
 

@@ -16,7 +16,7 @@
 // Threads: with at least as many chunks as threads, each thread takes whole
 // chunks (its own buffers, single-threaded GEMM); otherwise chunks go one by one
 // and the GEMM is threaded.
-#include "conv2d.h"
+#include "conv2d/conv2d.h"
 
 #include <algorithm>
 #include <atomic>
@@ -24,10 +24,10 @@
 #include <cstring>
 #include <type_traits>
 
-#include "conv2d_algorithm.h"
-#include "conv2d_direct.h"
-#include "conv2d_taps.h"
-#include "conv2d_winograd.h"
+#include "conv2d/conv2d_algorithm.h"
+#include "conv2d/conv2d_direct.h"
+#include "conv2d/conv2d_taps.h"
+#include "conv2d/conv2d_winograd.h"
 #include "gemm/gemm.h"
 #include "parallel.h"
 #include "workspace.h"

@@ -1,5 +1,5 @@
 // Pooling: direct loops over windows, threads over the N*C planes.
-#include "pool2d.h"
+#include "pool2d/pool2d.h"
 
 #include <algorithm>
 #include <cmath>

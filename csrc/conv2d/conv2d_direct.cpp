@@ -1,16 +1,16 @@
-#include "conv2d_direct.h"
+#include "conv2d/conv2d_direct.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 
-#include "conv2d_algorithm.h"
+#include "conv2d/conv2d_transforms.h"
 #include "cpu_features.h"
 #include "gemm/pack_a_blocks.h"
 #include "parallel.h"
 #include "workspace.h"
 #ifdef CNNFAST_HAVE_AVX2_KERNELS
-#include "avx2/conv_direct_avx2.h"
+#include "conv2d/avx2/conv_direct_avx2.h"
 #endif
 
 namespace cnnfast {
@@ -67,10 +67,10 @@ void conv_wgrad_generic(index_t L, const T* const* rows, const std::int32_t* pos
 }
 
 template <class T>
-const DirectUkernel<T>& select_direct_ukernel(Isa isa);
+const DirectUkernel<T>& select_conv_direct_ukernel(Isa isa);
 
 template <>
-const DirectUkernel<float>& select_direct_ukernel<float>(Isa isa) {
+const DirectUkernel<float>& select_conv_direct_ukernel<float>(Isa isa) {
   static const DirectUkernel<float> generic{conv_direct_generic<float, 6, 16>,
                                             conv_wgrad_generic<float, 6, 16>, 6, 16, 256};
 #ifdef CNNFAST_HAVE_AVX2_KERNELS
@@ -82,7 +82,7 @@ const DirectUkernel<float>& select_direct_ukernel<float>(Isa isa) {
 }
 
 template <>
-const DirectUkernel<double>& select_direct_ukernel<double>(Isa) {
+const DirectUkernel<double>& select_conv_direct_ukernel<double>(Isa) {
   static const DirectUkernel<double> generic{conv_direct_generic<double, 6, 8>,
                                              conv_wgrad_generic<double, 6, 8>, 6, 8, 256};
   return generic;
@@ -168,7 +168,7 @@ index_t direct_columns(const Conv2dShape& s) { return s.P * (s.Q + (s.S - 1) * s
 
 template <class T>
 void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
-  const DirectUkernel<T>& uk = select_direct_ukernel<T>(active_isa());
+  const DirectUkernel<T>& uk = select_conv_direct_ukernel<T>(active_isa());
   const index_t G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), CRS = Cg * s.R * s.S;
   const index_t panels = ceil_div(Kg, uk.mr), kblocks = ceil_div(CRS, uk.kc), PQ = s.P * s.Q;
   const Plane pl = plane_geometry(s, uk.nr);
@@ -239,7 +239,7 @@ void conv2d_backward_input_direct(const Conv2dShape& s, const T* w, const T* dy,
 
 template <class T>
 void conv2d_backward_weight_direct(const Conv2dShape& s, const T* x, const T* dy, T* dw) {
-  const DirectUkernel<T>& uk = select_direct_ukernel<T>(active_isa());
+  const DirectUkernel<T>& uk = select_conv_direct_ukernel<T>(active_isa());
   const index_t G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), CRS = Cg * s.R * s.S, PQ = s.P * s.Q;
   const index_t MR = uk.mr, NR = uk.nr, HW = s.H * s.W;
   const index_t kpanels = ceil_div(Kg, NR), Kpad = kpanels * NR, rpanels = ceil_div(CRS, MR),

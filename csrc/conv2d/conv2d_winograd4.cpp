@@ -9,8 +9,8 @@
 //   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
 //   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 //   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
-#include "conv2d_winograd.h"
-#include "conv2d_winograd_blocks.h"
+#include "conv2d/conv2d_winograd.h"
+#include "conv2d/conv2d_winograd_blocks.h"
 
 namespace cnnfast {
 

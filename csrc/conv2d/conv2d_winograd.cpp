@@ -1,12 +1,11 @@
-#include "conv2d_winograd.h"
+#include "conv2d/conv2d_winograd.h"
 
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
-#include "conv2d_algorithm.h"
-#include "conv2d_winograd_blocks.h"
+#include "conv2d/conv2d_winograd_blocks.h"
 #include "gemm/gemm.h"
 #include "gemm/gemm_ukernel.h"
 #include "parallel.h"

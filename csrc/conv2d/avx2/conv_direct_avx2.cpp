@@ -1,7 +1,7 @@
 // The direct convolution's 6 x 16 microkernels (forward, weight gradient): the GEMM microkernel's register
 // tile (gemm/avx2/tile_6x2_avx2.h), with B read in place from the padded input
 // plane through a row-offset table instead of from a packed panel.
-#include "avx2/conv_direct_avx2.h"
+#include "conv2d/avx2/conv_direct_avx2.h"
 
 #include "gemm/avx2/tile_6x2_avx2.h"
 
