@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import pytest
 
 import cnnfast as cf
-from cnnfast.bench import contention, gemm, nets, nonfinite, ops, peak, tiny
+from cnnfast.bench import contention, gemm, nets, nonfinite, ops, ops_normalization, peak, tiny
 from cnnfast.cli import main
 
 
@@ -35,6 +36,24 @@ def test_ops_suite_on_one_layer(tmp_path):
     names = {r.op for r in rows}
     assert {"conv2d forward", "conv2d backward_weight", "max_pool2d fwd+bwd"} <= names
     assert json.loads(out.read_text())["rows"][0]["median_s"]["cnnfast"] > 0
+
+
+def test_ops_suite_has_the_normalising_ops_of_the_zoo():
+    """Cross-entropy at every net's output, batch norm at resnet-blocks' BatchNorm
+    layers (nested in its residual blocks), LRN at AlexNet's, with their shapes."""
+    shapes = ops_normalization.zoo_norm_shapes()
+    kinds = {(s.net, s.kind, s.x, s.size) for s in shapes}
+    assert ("lenet5", "cross_entropy", (128, 10), 0) in kinds
+    assert ("resnet-blocks", "batch_norm", (128, 16, 32, 32), 0) in kinds
+    assert ("alexnet", "lrn", (8, 96, 27, 27), 5) in kinds
+    rng = np.random.default_rng(0)
+    for s in (
+        ops_normalization.NormShape("t", "cross_entropy", (16, 10)),
+        ops_normalization.NormShape("t", "batch_norm", (4, 3, 5, 5)),
+        ops_normalization.NormShape("t", "lrn", (2, 7, 5, 5), 5),
+    ):
+        rows = ops_normalization.bench_norm(s, 1, rng, quick=False)
+        assert rows and all(r.times["cnnfast"] > 0 and "numpy-ref" in r.times for r in rows)
 
 
 def test_nets_suite_on_a_small_batch(capsys):
@@ -118,7 +137,6 @@ def test_torch_twins_take_the_padding_their_ops_resolve():
     the twin must compute what cnnfast computes (the padding comes from the ops'
     own argument parsing, not a stride-1 guess)."""
     torch = pytest.importorskip("torch")
-    import numpy as np
 
     cf.random.manual_seed(0)
     model = cf.nn.Sequential(
@@ -132,3 +150,26 @@ def test_torch_twins_take_the_padding_their_ops_resolve():
         ours, theirs = model(cf.tensor(x)).data, twin(torch.from_numpy(x)).numpy()
     assert ours.shape == theirs.shape
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_torch_twin_of_residual_blocks_and_batch_norm():
+    """resnet-blocks' twin computes what cnnfast computes, with the batch's statistics
+    (training) and with the running ones after a step has moved them (eval); making
+    the twin leaves the model's running statistics where they were."""
+    torch = pytest.importorskip("torch")
+
+    model = cf.models.get("resnet-blocks", seed=0)
+    x = np.random.default_rng(0).standard_normal((4, 3, 32, 32)).astype(np.float32)
+    with cf.no_grad():
+        model(cf.tensor(x))  # a training-mode pass: the running statistics move
+    before = {k: np.array(v) for k, v in model.state_dict().items()}
+    twin = nets.to_torch(model, (3, 32, 32))
+    after = model.state_dict()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    assert model.training
+    for train in (True, False):
+        model.train(train)
+        twin.train(train)
+        with cf.no_grad(), torch.no_grad():
+            ours, theirs = model(cf.tensor(x)).data, twin(torch.from_numpy(x)).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)

@@ -38,6 +38,7 @@ TRAIN_NETS = [
     "horzyk-mnist",
     "udacity-cifar10",
     "horzyk-cifar10",
+    "resnet-blocks",  # (batch norm and residual blocks: the zoo's building-block demo)
 ]
 INFER_ONLY = {"alexnet": 8, "alphago-policy": 16}
 
@@ -55,85 +56,144 @@ def _torch_padding(
 
 
 def to_torch(model: nn.Module, input_shape: tuple[int, ...]) -> Any:
-    """The same Sequential in torch.nn, weights copied."""
-    tnn = torch.nn
-    layers = []
-    shape = (1, *input_shape)
-    x = cf.tensor(np.zeros(shape, np.float32))
-    for layer in model:
-        if isinstance(layer, nn.Conv2d):
-            K, Cg, R, S = layer.weight.shape
-            # the layer's padding as its op resolves it ('same' with its stride and
-            # dilation), as (top, bottom, left, right)
-            a = conv_args(
-                "bench", x.data, layer.weight.data, layer.stride, layer.padding,
-                layer.dilation, layer.groups,
-            )  # fmt: skip
-            pad = _torch_padding(tnn, layers, a.padding, 0.0)
-            t = tnn.Conv2d(
-                Cg * layer.groups,
-                K,
-                (R, S),
-                layer.stride,
-                pad,
-                layer.dilation,
-                layer.groups,
-                bias=layer.bias is not None,
-            )
-            t.weight.data = torch.from_numpy(layer.weight.data.copy())
-            if layer.bias is not None:
-                t.bias.data = torch.from_numpy(layer.bias.data.copy())
-        elif isinstance(layer, nn.Linear):
-            t = tnn.Linear(
-                layer.weight.shape[1], layer.weight.shape[0], bias=layer.bias is not None
-            )
-            t.weight.data = torch.from_numpy(layer.weight.data.copy())
-            if layer.bias is not None:
-                t.bias.data = torch.from_numpy(layer.bias.data.copy())
-        elif isinstance(layer, nn.MaxPool2d):
-            a = pool_args(
-                "bench", x.data, layer.kernel_size, layer.stride, layer.padding, layer.ceil_mode
-            )
-            pad = _torch_padding(tnn, layers, a.padding, -np.inf)  # (padding never wins)
-            t = tnn.MaxPool2d(a.kernel, a.stride, pad, ceil_mode=a.ceil_mode)
-        elif isinstance(layer, nn.AvgPool2d):
-            t = tnn.AvgPool2d(
-                layer.kernel_size,
-                layer.stride,
-                layer.padding,
-                layer.ceil_mode,
-                layer.count_include_pad,
-            )
-        elif isinstance(layer, nn.LocalResponseNorm):
-            t = tnn.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k)
-        elif isinstance(layer, nn.PositionBias):
+    """The same Sequential in torch.nn, weights and batch-norm statistics copied. (The
+    layers run on a probe input for their shapes in eval mode, so that the probe does
+    not move the running statistics of the model being copied.)"""
+    x = cf.tensor(np.zeros((1, *input_shape), np.float32))
+    was_training = model.training
+    model.eval()
+    try:
+        return torch.nn.Sequential(*_twins_of(list(model), x))
+    finally:
+        model.train(was_training)
 
-            class PositionBias(tnn.Module):
-                def __init__(self, b: np.ndarray) -> None:
-                    super().__init__()
-                    self.bias = tnn.Parameter(torch.from_numpy(b.copy()))
 
-                def forward(self, v: Any) -> Any:
-                    return v + self.bias
-
-            t = PositionBias(layer.bias.data)
-        else:
-            t = {
-                nn.ReLU: tnn.ReLU,
-                nn.Tanh: tnn.Tanh,
-                nn.Sigmoid: tnn.Sigmoid,
-                nn.Flatten: tnn.Flatten,
-            }.get(type(layer))
-            if type(layer) is nn.Dropout:
-                t = tnn.Dropout(layer.p)
-            elif t is None:
-                raise TypeError(f"no torch twin for {type(layer).__name__}")
-            else:
-                t = t()
-        layers.append(t)
+def _twins_of(layers: list[nn.Module], x: Any) -> list[Any]:
+    """torch modules for `layers` run in turn on an input shaped like x (whose shape
+    resolves 'same' padding, as the layer's own op does)."""
+    out: list[Any] = []
+    for layer in layers:
+        out += _twin(layer, x)
         with cf.no_grad():
             x = layer(x)
-    return tnn.Sequential(*layers)
+    return out
+
+
+def _params(t: Any, layer: nn.Module) -> Any:
+    """t with layer's weight and bias (when it has them) copied in."""
+    t.weight.data = torch.from_numpy(layer.weight.data.copy())
+    if layer.bias is not None:
+        t.bias.data = torch.from_numpy(layer.bias.data.copy())
+    return t
+
+
+def _twin(layer: nn.Module, x: Any) -> list[Any]:
+    """The torch module(s) computing what `layer` computes on x: one, or a padding
+    layer and one where torch has no asymmetric padding argument."""
+    tnn = torch.nn
+    layers: list[Any] = []
+    if isinstance(layer, nn.Conv2d):
+        K, Cg, R, S = layer.weight.shape
+        # the layer's padding as its op resolves it ('same' with its stride and
+        # dilation), as (top, bottom, left, right)
+        a = conv_args(
+            "bench", x.data, layer.weight.data, layer.stride, layer.padding,
+            layer.dilation, layer.groups,
+        )  # fmt: skip
+        pad = _torch_padding(tnn, layers, a.padding, 0.0)
+        t = tnn.Conv2d(
+            Cg * layer.groups,
+            K,
+            (R, S),
+            layer.stride,
+            pad,
+            layer.dilation,
+            layer.groups,
+            bias=layer.bias is not None,
+        )
+        t = _params(t, layer)
+    elif isinstance(layer, nn.Linear):
+        t = _params(
+            tnn.Linear(layer.weight.shape[1], layer.weight.shape[0], bias=layer.bias is not None),
+            layer,
+        )
+    elif isinstance(layer, nn.BatchNorm2d):
+        C = layer.running_mean.shape[0]
+        cls = tnn.BatchNorm2d if x.ndim == 4 else tnn.BatchNorm1d
+        t = cls(C, layer.eps, layer.momentum, affine=layer.weight is not None)
+        if layer.weight is not None:
+            t = _params(t, layer)
+        t.running_mean.data = torch.from_numpy(np.array(layer.running_mean, np.float32))
+        t.running_var.data = torch.from_numpy(np.array(layer.running_var, np.float32))
+    elif isinstance(layer, nn.ResidualBlock):
+        t = _residual_twin(layer, x)
+    elif isinstance(layer, nn.MaxPool2d):
+        a = pool_args(
+            "bench", x.data, layer.kernel_size, layer.stride, layer.padding, layer.ceil_mode
+        )
+        pad = _torch_padding(tnn, layers, a.padding, -np.inf)  # (padding never wins)
+        t = tnn.MaxPool2d(a.kernel, a.stride, pad, ceil_mode=a.ceil_mode)
+    elif isinstance(layer, nn.AvgPool2d):
+        t = tnn.AvgPool2d(
+            layer.kernel_size,
+            layer.stride,
+            layer.padding,
+            layer.ceil_mode,
+            layer.count_include_pad,
+        )
+    elif isinstance(layer, nn.LocalResponseNorm):
+        t = tnn.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k)
+    elif isinstance(layer, nn.PositionBias):
+
+        class PositionBias(tnn.Module):
+            def __init__(self, b: np.ndarray) -> None:
+                super().__init__()
+                self.bias = tnn.Parameter(torch.from_numpy(b.copy()))
+
+            def forward(self, v: Any) -> Any:
+                return v + self.bias
+
+        t = PositionBias(layer.bias.data)
+    elif type(layer) is nn.Dropout:
+        t = tnn.Dropout(layer.p)
+    else:
+        simple = {
+            nn.ReLU: tnn.ReLU,
+            nn.Tanh: tnn.Tanh,
+            nn.Sigmoid: tnn.Sigmoid,
+            nn.Flatten: tnn.Flatten,
+            nn.GlobalAvgPool2d: lambda: tnn.AdaptiveAvgPool2d(1),
+        }.get(type(layer))
+        if simple is None:
+            raise TypeError(f"no torch twin for {type(layer).__name__}")
+        t = simple()
+    return [*layers, t]
+
+
+def _residual_twin(block: nn.ResidualBlock, x: Any) -> Any:
+    """nn.ResidualBlock in torch: relu(bn2(conv2(relu(bn1(conv1(v))))) + shortcut(v)),
+    the shortcut v itself or its 1x1 projection and batch norm."""
+    tnn = torch.nn
+    with cf.no_grad():
+        h = block.conv1(x)
+    first = _twins_of([block.conv1, block.bn1, nn.ReLU()], x)
+    second = _twins_of([block.conv2, block.bn2], h)
+    shortcut = (
+        tnn.Identity()
+        if block.projection is None
+        else tnn.Sequential(*_twins_of([block.projection, block.projection_bn], x))
+    )
+
+    class ResidualBlock(tnn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.residual = tnn.Sequential(*first, *second)
+            self.shortcut = shortcut
+
+        def forward(self, v: Any) -> Any:
+            return torch.relu(self.residual(v) + self.shortcut(v))
+
+    return ResidualBlock()
 
 
 def torch_step(model: Any, opt: Any, x: Any, y: Any) -> None:

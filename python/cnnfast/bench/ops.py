@@ -1,6 +1,7 @@
-"""Time cnnfast's conv2d (forward, backward-input, backward-weight) and pooling on the
-lecture nets' layer shapes, side by side with the NumPy reference and, when installed,
-PyTorch on the same thread count.
+"""Time cnnfast's conv2d (forward, backward-input, backward-weight), pooling, and the
+normalising ops (softmax with cross-entropy, batch norm, LRN: ops_normalization.py) on
+the lecture nets' layer shapes, side by side with the NumPy reference and, when
+installed, PyTorch on the same thread count.
 
     cnnfast bench ops [--threads 2] [--reps 7] [--json out.json] [--quick]
 
@@ -340,6 +341,12 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
     for s in pool_shapes:
         if args.only in s.net:
             rows += bench_pool(s, reps, rng, args.quick)
+    # (imported here: those rows build on this module's Row and timing)
+    from .ops_normalization import bench_norm, zoo_norm_shapes
+
+    for s in zoo_norm_shapes():
+        if args.only in s.net:
+            rows += bench_norm(s, reps, rng, args.quick)
     print_table(rows)
     if args.json:
         meta = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Callable
 
@@ -173,6 +173,26 @@ class Module:
         return values
 
     # --- summary --------------------------------------------------------------------------
+    def trace_shapes(
+        self, input_shape: Sequence[int], dtype: Any = np.float32
+    ) -> list[tuple[Module, tuple[int, ...]]]:
+        """(module, output shape) for every module called, nested ones included, in call
+        order, in one eval-mode forward pass on zeros of `input_shape` (batch included);
+        the mode is restored and no running statistic moves."""
+        seen: list[tuple[Module, tuple[int, ...]]] = []
+
+        def record(module: Module, out: Any) -> None:
+            seen.append((module, tuple(out.shape) if isinstance(out, Tensor) else ()))
+
+        with _hooked(record), no_grad():
+            mode = self.training
+            self.eval()
+            try:
+                self(Tensor(np.zeros(tuple(input_shape), dtype=dtype)))
+            finally:
+                self.train(mode)
+        return seen
+
     def summary(
         self,
         input_shape: tuple[int, ...],
@@ -184,22 +204,12 @@ class Module:
         rows: list[tuple[str, str, int]] = []
         names = {id(m): n for n, m in self._modules.items()}
         leaves = not names  # a module without children summarises itself
-
-        def record(module: Module, out: Any) -> None:
+        for module, shape in self.trace_shapes((1, *input_shape), dtype):
             if id(module) in names or (leaves and module is self):
-                shape = tuple(out.shape) if isinstance(out, Tensor) else "?"
                 kind = type(module).__name__
                 name = names.get(id(module), kind.lower())
                 label = f"{kind.lower()}_{name} ({kind})" if name.isdigit() else f"{name} ({kind})"
                 rows.append((label, str((None, *shape[1:])), module.num_parameters(False)))
-
-        with _hooked(record), no_grad():
-            mode = self.training
-            self.eval()
-            try:
-                self(Tensor(np.zeros((1, *input_shape), dtype=dtype)))
-            finally:
-                self.train(mode)
         trainable = self.num_parameters()
         total = self.num_parameters(False)
         width = max([len(r[0]) for r in rows] + [24]) + 2

@@ -7,7 +7,8 @@ Files:
   reference  python/cnnfast/reference/batch_norm.py
   tests      tests/test_batch_norm.py, tests/test_backend.py (eval-mode backward),
              tests/test_cuda_ops.py
-  benchmark  none of its own yet (bench nets' lecture nets have no batch norm)
+  benchmark  python/cnnfast/bench/ops_normalization.py (cnnfast bench ops: resnet-blocks'
+             layers), python/cnnfast/bench/nets.py (resnet-blocks' training step)
 """
 
 from __future__ import annotations

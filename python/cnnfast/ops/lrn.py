@@ -12,7 +12,8 @@ Files:
   backends   python/cnnfast/backend/cpu/lrn.py, python/cnnfast/backend/cuda/lrn.py
   reference  python/cnnfast/reference/lrn.py
   tests      tests/test_lrn.py, tests/test_cuda_ops.py
-  benchmark  python/cnnfast/bench/nets.py (alexnet's inference; no row of its own yet)
+  benchmark  python/cnnfast/bench/ops_normalization.py (cnnfast bench ops: AlexNet's
+             layers), python/cnnfast/bench/nets.py (alexnet's inference)
 """
 
 from __future__ import annotations

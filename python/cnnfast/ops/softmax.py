@@ -7,7 +7,8 @@ Files:
              python/cnnfast/backend/cuda/softmax.py
   reference  python/cnnfast/reference/softmax.py
   tests      tests/test_softmax.py, tests/test_cuda_ops.py
-  benchmark  python/cnnfast/bench/nets.py (the loss of each step; no row of its own yet)
+  benchmark  python/cnnfast/bench/ops_normalization.py (cnnfast bench ops: cross-entropy
+             at each net's output), python/cnnfast/bench/nets.py (each step's loss)
 """
 
 from __future__ import annotations
