@@ -62,3 +62,35 @@ def test_batch_norm_empty_batch_leaves_running_stats():
     np.testing.assert_array_equal(rv, 1)
     _, mean, invstd = cf.ops.batch_norm_train(np.zeros((0, 3)))
     assert np.isnan(mean).all() and np.isnan(invstd).all()
+
+
+class CountingArray(np.ndarray):
+    """An ndarray that counts its copy() calls."""
+
+    copies = 0
+
+    def copy(self, *args, **kwargs):  # type: ignore[override]
+        CountingArray.copies += 1
+        return np.asarray(self).copy(*args, **kwargs)
+
+
+def test_eval_batch_norm_keeps_the_statistics_only_for_a_backward(rng):
+    """Inference (no_grad, or nothing requiring a gradient) saves nothing for a
+    backward; with a graph, the statistics as the forward used them are kept, so a
+    later in-place update cannot change the gradient."""
+    x = rng.standard_normal((4, 3, 5, 5)).astype(np.float32)
+    mean = rng.standard_normal(3).astype(np.float32).view(CountingArray)
+    var = rng.uniform(0.5, 2, 3).astype(np.float32).view(CountingArray)
+    F = cf.nn.functional
+    CountingArray.copies = 0
+    with cf.no_grad():
+        y = F.batch_norm(cf.tensor(x, requires_grad=True), mean, var, training=False)
+    F.batch_norm(cf.tensor(x), mean, var, training=False)
+    assert CountingArray.copies == 0 and not y.requires_grad
+    xt = cf.tensor(x, requires_grad=True)
+    y = F.batch_norm(xt, mean, var, training=False)
+    assert CountingArray.copies == 2
+    expected = cf.ops.batch_norm_inference_backward(x, np.ones_like(x), mean, var)[0]
+    mean += 1.0  # (as a training step would, in place)
+    y.sum().backward()
+    np.testing.assert_array_equal(xt.grad, expected)

@@ -29,6 +29,12 @@ def is_grad_enabled() -> bool:
     return getattr(_state, "grad_enabled", True)
 
 
+def records_graph(parents: Sequence[Tensor]) -> bool:
+    """Whether an op on `parents` joins the autograd graph (gradients are on and one of
+    them requires a gradient): an op may skip saving what only its backward needs."""
+    return is_grad_enabled() and any(p.requires_grad for p in parents)
+
+
 @contextmanager
 def no_grad() -> Iterator[None]:
     """Within this block no graph is recorded (inference, optimizer steps)."""
@@ -80,7 +86,7 @@ class Tensor:
     @classmethod
     def _from_op(cls, data: np.ndarray, parents: Sequence[Tensor], backward: BackwardFn) -> Tensor:
         out = cls(data)
-        if is_grad_enabled() and any(p.requires_grad for p in parents):
+        if records_graph(parents):
             out.requires_grad = True
             out._parents = tuple(parents)
             out._backward = backward

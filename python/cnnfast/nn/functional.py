@@ -11,7 +11,7 @@ import numpy as np
 from .. import ops
 from .._args import Padding
 from ..random import next_seed
-from ..tensor import Tensor, as_tensor, matmul
+from ..tensor import Tensor, as_tensor, matmul, records_graph
 
 
 def conv2d(
@@ -182,6 +182,8 @@ def batch_norm(
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: inference needs running_mean and running_var")
         y = ops.batch_norm_inference(x.data, running_mean, running_var, w, b, eps)
+        if not records_graph((x, *params)):
+            return Tensor(y)  # (inference: no backward, so no copy of the statistics)
 
         # The statistics as this forward used them (a later training step updates them
         # in place); the backward is left to ops, which inference never runs.
