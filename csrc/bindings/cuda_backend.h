@@ -222,25 +222,42 @@ void bind_backend(py::module_& m) {
          Pair stride, Quad padding, Pair dilation, index_t groups, U x, U w, U bias, U y) {
         const cuda::ConvShape s = cuda_conv_shape(x_shape, w_shape, stride, padding, dilation, groups);
         by_dtype(dt, [&](auto t) {
-          Api::conv2d_forward(s, device_ptr<Api>(t, x, s.N * s.C * s.H * s.W, "conv2d: x"),
-                              device_ptr<Api>(t, w, s.K * s.Cg * s.R * s.S, "conv2d: w"),
+          Api::conv2d_forward(s, device_ptr<Api>(t, x, s.x_elements(), "conv2d: x"),
+                              device_ptr<Api>(t, w, s.w_elements(), "conv2d: w"),
                               optional_ptr<Api>(t, bias, s.K, "conv2d: bias"),
-                              device_ptr<Api>(t, y, s.N * s.K * s.P * s.Q, "conv2d: y"));
+                              device_ptr<Api>(t, y, s.y_elements(), "conv2d: y"));
         });
       },
       py::arg("dtype"), py::arg("x_shape"), py::arg("w_shape"), py::arg("stride"), py::arg("padding"),
       py::arg("dilation"), py::arg("groups"), py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("y"),
       nogil);
+  // The output shapes, from the same validated geometry the launches build, so that
+  // Python allocates exactly what a kernel writes.
+  m.def(
+      "conv2d_output_shape",
+      [](const std::vector<index_t>& x_shape, const std::vector<index_t>& w_shape, Pair stride, Quad padding,
+         Pair dilation, index_t groups) {
+        const cuda::ConvShape s = cuda_conv_shape(x_shape, w_shape, stride, padding, dilation, groups);
+        return std::vector<index_t>{s.N, s.K, s.P, s.Q};
+      },
+      py::arg("x_shape"), py::arg("w_shape"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
+      py::arg("groups"));
+  m.def(
+      "pool_output_shape",
+      [](const std::vector<index_t>& x_shape, Pair kernel, Pair stride, Quad padding, bool ceil_mode) {
+        const cuda::PoolShape s = cuda_pool_shape(x_shape, kernel, stride, padding, ceil_mode);
+        return std::vector<index_t>{s.N, s.C, s.P, s.Q};
+      },
+      py::arg("x_shape"), py::arg("kernel"), py::arg("stride"), py::arg("padding"), py::arg("ceil_mode"));
   m.def(
       "conv2d_backward_input",
       [](const std::string& dt, const std::vector<index_t>& x_shape, const std::vector<index_t>& w_shape,
          Pair stride, Quad padding, Pair dilation, index_t groups, U w, U dy, U dx) {
         const cuda::ConvShape s = cuda_conv_shape(x_shape, w_shape, stride, padding, dilation, groups);
         by_dtype(dt, [&](auto t) {
-          Api::conv2d_backward_input(
-              s, device_ptr<Api>(t, w, s.K * s.Cg * s.R * s.S, "conv2d_backward_input: w"),
-              device_ptr<Api>(t, dy, s.N * s.K * s.P * s.Q, "conv2d_backward_input: dy"),
-              device_ptr<Api>(t, dx, s.N * s.C * s.H * s.W, "conv2d_backward_input: dx"));
+          Api::conv2d_backward_input(s, device_ptr<Api>(t, w, s.w_elements(), "conv2d_backward_input: w"),
+                                     device_ptr<Api>(t, dy, s.y_elements(), "conv2d_backward_input: dy"),
+                                     device_ptr<Api>(t, dx, s.x_elements(), "conv2d_backward_input: dx"));
         });
       },
       py::arg("dtype"), py::arg("x_shape"), py::arg("w_shape"), py::arg("stride"), py::arg("padding"),
@@ -251,10 +268,9 @@ void bind_backend(py::module_& m) {
          Pair stride, Quad padding, Pair dilation, index_t groups, U x, U dy, U dw) {
         const cuda::ConvShape s = cuda_conv_shape(x_shape, w_shape, stride, padding, dilation, groups);
         by_dtype(dt, [&](auto t) {
-          Api::conv2d_backward_weight(
-              s, device_ptr<Api>(t, x, s.N * s.C * s.H * s.W, "conv2d_backward_weight: x"),
-              device_ptr<Api>(t, dy, s.N * s.K * s.P * s.Q, "conv2d_backward_weight: dy"),
-              device_ptr<Api>(t, dw, s.K * s.Cg * s.R * s.S, "conv2d_backward_weight: dw"));
+          Api::conv2d_backward_weight(s, device_ptr<Api>(t, x, s.x_elements(), "conv2d_backward_weight: x"),
+                                      device_ptr<Api>(t, dy, s.y_elements(), "conv2d_backward_weight: dy"),
+                                      device_ptr<Api>(t, dw, s.w_elements(), "conv2d_backward_weight: dw"));
         });
       },
       py::arg("dtype"), py::arg("x_shape"), py::arg("w_shape"), py::arg("stride"), py::arg("padding"),
@@ -474,9 +490,9 @@ void bind_backend(py::module_& m) {
          bool ceil_mode, U x, bool relu, U y, U codes) {
         const cuda::PoolShape s = cuda_pool_shape(x_shape, kernel, stride, padding, ceil_mode);
         by_dtype(dt, [&](auto t) {
-          Api::max_pool(s, device_ptr<Api>(t, x, s.N * s.C * s.H * s.W, "max_pool: x"), relu,
-                        device_ptr<Api>(t, y, s.N * s.C * s.P * s.Q, "max_pool: y"),
-                        optional_ptr<Api>(byte, codes, s.N * s.C * s.P * s.Q, "max_pool: codes"));
+          Api::max_pool(s, device_ptr<Api>(t, x, s.x_elements(), "max_pool: x"), relu,
+                        device_ptr<Api>(t, y, s.y_elements(), "max_pool: y"),
+                        optional_ptr<Api>(byte, codes, s.y_elements(), "max_pool: codes"));
         });
       },
       py::arg("dtype"), py::arg("x_shape"), py::arg("kernel"), py::arg("stride"), py::arg("padding"),
@@ -487,10 +503,9 @@ void bind_backend(py::module_& m) {
          bool ceil_mode, U codes, U dy, U dx) {
         const cuda::PoolShape s = cuda_pool_shape(x_shape, kernel, stride, padding, ceil_mode);
         by_dtype(dt, [&](auto t) {
-          Api::max_pool_backward(
-              s, device_ptr<Api>(byte, codes, s.N * s.C * s.P * s.Q, "max_pool_backward: codes"),
-              device_ptr<Api>(t, dy, s.N * s.C * s.P * s.Q, "max_pool_backward: dy"),
-              device_ptr<Api>(t, dx, s.N * s.C * s.H * s.W, "max_pool_backward: dx"));
+          Api::max_pool_backward(s, device_ptr<Api>(byte, codes, s.y_elements(), "max_pool_backward: codes"),
+                                 device_ptr<Api>(t, dy, s.y_elements(), "max_pool_backward: dy"),
+                                 device_ptr<Api>(t, dx, s.x_elements(), "max_pool_backward: dx"));
         });
       },
       py::arg("dtype"), py::arg("x_shape"), py::arg("kernel"), py::arg("stride"), py::arg("padding"),
@@ -501,8 +516,8 @@ void bind_backend(py::module_& m) {
          bool ceil_mode, bool cip, U x, U y) {
         const cuda::PoolShape s = cuda_pool_shape(x_shape, kernel, stride, padding, ceil_mode);
         by_dtype(dt, [&](auto t) {
-          Api::avg_pool(s, cip, device_ptr<Api>(t, x, s.N * s.C * s.H * s.W, "avg_pool: x"),
-                        device_ptr<Api>(t, y, s.N * s.C * s.P * s.Q, "avg_pool: y"));
+          Api::avg_pool(s, cip, device_ptr<Api>(t, x, s.x_elements(), "avg_pool: x"),
+                        device_ptr<Api>(t, y, s.y_elements(), "avg_pool: y"));
         });
       },
       py::arg("dtype"), py::arg("x_shape"), py::arg("kernel"), py::arg("stride"), py::arg("padding"),
@@ -513,9 +528,8 @@ void bind_backend(py::module_& m) {
          bool ceil_mode, bool cip, U dy, U dx) {
         const cuda::PoolShape s = cuda_pool_shape(x_shape, kernel, stride, padding, ceil_mode);
         by_dtype(dt, [&](auto t) {
-          Api::avg_pool_backward(s, cip,
-                                 device_ptr<Api>(t, dy, s.N * s.C * s.P * s.Q, "avg_pool_backward: dy"),
-                                 device_ptr<Api>(t, dx, s.N * s.C * s.H * s.W, "avg_pool_backward: dx"));
+          Api::avg_pool_backward(s, cip, device_ptr<Api>(t, dy, s.y_elements(), "avg_pool_backward: dy"),
+                                 device_ptr<Api>(t, dx, s.x_elements(), "avg_pool_backward: dx"));
         });
       },
       py::arg("dtype"), py::arg("x_shape"), py::arg("kernel"), py::arg("stride"), py::arg("padding"),

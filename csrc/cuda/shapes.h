@@ -20,12 +20,22 @@ struct ConvShape {
   index sh, sw, pt, pl;  // stride; padding top and left (bottom and right only shape P, Q)
   index dh, dw;          // dilation
   index groups, Cg, Kg;  // groups; input and output channels per group
+
+  // Element counts of x, w and y (host side: the bindings check each address against
+  // them; the shape comes from make_conv2d_shape, so none of them overflows).
+  index x_elements() const { return N * C * H * W; }
+  index w_elements() const { return K * Cg * R * S; }
+  index y_elements() const { return N * K * P * Q; }
 };
 
 struct PoolShape {
   index N, C, H, W, P, Q;
   index kh, kw, sh, sw;
   index pt, pb, pl, pr;  // padding top, bottom, left, right
+
+  // Element counts of x and of y (and of the byte codes), as ConvShape's.
+  index x_elements() const { return N * C * H * W; }
+  index y_elements() const { return N * C * P * Q; }
 };
 
 // The element-wise activations and their gradients: out = f(a) or f'(a, b).

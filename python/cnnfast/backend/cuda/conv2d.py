@@ -6,20 +6,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..._args import output_size
 from ._common import DeviceArray, addr, backend, out
 
 
 def _output_shape(
-    x_shape: Sequence[int], w_shape: Sequence[int], stride: Any, padding: Any, dilation: Any
-) -> tuple[int, int, int, int]:
-    """y's shape, to allocate it; the binding validates the geometry itself
-    (make_conv2d_shape) and refuses a y of any other shape's worth of work."""
-    N, _, H, W = x_shape
-    K, _, R, S = w_shape
-    P = output_size(H, R, stride[0], dilation[0], padding[0], padding[1])
-    Q = output_size(W, S, stride[1], dilation[1], padding[2], padding[3])
-    return N, K, P, Q
+    x_shape: Sequence[int],
+    w_shape: Sequence[int],
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
+) -> tuple[int, ...]:
+    """y's shape, to allocate it: from the binding's own geometry (make_conv2d_shape, the
+    one the launch builds), so y holds exactly what the kernel writes."""
+    geometry = (x_shape, w_shape, stride, padding, dilation, groups)
+    return tuple(backend().conv2d_output_shape(*geometry))
 
 
 def conv2d_forward(
@@ -31,8 +32,8 @@ def conv2d_forward(
     dilation: Any,
     groups: int,
 ) -> DeviceArray:
-    y = out(_output_shape(x.shape, w.shape, stride, padding, dilation), x)
     geometry = (x.shape, w.shape, stride, padding, dilation, groups)
+    y = out(_output_shape(*geometry), x)
     backend().conv2d_forward(x.dtype.name, *geometry, x.ptr, w.ptr, addr(b), y.ptr)
     return y
 

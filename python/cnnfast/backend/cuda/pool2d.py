@@ -9,19 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from ..._args import output_size
 from ._common import DeviceArray, backend, out
 
 
 def _pooled_shape(
     x_shape: Sequence[int], kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool
-) -> tuple[int, int, int, int]:
-    """y's shape, to allocate it; the binding validates the geometry itself
-    (make_pool2d_shape)."""
-    N, C, H, W = x_shape
-    P = output_size(H, kernel_size[0], stride[0], 1, padding[0], padding[1], ceil_mode)
-    Q = output_size(W, kernel_size[1], stride[1], 1, padding[2], padding[3], ceil_mode)
-    return N, C, P, Q
+) -> tuple[int, ...]:
+    """y's shape, to allocate it: from the binding's own geometry (make_pool2d_shape, the
+    one the launch builds), so y holds exactly what the kernel writes."""
+    return tuple(backend().pool_output_shape(x_shape, kernel_size, stride, padding, ceil_mode))
 
 
 def max_pool2d_forward_argmax(
