@@ -44,6 +44,27 @@ def test_check_exits_nonzero_on_a_failure(capsys, monkeypatch):
     assert "FAIL" in capsys.readouterr().out
 
 
+def test_check_on_the_cuda_backend(capsys, cuda_device):
+    """--device cuda runs the same checks, with the same bounds, on the CUDA kernels
+    (the emulator here), and names the backend in the table."""
+    from cnnfast.cuda import backends
+
+    assert main(["check", "--cases", "1", "--device", cuda_device]) == 0
+    out = capsys.readouterr().out
+    assert backends.backend().name in out and "batch_norm_train" in out and " 0 failed" in out
+
+
+def test_check_on_cuda_without_a_backend_says_what_to_do(capsys, monkeypatch):
+    from cnnfast.cuda import backends, status
+
+    if status.is_built() and status.device_count() > 0:
+        pytest.skip("a GPU is present")
+    monkeypatch.delenv("CNNFAST_CUDA_EMULATE", raising=False)
+    monkeypatch.setattr(backends, "_chosen", None)
+    assert main(["check", "--cases", "1", "--device", "cuda"]) == 2
+    assert "CNNFAST_CUDA_EMULATE=1" in capsys.readouterr().err
+
+
 def test_module_entry_point_runs():
     out = subprocess.run(
         [sys.executable, "-m", "cnnfast", "info"], capture_output=True, text=True, check=True

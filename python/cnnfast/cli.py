@@ -24,13 +24,25 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    """Every op and backward against the reference on random shapes, on every SIMD path."""
+    """Every op and backward against the reference on random shapes: on every SIMD path
+    of the CPU, or on the CUDA backend (a GPU, or the emulator)."""
     import cnnfast
     from cnnfast import _C, checks
 
-    isas = [args.isa] if args.isa else list(_C.supported_isas())
-    before = _C.get_isa()
     rows: dict[tuple[str, str], list[checks.Result]] = {}
+    if args.device != "cpu":
+        from cnnfast.cuda import backends
+
+        try:
+            path = backends.backend().name
+        except RuntimeError as err:  # no GPU and no emulator: the message says what to do
+            print(f"cnnfast check: error: {err}", file=sys.stderr)
+            return 2
+        rng = np.random.default_rng(args.seed)
+        for r in checks.random_suite(rng, args.cases, device=args.device):
+            rows.setdefault((r.op, path), []).append(r)
+    isas = ([args.isa] if args.isa else list(_C.supported_isas())) if args.device == "cpu" else []
+    before = _C.get_isa()
     try:
         for isa in isas:
             _C.set_isa(isa)
@@ -177,6 +189,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--isa", default=None, help="only this SIMD path (default: every supported one)")
+    p.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default="cpu",
+        help="cuda: the CUDA backend's kernels (a GPU, or CNNFAST_CUDA_EMULATE=1's emulator)",
+    )
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("models", help="list the model zoo")

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import ops
 from .activation import check_activations
 from .batch_norm import check_batch_norm
 from .compare import Result
@@ -71,25 +72,45 @@ def random_pool2d_case(rng: np.random.Generator) -> dict[str, Any]:
 
 
 def random_suite(
-    rng: np.random.Generator, cases: int, dtypes: tuple[Any, ...] = (np.float32, np.float64)
+    rng: np.random.Generator,
+    cases: int,
+    dtypes: tuple[Any, ...] = (np.float32, np.float64),
+    device: str = "cpu",
 ) -> list[Result]:
-    """`cases` random instances of every op family in every dtype."""
+    """`cases` random instances of every op family in every dtype, on `device`. (The
+    same draws on either device, except that softmax on cuda runs along the last axis,
+    the only one its kernels take.)"""
+    on_cpu = ops.device_name(device, "random_suite") == "cpu"
     out: list[Result] = []
     for dtype in dtypes:
         for _ in range(cases):
-            out += check_conv2d(rng, dtype, **random_conv2d_case(rng))
-            out += check_max_pool2d(rng, dtype, **random_pool2d_case(rng))
+            out += check_conv2d(rng, dtype, **random_conv2d_case(rng), device=device)
+            out += check_max_pool2d(rng, dtype, **random_pool2d_case(rng), device=device)
             out += check_avg_pool2d(
-                rng, dtype, **random_pool2d_case(rng), count_include_pad=bool(rng.random() < 0.5)
+                rng,
+                dtype,
+                **random_pool2d_case(rng),
+                count_include_pad=bool(rng.random() < 0.5),
+                device=device,
             )
-            out += check_global_avg_pool2d(rng, dtype, tuple(int(v) for v in rng.integers(1, 6, 4)))
+            out += check_global_avg_pool2d(
+                rng, dtype, tuple(int(v) for v in rng.integers(1, 6, 4)), device=device
+            )
             m, n, k = (int(v) for v in rng.integers(1, 80, 3))
             out += check_matmul(
-                rng, dtype, m, n, k, bool(rng.random() < 0.5), bool(rng.random() < 0.5)
+                rng,
+                dtype,
+                m,
+                n,
+                k,
+                bool(rng.random() < 0.5),
+                bool(rng.random() < 0.5),
+                device=device,
             )
             shape = tuple(int(v) for v in rng.integers(1, 6, int(rng.integers(2, 5))))
-            out += check_activations(rng, dtype, shape)
-            out += check_softmax(rng, dtype, shape, int(rng.integers(-len(shape), len(shape))))
+            out += check_activations(rng, dtype, shape, device=device)
+            axis = int(rng.integers(-len(shape), len(shape)))
+            out += check_softmax(rng, dtype, shape, axis if on_cpu else -1, device=device)
             out += check_cross_entropy(
                 rng,
                 dtype,
@@ -97,6 +118,7 @@ def random_suite(
                 int(rng.integers(1, 12)),
                 bool(rng.random() < 0.5),
                 str(rng.choice(["mean", "sum", "none"])),
+                device=device,
             )
             out += check_dropout(
                 rng,
@@ -104,10 +126,15 @@ def random_suite(
                 shape,
                 float(rng.choice([0.0, 0.2, 0.5, 0.9, 1.0])),
                 int(rng.integers(0, 2**63)),
+                device=device,
             )
             out += check_batch_norm(
-                rng, dtype, shape if len(shape) != 3 else (*shape, 2), bool(rng.random() < 0.7)
+                rng,
+                dtype,
+                shape if len(shape) != 3 else (*shape, 2),
+                bool(rng.random() < 0.7),
+                device=device,
             )
             lrn_shape = tuple(int(v) for v in rng.integers(1, 7, 4))
-            out += check_lrn(rng, dtype, lrn_shape, int(rng.integers(1, 7)))
+            out += check_lrn(rng, dtype, lrn_shape, int(rng.integers(1, 7)), device=device)
     return out
