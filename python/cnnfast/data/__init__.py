@@ -1,4 +1,5 @@
-"""cnnfast.data: MNIST, Fashion-MNIST and CIFAR-10 loaders, batching, augmentation."""
+"""cnnfast.data: MNIST, Fashion-MNIST and CIFAR-10 loaders, image folders, batching,
+augmentation."""
 
 from .batches import batches, random_shift_flip, train_val_split
 from .datasets import (
@@ -11,6 +12,7 @@ from .datasets import (
     load_idx_dir,
     load_mnist,
 )
+from .images import decode_image, load_image_folder, scan_image_folder
 
 DATASETS = {
     "mnist": (load_mnist, MNIST_CLASSES),
