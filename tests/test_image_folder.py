@@ -180,3 +180,47 @@ def test_a_slice_of_the_real_cifar10_jpegs(tmp_path):
     assert classes[:2] == ["airplane", "automobile"] and len(classes) == 10
     assert x.shape[1:] == (3, 32, 32) and np.bincount(y).min() >= 1
     assert 0.2 < float(x.mean()) < 0.8 and float(x.std()) > 0.1
+
+
+def test_flow_from_directory_as_keras_reads_it(tmp_path, rng, capsys):
+    from cnnfast.keras.preprocessing.image import ImageDataGenerator
+
+    written = make_folder(tmp_path / "data", rng)
+    gen = ImageDataGenerator(rescale=1 / 255)
+    flow = gen.flow_from_directory(
+        tmp_path / "data", target_size=(6, 8), batch_size=4, shuffle=False
+    )
+    assert "Found 6 images belonging to 2 classes." in capsys.readouterr().out
+    assert flow.samples == flow.n == 6 and flow.num_classes == 2
+    assert (
+        flow.class_indices == {"cats": 0, "dogs": 1} and flow.classes.tolist() == [0] * 3 + [1] * 3
+    )
+    assert flow.filenames[3] == os.path.join("dogs", "000.png") and flow.image_shape == (6, 8, 3)
+    xb, yb = next(iter(flow))
+    assert xb.shape == (4, 6, 8, 3) and yb.tolist() == [[1, 0]] * 3 + [[0, 1]]
+    np.testing.assert_allclose(xb[0], written["cats/000.png"] * np.float32(1 / 255), rtol=1e-6)
+    for mode, first in (("binary", 0.0), ("sparse", 0.0)):
+        f = gen.flow_from_directory(tmp_path / "data", (6, 8), class_mode=mode, shuffle=False)
+        assert next(iter(f))[1].tolist()[:4] == [first] * 3 + [1.0]
+    alone = next(iter(gen.flow_from_directory(tmp_path / "data", (3, 4), class_mode=None)))
+    assert alone.shape == (6, 3, 4, 3)
+    (tmp_path / "data" / "birds").mkdir()
+    write_image(tmp_path / "data" / "birds" / "a.png", written["cats/000.png"])
+    with pytest.raises(ValueError, match="class_mode='binary' needs 2 class folders"):
+        gen.flow_from_directory(tmp_path / "data", (6, 8), class_mode="binary")
+    with pytest.raises(ValueError, match="class_mode must be one of"):
+        gen.flow_from_directory(tmp_path / "data", (6, 8), class_mode="input")
+
+
+def test_flow_from_directory_feeds_fit(tmp_path, rng):
+    from cnnfast.keras.layers import Dense, Flatten
+    from cnnfast.keras.models import Sequential
+    from cnnfast.keras.preprocessing.image import ImageDataGenerator
+
+    make_folder(tmp_path / "data", rng, per_class=8)
+    gen = ImageDataGenerator(rescale=1 / 255, horizontal_flip=True, seed=0)
+    flow = gen.flow_from_directory(tmp_path / "data", target_size=(6, 8), batch_size=4)
+    model = Sequential([Flatten(input_shape=(6, 8, 3)), Dense(2, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    history = model.fit(flow, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()

@@ -213,7 +213,7 @@ def decode_all(
     return np.stack(images)
 
 
-def load_image_folder(
+def load_image_pixels(
     root: PathLike,
     image_size: tuple[int, int] | None = None,
     color_mode: str = "rgb",
@@ -221,12 +221,12 @@ def load_image_folder(
     interpolation: str = "bilinear",
     cache: bool = True,
     workers: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(x, y, classes): x float32 (N, C, H, W) in [0, 1], y int64 labels, the class
-    names in label order; see the module's docstring for the folder layout, the cache
-    and the errors."""
+    follow_links: bool = False,
+) -> tuple[np.ndarray, ImageFiles]:
+    """The decoded pixels, uint8 (N, H, W, C), and what the folder holds (files,
+    labels, classes): load_image_folder's work before the conversion to float."""
     image_size, color_mode, interpolation = _options(image_size, color_mode, interpolation)
-    found = scan_image_folder(root, classes)
+    found = scan_image_folder(root, classes, follow_links)
     options = [list(image_size) if image_size else None, color_mode, interpolation]
     pixels = None
     path = _cache_path(found.root, options)
@@ -239,6 +239,24 @@ def load_image_folder(
         pixels = decode_all(found, image_size, color_mode, interpolation, n)
         if cache:
             _write_cache(path, fingerprint, pixels)
+    return pixels, found
+
+
+def load_image_folder(
+    root: PathLike,
+    image_size: tuple[int, int] | None = None,
+    color_mode: str = "rgb",
+    classes: Sequence[str] | None = None,
+    interpolation: str = "bilinear",
+    cache: bool = True,
+    workers: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(x, y, classes): x float32 (N, C, H, W) in [0, 1], y int64 labels, the class
+    names in label order; see the module's docstring for the folder layout, the cache
+    and the errors."""
+    pixels, found = load_image_pixels(
+        root, image_size, color_mode, classes, interpolation, cache, workers
+    )
     x = np.ascontiguousarray(pixels.transpose(0, 3, 1, 2), dtype=np.float32)
     x /= np.float32(255)  # (correctly rounded, as torchvision's ToTensor)
     return x, found.labels.copy(), list(found.classes)

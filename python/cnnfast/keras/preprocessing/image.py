@@ -147,6 +147,26 @@ class ImageDataGenerator:
         """A batch (N, H, W, C): each image transformed, then standardised."""
         return self.standardize(np.stack([self.random_transform(img, rng) for img in batch]))
 
+    def flow_from_directory(
+        self,
+        directory: Any,
+        target_size: tuple[int, int] = (256, 256),
+        color_mode: str = "rgb",
+        classes: Any = None,
+        class_mode: str | None = "categorical",
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | None = None,
+        interpolation: str = "nearest",
+        follow_links: bool = False,
+    ) -> DirectoryIterator:
+        """Batches of the images in `directory`, one sub-folder per class, as Keras
+        reads them (cnnfast.data.load_image_folder decodes and caches them)."""
+        return DirectoryIterator(
+            self, directory, target_size, color_mode, classes, class_mode, batch_size,
+            shuffle, seed, interpolation, follow_links,
+        )  # fmt: skip
+
     def flow(
         self,
         x: Any,
@@ -191,4 +211,65 @@ class NumpyArrayIterator:
                 yield xb if self.y is None else (xb, self.y[idx])
 
 
-__all__ = ["ImageDataGenerator", "NumpyArrayIterator"]
+CLASS_MODES = ("categorical", "binary", "sparse", None)
+
+
+class DirectoryIterator(NumpyArrayIterator):
+    """flow_from_directory's batches: images as Keras loads them (float32 values 0..255,
+    channels last, resized to target_size), then the generator's transforms; targets
+    per class_mode: 'categorical' one-hot, 'binary' 0/1 (two classes), 'sparse' the
+    class index (float32, as Keras), None no targets. Keras's attributes: samples (=
+    n), class_indices, classes (each image's label), filenames, num_classes,
+    image_shape, directory."""
+
+    def __init__(
+        self,
+        generator: ImageDataGenerator,
+        directory: Any,
+        target_size: tuple[int, int],
+        color_mode: str,
+        classes: Any,
+        class_mode: str | None,
+        batch_size: int,
+        shuffle: bool,
+        seed: int | None,
+        interpolation: str,
+        follow_links: bool,
+    ) -> None:
+        from ...data.images import load_image_pixels
+
+        if class_mode not in CLASS_MODES:
+            raise ValueError(
+                f"flow_from_directory: class_mode must be one of {list(CLASS_MODES)}, "
+                f"got {class_mode!r}"
+            )
+        pixels, found = load_image_pixels(
+            directory, tuple(target_size), color_mode, classes, interpolation,
+            follow_links=follow_links,
+        )  # fmt: skip
+        k = len(found.classes)
+        if class_mode == "binary" and k != 2:
+            raise ValueError(
+                f"flow_from_directory: class_mode='binary' needs 2 class folders, "
+                f"{directory} has {k}: {found.classes}"
+            )
+        labels = found.labels
+        targets = {
+            "categorical": np.eye(k, dtype=np.float32)[labels],
+            "binary": labels.astype(np.float32),
+            "sparse": labels.astype(np.float32),
+            None: None,
+        }[class_mode]
+        super().__init__(generator, pixels.astype(np.float32), targets, batch_size, shuffle, seed)
+        self.directory = directory
+        self.class_mode = class_mode
+        self.class_indices = {name: i for i, name in enumerate(found.classes)}
+        self.classes = labels.copy()
+        self.filenames = list(found.files)
+        self.samples = self.n = len(found.files)
+        self.num_classes = k
+        self.image_shape = tuple(pixels.shape[1:])
+        print(f"Found {self.samples} images belonging to {k} classes.")
+
+
+__all__ = ["DirectoryIterator", "ImageDataGenerator", "NumpyArrayIterator"]
