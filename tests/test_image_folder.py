@@ -224,3 +224,67 @@ def test_flow_from_directory_feeds_fit(tmp_path, rng):
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     history = model.fit(flow, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
+
+
+def test_shear_moves_pixels_as_keras_shear_matrix():
+    """shear_range in degrees (Keras 2): row' = row - sin(s) col, col' = cos(s) col about
+    the centre; a constant image stays constant, a ramp along the rows changes."""
+    from cnnfast.keras.preprocessing.image import ImageDataGenerator
+
+    class Fixed:  # the generator's draws: a 20-degree shear, no flip
+        def uniform(self, lo: float, hi: float) -> float:
+            return 20.0
+
+        def random(self) -> float:
+            return 1.0
+
+    gen = ImageDataGenerator(shear_range=20)
+    assert gen.is_random
+    flat = np.full((9, 9, 1), 0.5, np.float32)
+    np.testing.assert_array_equal(gen.random_transform(flat, Fixed()), flat)  # type: ignore[arg-type]
+    ramp = np.tile(np.arange(9, dtype=np.float32)[:, None, None], (1, 9, 1))
+    out = gen.random_transform(ramp, Fixed())  # type: ignore[arg-type]
+    c = 4
+    for col in (0, 8):  # source row = centre + (row - centre) - sin(20deg) * (col - centre)
+        expected = np.clip(np.arange(9) - np.sin(np.deg2rad(20)) * (col - c), 0, 8)
+        np.testing.assert_allclose(out[:, col, 0], expected, atol=1e-5)
+    np.testing.assert_allclose(out[:, c, 0], np.arange(9), atol=1e-5)
+
+
+def test_lecture_004_train_your_own_data_cell(tmp_path, rng):
+    """004's cell as printed but for imports and paths: shear/zoom/flip, two class
+    folders, class_mode='binary' (the lecture's classifier, here with two softmax
+    outputs: binary_crossentropy is not supported yet), Keras 1's fit_generator
+    arguments mapped with a DeprecationWarning."""
+    from cnnfast.keras.layers import Dense, Flatten
+    from cnnfast.keras.models import Sequential
+    from cnnfast.keras.preprocessing.image import ImageDataGenerator
+
+    for split in ("training_set", "test_set"):
+        make_folder(tmp_path / "dataset" / split, rng, per_class=6, hw=(10, 12))
+    train_datagen = ImageDataGenerator(
+        rescale=1.0 / 255, shear_range=0.2, zoom_range=0.2, horizontal_flip=True
+    )
+    test_datagen = ImageDataGenerator(rescale=1.0 / 255)
+    training_set = train_datagen.flow_from_directory(
+        tmp_path / "dataset" / "training_set", target_size=(8, 8), batch_size=5, class_mode="binary"
+    )
+    test_set = test_datagen.flow_from_directory(
+        tmp_path / "dataset" / "test_set", target_size=(8, 8), batch_size=5, class_mode="binary"
+    )
+    assert training_set.nb_samples == 12 and training_set.class_indices == {"cats": 0, "dogs": 1}
+    classifier = Sequential([Flatten(input_shape=(8, 8, 3)), Dense(2, activation="softmax")])
+    classifier.compile(
+        loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"]
+    )
+    with pytest.warns(DeprecationWarning, match="Keras 1 arguments"):
+        history = classifier.fit_generator(
+            training_set,
+            samples_per_epoch=12,
+            nb_epoch=3,
+            validation_data=test_set,
+            nb_val_samples=12,
+        )
+    assert len(history.history["loss"]) == 3 and "val_loss" in history.history
+    with pytest.raises(TypeError, match=r"unexpected arguments \['nb_worker'\]"):
+        classifier.fit_generator(training_set, nb_worker=2)

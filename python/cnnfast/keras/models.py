@@ -10,6 +10,7 @@ logits (fused, stable); predict() applies it.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -316,9 +317,29 @@ class Sequential:
         use_multiprocessing: bool = False,
         shuffle: bool = True,
         initial_epoch: int = 0,
+        **keras1: Any,
     ) -> History:
-        """Keras 2's name for fit on a generator (ImageDataGenerator.flow). The queue
-        and worker arguments are accepted and not needed: augmentation runs in the loop."""
+        """Keras 2's name for fit on a generator (ImageDataGenerator.flow or
+        flow_from_directory). The queue and worker arguments are accepted and not
+        needed: augmentation runs in the loop. Keras 1's samples_per_epoch, nb_epoch and
+        nb_val_samples (as lecture 004 prints them) are mapped to steps_per_epoch
+        (samples / the generator's batch size, rounded up), epochs and validation_steps,
+        with a DeprecationWarning naming the new names."""
+        unknown = sorted(set(keras1) - {"samples_per_epoch", "nb_epoch", "nb_val_samples"})
+        if unknown:
+            raise TypeError(f"fit_generator: unexpected arguments {unknown}")
+        if keras1:
+            warnings.warn(
+                "fit_generator: Keras 1 arguments "
+                f"{sorted(keras1)}: use steps_per_epoch, epochs and validation_steps",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            if "samples_per_epoch" in keras1:
+                steps_per_epoch = -(-int(keras1["samples_per_epoch"]) // generator.batch_size)
+            epochs = int(keras1.get("nb_epoch", epochs))
+            if "nb_val_samples" in keras1 and validation_steps is None:
+                validation_steps = int(keras1["nb_val_samples"])
         if class_weight is not None:
             raise ValueError("fit_generator: class_weight is not supported by cnnfast.keras")
         return self.fit(

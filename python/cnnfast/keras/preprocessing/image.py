@@ -46,6 +46,7 @@ class ImageDataGenerator:
         width_shift_range: float = 0.0,
         height_shift_range: float = 0.0,
         zoom_range: float | tuple[float, float] = 0.0,
+        shear_range: float = 0.0,
         horizontal_flip: bool = False,
         vertical_flip: bool = False,
         rescale: float | None = None,
@@ -68,6 +69,7 @@ class ImageDataGenerator:
             self.zoom = (1.0 - zoom_range, 1.0 + zoom_range)
         else:
             self.zoom = (float(zoom_range[0]), float(zoom_range[1]))
+        self.shear_range = float(shear_range)  # degrees, as Keras 2 means it
         self.horizontal_flip, self.vertical_flip = horizontal_flip, vertical_flip
         self.rescale = rescale
         self.mean: np.ndarray | None = None
@@ -82,6 +84,7 @@ class ImageDataGenerator:
             or self.width_shift
             or self.height_shift
             or self.zoom != (1.0, 1.0)
+            or self.shear_range
             or self.horizontal_flip
             or self.vertical_flip
         )
@@ -109,12 +112,19 @@ class ImageDataGenerator:
         ty = rng.uniform(-self.height_shift, self.height_shift) * h if self.height_shift else 0.0
         tx = rng.uniform(-self.width_shift, self.width_shift) * w if self.width_shift else 0.0
         zy, zx = rng.uniform(*self.zoom, 2) if self.zoom != (1.0, 1.0) else (1.0, 1.0)
+        shear = (
+            np.deg2rad(rng.uniform(-self.shear_range, self.shear_range))
+            if self.shear_range
+            else 0.0
+        )
         out = image
-        if theta or ty or tx or zy != 1.0 or zx != 1.0:
-            # output pixel -> source pixel: about the centre, rotate then zoom, then shift
+        if theta or ty or tx or zy != 1.0 or zx != 1.0 or shear:
+            # output pixel -> source pixel, about the centre: rotate, shear, zoom (Keras's
+            # apply_affine_transform order and shear matrix), then shift
             cy, cx = (h - 1) / 2, (w - 1) / 2
             rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
-            m = rot @ np.diag([zy, zx])
+            sh = np.array([[1.0, -np.sin(shear)], [0.0, np.cos(shear)]])
+            m = rot @ sh @ np.diag([zy, zx])
             offset = np.array([cy, cx]) - m @ np.array([cy, cx]) + np.array([ty, tx])
             out = _affine_sample(image, np.hstack([m, offset[:, None]]))
         if self.horizontal_flip and rng.random() < 0.5:
@@ -266,7 +276,7 @@ class DirectoryIterator(NumpyArrayIterator):
         self.class_indices = {name: i for i, name in enumerate(found.classes)}
         self.classes = labels.copy()
         self.filenames = list(found.files)
-        self.samples = self.n = len(found.files)
+        self.samples = self.n = self.nb_samples = len(found.files)  # (nb_samples: Keras 1)
         self.num_classes = k
         self.image_shape = tuple(pixels.shape[1:])
         print(f"Found {self.samples} images belonging to {k} classes.")
