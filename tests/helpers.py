@@ -37,7 +37,9 @@ def conv_algorithm(name: str) -> Iterator[None]:
 
 
 def assert_all_ok(results: list[Result]) -> None:
-    """Every comparison passed; otherwise list each failure with where and by how much."""
+    """Every comparison passed; otherwise list each failure with where and by how much.
+    (An empty list is a failure too: a check that compared nothing proves nothing.)"""
+    assert results, "no outputs were compared"
     bad = [str(r) for r in results if not r.ok]
     assert not bad, "\n".join(bad)
 

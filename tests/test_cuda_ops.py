@@ -14,6 +14,7 @@ import cnnfast as cf
 from cnnfast import checks, ops, reference
 from cnnfast.checks import Result, rounding_bound, sum_bound
 from cnnfast.cuda import DeviceArray
+from helpers import assert_all_ok
 
 pytestmark = pytest.mark.kernels
 
@@ -27,12 +28,6 @@ def dev(a: np.ndarray) -> DeviceArray:
 def host(a: DeviceArray) -> np.ndarray:
     assert type(a) is DeviceArray, "a device op must return a device array"
     return a.numpy()
-
-
-def all_ok(results: list[Result]) -> None:
-    assert results, "no outputs were compared"
-    bad = [str(r) for r in results if not r.ok]
-    assert not bad, "\n".join(bad)
 
 
 def within(op: str, actual: DeviceArray, expected: np.ndarray, bound: object) -> Result:
@@ -57,20 +52,20 @@ CONV_CASES = [
 def test_conv2d_passes_within_derived_bounds(cuda_device, case, dtype, rng):
     x_shape, w_shape, stride, padding, dilation, groups = case
     kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    all_ok(checks.check_conv2d(rng, dtype, x_shape, w_shape, **kw, device=cuda_device))
+    assert_all_ok(checks.check_conv2d(rng, dtype, x_shape, w_shape, **kw, device=cuda_device))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("trans_a", [False, True])
 @pytest.mark.parametrize("trans_b", [False, True])
 def test_matmul_within_derived_bounds(cuda_device, trans_a, trans_b, dtype, rng):
-    all_ok(checks.check_matmul(rng, dtype, 67, 5, 19, trans_a, trans_b, device=cuda_device))
+    assert_all_ok(checks.check_matmul(rng, dtype, 67, 5, 19, trans_a, trans_b, device=cuda_device))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(3, 4, 5, 7), (2, 70), (1, 1)])
 def test_elementwise_ops_within_derived_bounds(cuda_device, shape, dtype, rng):
-    all_ok(checks.check_activations(rng, dtype, shape, device=cuda_device))
+    assert_all_ok(checks.check_activations(rng, dtype, shape, device=cuda_device))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -89,7 +84,7 @@ def test_elementwise_special_values(cuda_device, dtype, rng):
     for name in ("tanh", "sigmoid"):
         y = getattr(reference, name)(x.astype(np.float64))
         out.append(within(name, getattr(ops, name)(dev(x)), y, rounding_bound(4, dtype, y)))
-    all_ok(out)
+    assert_all_ok(out)
 
 
 POOL_CASES = [  # (x shape, kernel, stride, padding, ceil_mode)
@@ -114,7 +109,7 @@ def test_pooling_within_derived_bounds(cuda_device, case, dtype, rng):
         out += checks.check_avg_pool2d(
             rng, dtype, shape, **kw, count_include_pad=cip, device=cuda_device
         )
-    all_ok(out + checks.check_global_avg_pool2d(rng, dtype, shape, device=cuda_device))
+    assert_all_ok(out + checks.check_global_avg_pool2d(rng, dtype, shape, device=cuda_device))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -146,7 +141,7 @@ def test_max_pooling_of_a_nan(cuda_device, case, dtype, rng):
                 bound,
             ),
         ]
-    all_ok(out)
+    assert_all_ok(out)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -158,14 +153,14 @@ def test_softmax_and_cross_entropy_within_derived_bounds(cuda_device, shape, dty
             out += checks.check_cross_entropy(
                 rng, dtype, *shape, soft, reduction, device=cuda_device
             )
-    all_ok(out)
+    assert_all_ok(out)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(4, 3, 5, 3), (7, 2), (1, 6, 1, 1), (64, 2, 3, 3)])
 @pytest.mark.parametrize("affine", [True, False])
 def test_batch_norm_within_derived_bounds(cuda_device, shape, affine, dtype, rng):
-    all_ok(checks.check_batch_norm(rng, dtype, shape, affine, device=cuda_device))
+    assert_all_ok(checks.check_batch_norm(rng, dtype, shape, affine, device=cuda_device))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -185,7 +180,7 @@ def test_batch_norm_running_statistics_update_as_the_cpus(cuda_device, dtype, rn
         rounding_bound(4 + 2 * m, dtype, mag),
         rounding_bound(8, dtype, running[1]) + 4 * m * acc * running[1],
     ]
-    all_ok(
+    assert_all_ok(
         [
             within(f"running {i}", got, e, bd)
             for i, (got, e, bd) in enumerate(zip(running_dev, running, bounds))
@@ -197,7 +192,9 @@ def test_batch_norm_running_statistics_update_as_the_cpus(cuda_device, dtype, rn
 @pytest.mark.parametrize("size", [1, 4, 5])
 def test_local_response_norm_within_derived_bounds(cuda_device, size, dtype, rng):
     # alpha large enough to matter
-    all_ok(checks.check_lrn(rng, dtype, (2, 7, 3, 2), size, 0.3, 0.75, 2.0, device=cuda_device))
+    assert_all_ok(
+        checks.check_lrn(rng, dtype, (2, 7, 3, 2), size, 0.3, 0.75, 2.0, device=cuda_device)
+    )
 
 
 def test_dropout_mask_is_the_cpus_bit_for_bit(cuda_device, rng):
