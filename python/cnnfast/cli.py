@@ -86,6 +86,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
         print(
             f"{name:<22} {'x'.join(map(str, s.input_shape)):<14} {params:>12,}  "
             f"{s.dataset or '-':<9} {s.note}"
+            + (f" (recipe: {s.recipe.describe()})" if s.recipe.describe() else "")
         )
     return 0
 
@@ -94,12 +95,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     import cnnfast
-    from cnnfast.training.run import RunConfig, train
+    from cnnfast.training.run import config_for, train
 
     if args.threads:
         cnnfast.set_num_threads(args.threads)
-    cfg = RunConfig(
-        model=args.model,
+    cfg = config_for(
+        args.model,
         dataset=args.dataset or "",
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -113,6 +114,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         download=args.download,
         augment=args.augment,
         device=args.device,
+        weight_decay=args.weight_decay,
+        image_size=args.image_size,
     )
     out = Path(args.out or f"runs/{args.model}")
     metrics = train(cfg, out, resume=args.resume, verbose=args.verbose)
@@ -206,12 +209,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--dataset",
         choices=["mnist", "fashion-mnist", "cifar10"],
         default=None,
-        help="default: the data set the lecture used",
+        help="default: the data set the lecture used (or, with a --data-dir of train/ and "
+        "test/ image folders, those images)",
     )
-    p.add_argument("--epochs", type=int, default=12)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--optimizer", choices=["adam", "sgd", "adadelta", "rmsprop"], default="adam")
-    p.add_argument("--lr", type=float, default=None, help="default: the optimizer's")
+    recipe = "default: the net's recipe (`cnnfast models`), else"
+    p.add_argument("--epochs", type=int, default=None, help=f"{recipe} 12")
+    p.add_argument("--batch-size", type=int, default=None, help=f"{recipe} 128")
+    p.add_argument(
+        "--optimizer",
+        choices=["adam", "sgd", "adadelta", "rmsprop"],
+        default=None,
+        help=f"{recipe} adam",
+    )
+    p.add_argument("--lr", type=float, default=None, help="default: the recipe's or optimizer's")
+    p.add_argument("--weight-decay", type=float, default=None, help=f"{recipe} 0 (L2)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="run directory (default runs/MODEL)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
@@ -222,8 +233,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="hold out this fraction of the training set for validation "
         "(default 0: validate on the test set, as the lectures do)",
     )
-    p.add_argument("--augment", action="store_true", help="random shifts (and flips for CIFAR)")
-    p.add_argument("--data-dir", default=None, help="a directory holding the data set's files")
+    p.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="random shifts (and flips for CIFAR); default: the net's recipe",
+    )
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="a directory holding the data set's files, or train/ and test/ folders with "
+        "one folder of images per class",
+    )
+    p.add_argument(
+        "--image-size",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        default=None,
+        help="resize a --data-dir image folder's images to H x W",
+    )
     p.add_argument("--download", action="store_true", help="download the data set if missing")
     p.add_argument(
         "--limit-train", type=int, default=0, help="use only the first N training images"

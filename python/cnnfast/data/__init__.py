@@ -12,6 +12,7 @@ from .datasets import (
     load_idx_dir,
     load_mnist,
 )
+from .image_splits import load_image_split
 from .images import decode_image, load_image_folder, scan_image_folder
 
 DATASETS = {

@@ -245,25 +245,43 @@ def load_cifar10_dir(directory: PathLike) -> tuple[Split, Split] | None:
 
 
 def load_cifar10(path: PathLike | None = None, download: bool = False) -> tuple[Split, Split]:
-    """CIFAR-10: 50,000 + 10,000 colour images, (N, 3, 32, 32) float32 in [0, 1]."""
+    """CIFAR-10: 50,000 + 10,000 colour images, (N, 3, 32, 32) float32 in [0, 1].
+
+    `path` names a directory holding the official python or binary batches, or the
+    JPEG folders (train/ and test/, one folder per class, as in cifar10-jpeg.tar.gz),
+    or that archive. With no path: the batches in the cache ($CNNFAST_DATA/cifar10 or
+    ~/.cache/cnnfast/cifar10), then the JPEG folders or archive in $CNNFAST_DATASETS
+    and ~/.cnnfast/datasets (image_splits.dataset_dirs), then a download if asked."""
+    from .image_splits import dataset_dirs, find_cifar10_jpeg, load_cifar10_jpeg
+
     directory = Path(path) if path is not None else cache_dir() / "cifar10"
     found = load_cifar10_dir(directory)
     if found is not None:
         return found
+    searched = [directory] if path is not None else dataset_dirs()
+    if path is not None and directory.is_file() and directory.name.endswith(".tar.gz"):
+        searched = [directory.parent]
+    for d in searched:
+        jpeg = find_cifar10_jpeg(d)
+        if jpeg is not None:
+            return load_cifar10_jpeg(jpeg, CIFAR10_CLASSES)
     if path is None and download:
         try:
             archive = fetch(CIFAR10_URL, directory / "cifar-10-python.tar.gz", CIFAR10_MD5)
         except OSError as err:  # no network (URLError), a refused write, a bad checksum
             raise DatasetNotFound(
                 f"CIFAR-10 not found in {directory} and its download failed ({err}). Name a "
-                "directory holding the official python or binary batches (path=...), or "
-                "unpack cifar-10-python.tar.gz there."
+                "directory holding the official python or binary batches or the JPEG "
+                "folders (path=...), or unpack cifar-10-python.tar.gz there."
             ) from err
         with tarfile.open(archive) as tar:
             tar.extractall(directory, filter="data")
         return load_cifar10_dir(directory)  # type: ignore[return-value]
+    where = ", ".join(str(d) for d in searched)
     raise DatasetNotFound(
-        f"CIFAR-10 not found in {directory}. No offline copy exists on this kind of machine: "
-        "name a directory holding the official python or binary batches (path=...), or pass "
+        f"CIFAR-10 not found in {directory}" + (f" or {where}" if path is None else "") + ": "
+        "name a directory holding the official python or binary batches or the JPEG folders "
+        "(train/ and test/ with one folder per class) or cifar10-jpeg.tar.gz (path=..., "
+        "--data-dir), put one of those in $CNNFAST_DATASETS or ~/.cnnfast/datasets, or pass "
         f"download=True where a network exists ({CIFAR10_URL})."
     )

@@ -26,6 +26,35 @@ from ..nn import (
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """How the lecture trained a net, where it differs from `cnnfast train`'s defaults
+    (Adam at its default rate, batch 128, 12 epochs, no augmentation): the defaults of
+    `cnnfast train` for that net. `shift` is the largest random shift as a fraction of
+    the image side; `flip` adds random left-right flips."""
+
+    optimizer: str = "adam"
+    lr: float | None = None
+    batch_size: int = 128
+    epochs: int = 12
+    weight_decay: float = 0.0
+    augment: bool = False
+    shift: float = 0.1
+    flip: bool = False
+
+    def describe(self) -> str:
+        """The recipe in a few words, '' for the defaults."""
+        if self == Recipe():
+            return ""
+        parts = [self.optimizer + (f" {self.lr:g}" if self.lr else ""), f"batch {self.batch_size}"]
+        parts.append(f"{self.epochs} epochs")
+        if self.weight_decay:
+            parts.append(f"L2 {self.weight_decay:g}")
+        if self.augment:
+            parts.append("flips, " * self.flip + f"shifts {self.shift:.3g}")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     name: str
     build: Callable[[], Module]
@@ -33,6 +62,7 @@ class ModelSpec:
     classes: int
     dataset: str  # what the lecture trained it on ('' when nothing we have)
     note: str
+    recipe: Recipe = Recipe()
 
 
 def lenet5() -> Module:
@@ -223,6 +253,47 @@ def udacity_cifar10() -> Module:
     )
 
 
+def convnetjs_cifar10() -> Module:
+    # Lecture 000 §5.4, ConvNetJS's CIFAR-10 demo: each 5x5 convolution keeps the side
+    # (pad 2), each pool halves it.
+    return Sequential(
+        Conv2d(3, 16, 5, padding=2),
+        ReLU(),
+        MaxPool2d(2),  # 16
+        Conv2d(16, 20, 5, padding=2),
+        ReLU(),
+        MaxPool2d(2),  # 8
+        Conv2d(20, 20, 5, padding=2),
+        ReLU(),
+        MaxPool2d(2),  # 4
+        Flatten(),
+        Linear(320, 10),
+    )
+
+
+# ConvNetJS's demo trainer: Adadelta (eps 1e-6, ro 0.95), batch 4, l2_decay 1e-4, random
+# flips and shifts of up to 2 pixels. ConvNetJS divides (gradient sum + l2_decay * w) by
+# the batch size, so on the mean gradient its decay is 1e-4 / 4; it spares the biases,
+# which cnnfast's weight_decay does not (a 1e-4-of-a-step difference on 66 numbers).
+CONVNETJS_RECIPE = Recipe(
+    optimizer="adadelta",
+    batch_size=4,
+    epochs=10,
+    weight_decay=1e-4 / 4,
+    augment=True,
+    shift=2 / 32,
+    flip=True,
+)
+
+
+# Lecture 004's CIFAR-10 scripts: RMSprop, batch 32; 20 epochs for the MLP, 100 for the CNN.
+UDACITY_MLP_RECIPE = Recipe(optimizer="rmsprop", batch_size=32, epochs=20)
+UDACITY_CNN_RECIPE = Recipe(optimizer="rmsprop", batch_size=32, epochs=100)
+# Lecture 003's CIFAR-10 notebook: Adadelta, 97 = 50000 // 512 steps of ImageDataGenerator
+# shifts an epoch, 50 epochs (its ReduceLROnPlateau is not part of `cnnfast train`).
+HORZYK_CIFAR10_RECIPE = Recipe(optimizer="adadelta", batch_size=512, epochs=50, augment=True)
+
+
 def udacity_cifar10_mlp() -> Module:
     return Sequential(
         Flatten(),
@@ -348,10 +419,31 @@ ZOO = {
         ModelSpec("tf-tutorial-cnn", tf_tutorial_cnn, (1, 28, 28), 10, "mnist", "93,322 params"),
         ModelSpec("horzyk-mnist", horzyk_mnist, (1, 28, 28), 10, "mnist", "99.63% after 50 epochs"),
         ModelSpec(
-            "horzyk-cifar10", horzyk_cifar10, (3, 32, 32), 10, "cifar10", "83.85% after 50 epochs"
+            "horzyk-cifar10",
+            horzyk_cifar10,
+            (3, 32, 32),
+            10,
+            "cifar10",
+            "83.85% after 50 epochs",
+            HORZYK_CIFAR10_RECIPE,
         ),
         ModelSpec(
-            "udacity-cifar10", udacity_cifar10, (3, 32, 32), 10, "cifar10", "528,054 params; 66-68%"
+            "udacity-cifar10",
+            udacity_cifar10,
+            (3, 32, 32),
+            10,
+            "cifar10",
+            "528,054 params; 66-68%",
+            UDACITY_CNN_RECIPE,
+        ),
+        ModelSpec(
+            "convnetjs-cifar10",
+            convnetjs_cifar10,
+            (3, 32, 32),
+            10,
+            "cifar10",
+            "ConvNetJS demo; ~80% after long training",
+            CONVNETJS_RECIPE,
         ),
         ModelSpec(
             "udacity-cifar10-mlp",
@@ -360,6 +452,7 @@ ZOO = {
             10,
             "cifar10",
             "3,590,642 params; 40%",
+            UDACITY_MLP_RECIPE,
         ),
         ModelSpec("typical-120x160", typical_120x160, (1, 120, 160), 4, "", "lecture 4.1"),
         ModelSpec("alexnet", alexnet, (3, 227, 227), 1000, "", "60M params"),

@@ -19,6 +19,7 @@ import numpy as np
 from .. import data as datasets
 from .. import models, optim
 from .. import random as cf_random
+from ..data.image_splits import is_split_folder
 from ..errors import reading
 from .callbacks import ModelCheckpoint
 from .files import (
@@ -52,25 +53,75 @@ class RunConfig:
     download: bool = False
     augment: bool = False
     device: str = "cpu"
+    weight_decay: float = 0.0
+    shift: float = 0.1  # the largest random shift, a fraction of the side (with augment)
+    flip: bool = False  # random left-right flips (with augment; always for CIFAR-10)
+    image_size: list[int] | None = None  # resize a --data-dir image folder's images
+    classes: int = 0  # the net's outputs when not its own (a folder's class count)
+
+
+def config_for(model: str, **given: Any) -> RunConfig:
+    """A RunConfig for `model`: what is given (None: not given), else the net's recipe
+    (models.Recipe: how its lecture trained it), else RunConfig's defaults."""
+    recipe = models.spec(model).recipe
+    fields = {k: v for k, v in given.items() if v is not None}
+    for name in ("optimizer", "lr", "batch_size", "epochs", "weight_decay", "augment"):
+        fields.setdefault(name, getattr(recipe, name))
+    fields.setdefault("shift", recipe.shift)
+    fields.setdefault("flip", recipe.flip)
+    return RunConfig(model=model, **fields)
+
+
+def _folder_dataset(cfg: RunConfig) -> bool:
+    """Whether the run reads a --data-dir of train/ and test/ image folders (no --dataset)."""
+    return not cfg.dataset and cfg.data_dir is not None and is_split_folder(cfg.data_dir)
+
+
+def dataset_name(cfg: RunConfig) -> str:
+    """What the run trains on: the --data-dir image folder, or a data set's name."""
+    if _folder_dataset(cfg):
+        return str(cfg.data_dir)
+    return cfg.dataset or models.spec(cfg.model).dataset
 
 
 def load_dataset(
     cfg: RunConfig,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], list[str]]:
     spec = models.spec(cfg.model)
-    name = cfg.dataset or spec.dataset
-    if not name:
-        raise ValueError(f"{cfg.model} has no data set of its own here; pass --dataset")
-    (x, y), (xt, yt) = datasets.load(name, cfg.data_dir, cfg.download)
-    if x.shape[1:] != spec.input_shape:
-        raise ValueError(
-            f"{cfg.model} takes inputs {spec.input_shape} but {name} images are {x.shape[1:]}"
+    if _folder_dataset(cfg):
+        channels = spec.input_shape[0]
+        if channels not in (1, 3):
+            raise ValueError(f"{cfg.model} takes {channels}-channel inputs, not images")
+        size = tuple(cfg.image_size) if cfg.image_size else None
+        (x, y), (xt, yt), names = datasets.load_image_split(
+            cfg.data_dir,  # type: ignore[arg-type]
+            size,  # type: ignore[arg-type]
+            "rgb" if channels == 3 else "grayscale",
         )
+        if x.shape[1:] != spec.input_shape:
+            raise ValueError(
+                f"{cfg.model} takes inputs {spec.input_shape} but the images in "
+                f"{cfg.data_dir} are {x.shape[1:]}; pass --image-size "
+                f"{spec.input_shape[1]} {spec.input_shape[2]} to resize them"
+            )
+        name = str(cfg.data_dir)
+    else:
+        name = cfg.dataset or spec.dataset
+        if not name:
+            raise ValueError(f"{cfg.model} has no data set of its own here; pass --dataset")
+        if cfg.image_size:
+            raise ValueError("--image-size resizes a --data-dir image folder; not for a data set")
+        (x, y), (xt, yt) = datasets.load(name, cfg.data_dir, cfg.download)
+        names = datasets.DATASETS[name][1]
+        if x.shape[1:] != spec.input_shape:
+            raise ValueError(
+                f"{cfg.model} takes inputs {spec.input_shape} but {name} images are {x.shape[1:]}"
+            )
     if cfg.limit_train:
         x, y = x[: cfg.limit_train], y[: cfg.limit_train]
     if cfg.limit_test:
         xt, yt = xt[: cfg.limit_test], yt[: cfg.limit_test]
-    return (x, y), (xt, yt), datasets.DATASETS[name][1]
+    return (x, y), (xt, yt), list(names)
 
 
 def _checkpoint(
@@ -153,8 +204,12 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, verbose: int = 1) -> 
     if stale and verbose:
         print(f"removed {len(stale)} temporary file(s) an interrupted run left in {out}")
     (x, y), (xt, yt), names = load_dataset(cfg)
-    model = models.get(cfg.model, seed=cfg.seed).to(cfg.device)
-    opt = optim.get(cfg.optimizer, model.parameters(), lr=cfg.lr)
+    if len(names) != models.spec(cfg.model).classes:
+        cfg.classes = len(names)
+    model = models.get(cfg.model, seed=cfg.seed, classes=cfg.classes or None).to(cfg.device)
+    opt = optim.get(
+        cfg.optimizer, model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay or None
+    )
     rng = np.random.default_rng(cfg.seed)
     history, start_epoch = History(), 0
     ckpt_path = out / "checkpoint.npz"
@@ -179,8 +234,8 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, verbose: int = 1) -> 
         validation = (xt, yt)  # as the lectures do: validate on the test set
     augment = None
     if cfg.augment:
-        flip = cfg.dataset.startswith("cifar") or models.spec(cfg.model).dataset.startswith("cifar")
-        augment = lambda xb, r: datasets.random_shift_flip(xb, r, 0.1, 0.1, flip)  # noqa: E731
+        flip = cfg.flip or dataset_name(cfg) == "cifar10"
+        augment = lambda xb, r: datasets.random_shift_flip(xb, r, cfg.shift, cfg.shift, flip)  # noqa: E731
 
     def checkpoint(epoch: int, hist: History, r: np.random.Generator) -> None:
         save_npz(ckpt_path, _checkpoint(model, opt, epoch, hist, r, cfg))
@@ -216,7 +271,7 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, verbose: int = 1) -> 
         wall_seconds_this_session=time.perf_counter() - t0,
         images_per_second=len(x) * len(history) / train_seconds if train_seconds else None,
         model=cfg.model,
-        dataset=cfg.dataset or models.spec(cfg.model).dataset,
+        dataset=dataset_name(cfg),
     )
     save_json(out / "metrics.json", metrics)
     return metrics
@@ -257,7 +312,7 @@ def load_run(run_dir: Path, weights: str = "final") -> tuple[Any, RunConfig]:
     config = load_json(config_path, "run config (config.json)")
     with reading(config_path, "run config (config.json)"):
         cfg = RunConfig(**config)
-    model = models.get(cfg.model, seed=None)
+    model = models.get(cfg.model, seed=None, classes=cfg.classes or None)
     load_weights(model, run_dir / f"{weights}.npz")
     return model, cfg
 
