@@ -253,9 +253,9 @@ def test_shear_moves_pixels_as_keras_shear_matrix():
 
 def test_lecture_004_train_your_own_data_cell(tmp_path, rng):
     """004's cell as printed but for imports and paths: shear/zoom/flip, two class
-    folders, class_mode='binary' (the lecture's classifier, here with two softmax
-    outputs: binary_crossentropy is not supported yet), Keras 1's fit_generator
-    arguments mapped with a DeprecationWarning."""
+    folders, class_mode='binary' into the usual classifier of that cell (a last
+    Dense(1, activation='sigmoid') under binary_crossentropy), Keras 1's
+    fit_generator arguments mapped with a DeprecationWarning."""
     from cnnfast.keras.layers import Dense, Flatten
     from cnnfast.keras.models import Sequential
     from cnnfast.keras.preprocessing.image import ImageDataGenerator
@@ -273,10 +273,8 @@ def test_lecture_004_train_your_own_data_cell(tmp_path, rng):
         tmp_path / "dataset" / "test_set", target_size=(8, 8), batch_size=5, class_mode="binary"
     )
     assert training_set.nb_samples == 12 and training_set.class_indices == {"cats": 0, "dogs": 1}
-    classifier = Sequential([Flatten(input_shape=(8, 8, 3)), Dense(2, activation="softmax")])
-    classifier.compile(
-        loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"]
-    )
+    classifier = Sequential([Flatten(input_shape=(8, 8, 3)), Dense(1, activation="sigmoid")])
+    classifier.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
     with pytest.warns(DeprecationWarning, match="Keras 1 arguments"):
         history = classifier.fit_generator(
             training_set,
@@ -286,5 +284,8 @@ def test_lecture_004_train_your_own_data_cell(tmp_path, rng):
             nb_val_samples=12,
         )
     assert len(history.history["loss"]) == 3 and "val_loss" in history.history
+    assert np.isfinite(history.history["val_loss"]).all()
+    p = classifier.predict(next(iter(test_set))[0])
+    assert p.shape == (5, 1) and ((0 <= p) & (p <= 1)).all()
     with pytest.raises(TypeError, match=r"unexpected arguments \['nb_worker'\]"):
         classifier.fit_generator(training_set, nb_worker=2)

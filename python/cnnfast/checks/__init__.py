@@ -36,7 +36,7 @@ from .gradients import numerical_gradient
 from .lrn import check_lrn
 from .pool2d import check_avg_pool2d, check_global_avg_pool2d, check_max_pool2d
 from .random_suite import random_conv2d_case, random_padding, random_pool2d_case, random_suite
-from .softmax import check_cross_entropy, check_softmax
+from .softmax import check_binary_cross_entropy, check_cross_entropy, check_softmax
 
 __all__ = [
     "U64",
@@ -47,6 +47,7 @@ __all__ = [
     "check_activations",
     "check_avg_pool2d",
     "check_batch_norm",
+    "check_binary_cross_entropy",
     "check_conv2d",
     "check_cross_entropy",
     "check_dropout",

@@ -15,7 +15,7 @@ from .dropout import check_dropout
 from .gemm import check_matmul
 from .lrn import check_lrn
 from .pool2d import check_avg_pool2d, check_global_avg_pool2d, check_max_pool2d
-from .softmax import check_cross_entropy, check_softmax
+from .softmax import check_binary_cross_entropy, check_cross_entropy, check_softmax
 
 
 def random_padding(rng: np.random.Generator, kernel: tuple[int, int], pool: bool) -> Any:
@@ -116,6 +116,14 @@ def random_suite(
                 dtype,
                 int(rng.integers(1, 20)),
                 int(rng.integers(1, 12)),
+                bool(rng.random() < 0.5),
+                str(rng.choice(["mean", "sum", "none"])),
+                device=device,
+            )
+            out += check_binary_cross_entropy(
+                rng,
+                dtype,
+                int(rng.integers(1, 20)),
                 bool(rng.random() < 0.5),
                 str(rng.choice(["mean", "sum", "none"])),
                 device=device,

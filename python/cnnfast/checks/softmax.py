@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops, reference
+from ..reference.softmax import loss_scale
 from .bounds import U64, rounding_bound
 from .compare import Result, compare
 from .device import On, accumulation_unit
@@ -117,11 +118,7 @@ def check_cross_entropy(
     rdx = reference.cross_entropy_backward(l64, t_ref, reduction, dloss)
     spread = np.ptp(l64, axis=1, keepdims=True)
     p = reference.softmax(l64, axis=1)
-    scale = (
-        np.abs(np.asarray(dloss, dtype=np.float64)).reshape(-1, 1)
-        if reduction == "none"
-        else abs(dloss) / (n if reduction == "mean" else 1)
-    )
+    scale = np.abs(loss_scale(dloss, reduction, n, np.float64))
     tsum = np.abs(t_ref).sum(axis=1, keepdims=True) if soft else 1.0
     out.append(
         compare(
@@ -130,6 +127,54 @@ def check_cross_entropy(
             run(ops.cross_entropy_backward, logits, t, reduction, dloss),
             rdx,
             rounding_bound(2 * spread + 12, dtype, (p * tsum + tw) * scale),
+        )
+    )
+    return out
+
+
+def check_binary_cross_entropy(
+    rng: np.random.Generator,
+    dtype: Any,
+    n: int,
+    soft: bool = False,
+    reduction: str = "mean",
+    device: str = "cpu",
+) -> list[Result]:
+    """ops.binary_cross_entropy (the cross-entropy kernel over the logits (0, z)) against
+    the reference's direct formula max(z, 0) - t z + log1p(exp(-|z|))."""
+    run = On(device)
+    acc = accumulation_unit(device, dtype) + U64
+    case = f"{np.dtype(dtype)} ({n}, 1) soft={soft} reduction={reduction}"
+    z = (4 * rng.standard_normal((n, 1))).astype(dtype)
+    t = rng.random(n).astype(dtype) if soft else rng.integers(0, 2, n)
+    if device != "cpu" and soft:
+        soft, t = False, rng.integers(0, 2, n)  # (a device target is 0/1 labels)
+    dloss = normal(rng, n, dtype) if reduction == "none" else 0.75
+    z64 = z.astype(np.float64)
+    t64 = t.astype(np.float64)
+    # As the cross-entropy over two logits (0, z): its logsumexp |lse| <= |z| + log 2, and
+    # the target's weights 1 - t and t (each <= 1) on |0| and |z|.
+    lse = np.abs(z64[:, 0]) + np.log(2)
+    per = np.abs(z64[:, 0]) + 2 * lse
+    mag = per if reduction == "none" else (per.mean() if reduction == "mean" else per.sum())
+    out = [
+        compare(
+            "binary_cross_entropy",
+            case,
+            run(ops.binary_cross_entropy, z, t, reduction),
+            reference.binary_cross_entropy(z64, t64, reduction),
+            rounding_bound(8, dtype, mag) + (n * acc * np.abs(mag)),
+        )
+    ]
+    scale = np.abs(loss_scale(dloss, reduction, n, np.float64))
+    spread = np.abs(z64)
+    out.append(
+        compare(
+            "binary_cross_entropy_backward",
+            case,
+            run(ops.binary_cross_entropy_backward, z, t, reduction, dloss),
+            reference.binary_cross_entropy_backward(z64, t64, reduction, dloss),
+            rounding_bound(2 * spread + 12, dtype, 2 * scale),
         )
     )
     return out

@@ -133,8 +133,21 @@ class Sequential:
     def _final_softmax(self) -> bool:
         return bool(self.layers) and self.layers[-1].activation == "softmax"
 
+    def _final_sigmoid_logit(self) -> bool:
+        """A last layer of one unit with a sigmoid: a two-class net's probability of class
+        1, whose sigmoid the binary cross-entropy (or predict) applies."""
+        return (
+            bool(self.layers)
+            and self.layers[-1].activation == "sigmoid"
+            and self._shapes[-1] == (1,)
+        )
+
+    def _final_activation_in_loss(self) -> bool:
+        return self._final_softmax() or self._final_sigmoid_logit()
+
     def _build(self) -> nn.Sequential:
-        """The engine network, the last softmax left out (the loss or predict applies it)."""
+        """The engine network, the last softmax (or a one-unit sigmoid) left out: the loss
+        or predict applies it."""
         if self._engine is None:
             if not self.layers:
                 raise ValueError("the model has no layers")
@@ -144,7 +157,7 @@ class Sequential:
             for i, layer in enumerate(self.layers):
                 modules += layer.modules(self._in_shape(i))
                 last = i == len(self.layers) - 1
-                if layer.activation and not (last and layer.activation == "softmax"):
+                if layer.activation and not (last and self._final_activation_in_loss()):
                     modules.append(ACTIVATIONS[layer.activation]())
             self._engine = nn.Sequential(*modules)
         return self._engine
@@ -201,7 +214,14 @@ class Sequential:
             raise ValueError(
                 f"compile: unsupported metrics {sorted(unknown)} (cnnfast.keras has 'accuracy')"
             )
-        if not self._final_softmax():
+        if self._loss == "binary" and not self._final_sigmoid_logit():
+            raise ValueError(
+                "compile: binary_crossentropy is computed from the last layer's logit, fused "
+                "with its sigmoid; end the model with Dense(1, activation='sigmoid') (got "
+                f"{self.layers[-1].activation or 'no activation'} with output shape "
+                f"{self.output_shape})"
+            )
+        if self._loss != "binary" and not self._final_softmax():
             raise ValueError(
                 "compile: cnnfast.keras computes the cross-entropy from the last layer's logits; "
                 "give the last layer activation='softmax' (as the lectures' models do)"
@@ -213,6 +233,18 @@ class Sequential:
         y = np.asarray(y)
         if self._loss == "sparse":
             return y.reshape(len(y)).astype(np.int64)
+        if self._loss == "binary":
+            if y.shape not in ((len(y),), (len(y), 1)):
+                raise ValueError(
+                    f"binary_crossentropy: targets must be (N,) or (N, 1), got {y.shape}"
+                )
+            flat = y.reshape(len(y))
+            if not np.isin(flat, (0, 1)).all():
+                raise ValueError(
+                    "binary_crossentropy: cnnfast.keras takes 0/1 targets (not soft labels); "
+                    f"got values {np.unique(flat)[:5].tolist()}"
+                )
+            return flat.astype(np.int64)
         if y.ndim != 2 or y.shape[1] != self.output_shape[-1]:
             raise ValueError(
                 "categorical_crossentropy: targets must be one-hot "
@@ -376,6 +408,8 @@ class Sequential:
     def predict(self, x: Any, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         """The last layer's outputs: class probabilities."""
         logits = self._logits(x, batch_size)
+        if self._final_sigmoid_logit():
+            return ops.sigmoid(logits)
         return ops.softmax(logits, axis=1) if self._final_softmax() else logits
 
     def evaluate(self, x: Any, y: Any = None, batch_size: int = 32, verbose: int = 0) -> Any:

@@ -153,6 +153,20 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
     )
 
 
+def binary_cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Sigmoid and binary cross-entropy of one logit per sample (N, 1), fused (see
+    cnnfast.ops.binary_cross_entropy), against 0/1 labels or probabilities."""
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    y = ops.binary_cross_entropy(logits.data, t, reduction)
+    if logits.device == "cpu":
+        y = np.asarray(y, dtype=logits.dtype)
+    return Tensor._from_op(
+        y,
+        (logits,),
+        lambda g: (ops.binary_cross_entropy_backward(logits.data, t, reduction, g),),
+    )
+
+
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, seed: int | None = None) -> Tensor:
     """Inverted dropout; the mask comes from `seed` (default: the next seed of
     cnnfast.random, so cnnfast.manual_seed fixes every mask)."""

@@ -25,6 +25,7 @@ from .batch_norm import (
     batch_norm_train,
     update_running_stats,
 )
+from .binary_cross_entropy import binary_cross_entropy, binary_cross_entropy_backward
 from .conv2d import conv2d, conv2d_algorithm, conv2d_backward
 from .device import device_name, device_of, full, to_device, zeros_like
 from .dropout import dropout, dropout_backward, dropout_mask

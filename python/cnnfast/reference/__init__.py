@@ -23,6 +23,7 @@ from .batch_norm import (
     batch_norm_inference_backward,
     batch_norm_train,
 )
+from .binary_cross_entropy import binary_cross_entropy, binary_cross_entropy_backward
 from .conv2d import conv2d, conv2d_backward
 from .dropout import dropout, dropout_backward, dropout_mask
 from .gemm import matmul

@@ -40,14 +40,26 @@ def _per_sample(logits: np.ndarray, t: np.ndarray) -> np.ndarray:
     return -np.where(t != 0, t * logp, 0).sum(axis=1)
 
 
-def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Any:
-    logits, t = float_array(logits), np.asarray(target)
-    losses = _per_sample(logits, t)
+def reduce_losses(losses: np.ndarray, reduction: str) -> Any:
+    """Per-sample losses reduced: 'none' keeps them, 'sum', or 'mean' (NaN for none)."""
     if reduction == "none":
         return losses
     if reduction == "sum":
         return losses.sum()
-    return losses.mean() if len(losses) else logits.dtype.type(np.nan)
+    return losses.mean() if len(losses) else losses.dtype.type(np.nan)
+
+
+def loss_scale(dloss: Any, reduction: str, n: int, dtype: Any) -> np.ndarray:
+    """What each sample's loss gradient is multiplied by: dloss per sample (a column)
+    for 'none', else dloss, divided by n for 'mean'."""
+    if reduction == "none":
+        return np.asarray(dloss, dtype=dtype).reshape(n, 1)
+    return np.asarray(dloss, dtype=dtype) / (n if reduction == "mean" and n else 1)
+
+
+def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Any:
+    logits, t = float_array(logits), np.asarray(target)
+    return reduce_losses(_per_sample(logits, t), reduction)
 
 
 def cross_entropy_backward(
@@ -60,8 +72,4 @@ def cross_entropy_backward(
         grad = p - np.eye(C, dtype=logits.dtype)[t]
     else:
         grad = p * t.sum(axis=1, keepdims=True) - t
-    if reduction == "none":
-        scale = np.asarray(dloss, dtype=logits.dtype).reshape(N, 1)
-    else:
-        scale = np.asarray(dloss, dtype=logits.dtype) / (N if reduction == "mean" and N else 1)
-    return (grad * scale).astype(logits.dtype)
+    return (grad * loss_scale(dloss, reduction, N, logits.dtype)).astype(logits.dtype)

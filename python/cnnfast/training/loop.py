@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import ops
 from ..data.batches import batches, train_val_split
-from ..nn.functional import cross_entropy
+from ..nn.functional import binary_cross_entropy, cross_entropy
 from ..nn.module import Module
 from ..optim import Optimizer
 from ..random import numpy_rng
@@ -63,6 +63,23 @@ def _steps(
                 return
 
 
+def logits_loss(logits: Tensor, y: Tensor) -> Tensor:
+    """A classifier's loss: the softmax cross-entropy of its logits (N, C); with one
+    logit per sample (N, 1), a two-class net's sigmoid binary cross-entropy."""
+    if logits.shape[1] == 1:
+        return binary_cross_entropy(logits, y)
+    return cross_entropy(logits, y)
+
+
+def predicted_classes(logits: np.ndarray) -> np.ndarray:
+    """The classes logits (N, C) vote for; with one logit, 1 where sigmoid(z) > 0.5 (as
+    Keras's binary accuracy thresholds), i.e. z > 0."""
+    logits = np.asarray(logits)
+    if logits.ndim == 2 and logits.shape[1] == 1:
+        return (logits[:, 0] > 0).astype(np.int64)
+    return logits.argmax(axis=1)
+
+
 def train_epoch(
     model: Module,
     optimizer: Optimizer,
@@ -78,7 +95,7 @@ def train_epoch(
     state: dict[str, Any] | None = None,
     steps: int | None = None,
 ) -> dict[str, float]:
-    """One pass over (x, y), or `steps` batches: forward, cross-entropy, backward,
+    """One pass over (x, y), or `steps` batches: forward, loss (logits_loss), backward,
     optimizer step per batch, on the model's device (each batch is copied there; the
     loss and predictions come back for the progress figures). Each callback's
     on_batch_end sees the running loss and accuracy after every step."""
@@ -93,11 +110,11 @@ def train_epoch(
             xb = augment(xb, rng)
         optimizer.zero_grad()
         logits = model(Tensor(ops.to_device(xb, device)))
-        loss = cross_entropy(logits, Tensor(ops.to_device(yb, device)))
+        loss = logits_loss(logits, Tensor(ops.to_device(yb, device)))
         loss.backward()
         optimizer.step()
         loss_sum += float(loss.item()) * len(xb)
-        correct += int((np.asarray(logits.data).argmax(axis=1) == yb).sum())
+        correct += int((predicted_classes(np.asarray(logits.data)) == yb).sum())
         seen += len(xb)
         if callbacks:
             running = {"loss": loss_sum / seen, "accuracy": correct / seen}
@@ -124,19 +141,22 @@ def predict_logits(model: Module, x: np.ndarray, batch_size: int = 256) -> np.nd
 
 
 def predict(model: Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities (softmax of the logits), in eval mode."""
-    from .. import ops
-
-    return ops.softmax(predict_logits(model, x, batch_size), axis=1)
+    """Class probabilities (softmax of the logits; with one logit, its sigmoid: the
+    probability of class 1), in eval mode."""
+    logits = predict_logits(model, x, batch_size)
+    if logits.ndim == 2 and logits.shape[1] == 1:
+        return ops.sigmoid(logits)
+    return ops.softmax(logits, axis=1)
 
 
 def logits_metrics(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of logits against labels."""
-    from .. import ops
-
+    """(mean cross-entropy, accuracy) of logits against labels (one logit per sample:
+    the binary cross-entropy, see logits_loss)."""
     if not len(y):
         return float("nan"), float("nan")
-    return float(ops.cross_entropy(logits, y)), float((logits.argmax(axis=1) == y).mean())
+    binary = logits.ndim == 2 and logits.shape[1] == 1
+    loss = ops.binary_cross_entropy(logits, y) if binary else ops.cross_entropy(logits, y)
+    return float(loss), float((predicted_classes(logits) == y).mean())
 
 
 def evaluate(
