@@ -15,29 +15,14 @@ from cnnfast.errors import FileFormatError
 
 Image = pytest.importorskip("PIL.Image")
 
+from image_files import make_folder, write_image  # noqa: E402 (needs Pillow)
+
 CIFAR_JPEG = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cifar10-jpeg.tar.gz"
 
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNFAST_DATA", str(tmp_path / "cache"))
-
-
-def write_image(path: Path, pixels: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels).save(path)
-
-
-def make_folder(root: Path, rng: np.random.Generator, per_class: int = 3, hw=(6, 8)) -> dict:
-    """Two classes of lossless PNGs; returns {relative path: pixels}."""
-    written = {}
-    for name in ("dogs", "cats"):
-        for i in range(per_class):
-            a = rng.integers(0, 256, (*hw, 3), dtype=np.uint8)
-            rel = f"{name}/{i:03d}.png"
-            write_image(root / rel, a)
-            written[rel] = a
-    return written
 
 
 def test_labels_are_the_sorted_folder_names_and_pixels_come_through(tmp_path, rng):

@@ -62,15 +62,21 @@ def _arrays(data: Any, what: str) -> tuple[np.ndarray, Any]:
     if isinstance(data, NumpyArrayIterator):
         if data.y is None:
             raise ValueError(f"{what}: the flow has no targets (flow(x, y))")
-        if data.generator.is_random:
-            raise ValueError(
-                f"{what}: the flow's generator transforms at random; "
-                "evaluate on fixed data (a generator with rescale/standardisation only)"
-            )
-        return data.generator.standardize(data.x), data.y
+        return _images(data, what), data.y
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise ValueError(f"{what}: expected (x, y) or ImageDataGenerator.flow(x, y)")
     return data[0], data[1]
+
+
+def _images(flow: NumpyArrayIterator, what: str) -> np.ndarray:
+    """A flow's images as fixed data: only a generator without random transforms has
+    them (rescaled / standardised)."""
+    if flow.generator.is_random:
+        raise ValueError(
+            f"{what}: the flow's generator transforms at random; "
+            "evaluate on fixed data (a generator with rescale/standardisation only)"
+        )
+    return flow.generator.standardize(flow.x)
 
 
 def _to_engine(x: Any) -> np.ndarray:
@@ -406,7 +412,10 @@ class Sequential:
         return logits if len(logits) else np.zeros((0, self.output_shape[-1]), np.float32)
 
     def predict(self, x: Any, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
-        """The last layer's outputs: class probabilities."""
+        """The last layer's outputs: class probabilities. x is an array, or a flow
+        without random transforms (predicted in its stored order, not a shuffled one)."""
+        if isinstance(x, NumpyArrayIterator):
+            x, batch_size = _images(x, "predict"), x.batch_size
         logits = self._logits(x, batch_size)
         if self._final_sigmoid_logit():
             return ops.sigmoid(logits)

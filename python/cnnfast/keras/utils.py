@@ -1,10 +1,14 @@
-"""keras.utils: one-hot encoding."""
+"""keras.utils: one-hot encoding, image_dataset_from_directory."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+
+from .image_dataset import image_dataset_from_directory
+
+__all__ = ["image_dataset_from_directory", "np_utils", "to_categorical"]
 
 
 def to_categorical(y: Any, num_classes: int | None = None, dtype: str = "float32") -> np.ndarray:
