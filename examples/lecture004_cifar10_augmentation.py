@@ -7,9 +7,10 @@
 # datagen.flow, batch 32, 100 epochs, a checkpoint to 'aug_model.weights.best.hdf5'
 # (the file step 10 loads). Kept as printed: step 3 rescales into "x_tests", so the
 # test accuracy is measured on unscaled images (the lecture's: 0.6825).
-# CIFAR-10: cifar10.load_data() downloads it as Keras does, into $CNNFAST_DATA/cifar10
-# (else ~/.cache/cnnfast/cifar10), or reads the official batches already there; the
-# machines cnnfast is developed on have neither a copy nor a network.
+# CIFAR-10: cifar10.load_data() reads the official batches in $CNNFAST_DATA/cifar10
+# (else ~/.cache/cnnfast/cifar10), else the JPEG folders or cifar10-jpeg.tar.gz in
+# $CNNFAST_DATASETS or ~/.cnnfast/datasets (here: CNNFAST_DATASETS=../shared/datasets),
+# else downloads the batches as Keras does.
 # Run: python examples/lecture004_cifar10_augmentation.py   (100 epochs, batch 32)
 # 1. Load CIFAR -10 Database
 import cnnfast.keras as keras

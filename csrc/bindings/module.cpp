@@ -137,6 +137,7 @@ PYBIND11_MODULE(_C, m) {
   bind::bind_activation(m);
   bind::bind_softmax(m);
   bind::bind_dropout(m);
+  bind::bind_augment(m);
   bind::bind_batch_norm(m);
   bind::bind_lrn(m);
   bind::bind_optim(m);

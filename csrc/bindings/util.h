@@ -116,6 +116,7 @@ void bind_pool2d(py::module_& m);
 void bind_activation(py::module_& m);
 void bind_softmax(py::module_& m);
 void bind_dropout(py::module_& m);
+void bind_augment(py::module_& m);
 void bind_batch_norm(py::module_& m);
 void bind_lrn(py::module_& m);
 void bind_optim(py::module_& m);

@@ -17,6 +17,7 @@ from .activation import (
     tanh,
     tanh_backward,
 )
+from .augment import affine_sample
 from .batch_norm import (
     batch_norm,
     batch_norm_backward,

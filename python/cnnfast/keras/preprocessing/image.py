@@ -15,24 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ... import ops
 from ...random import numpy_rng
-
-
-def _affine_sample(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """image (H, W, C) resampled at matrix @ (row, col, 1) of every output pixel:
-    bilinear, coordinates clamped to the edge ('nearest' fill)."""
-    h, w, _ = image.shape
-    rows, cols = np.meshgrid(
-        np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij"
-    )
-    src_r = np.clip(matrix[0, 0] * rows + matrix[0, 1] * cols + matrix[0, 2], 0, h - 1)
-    src_c = np.clip(matrix[1, 0] * rows + matrix[1, 1] * cols + matrix[1, 2], 0, w - 1)
-    r0, c0 = np.floor(src_r).astype(int), np.floor(src_c).astype(int)
-    r1, c1 = np.minimum(r0 + 1, h - 1), np.minimum(c0 + 1, w - 1)
-    fr, fc = (src_r - r0)[..., None], (src_c - c0)[..., None]
-    top = image[r0, c0] * (1 - fc) + image[r0, c1] * fc
-    bottom = image[r1, c0] * (1 - fc) + image[r1, c1] * fc
-    return (top * (1 - fr) + bottom * fr).astype(image.dtype)
 
 
 class ImageDataGenerator:
@@ -98,12 +82,11 @@ class ImageDataGenerator:
         self.mean = x.mean(axis=(0, 1, 2), keepdims=True)[0]
         self.std = x.std(axis=(0, 1, 2), keepdims=True)[0]
 
-    def random_transform(
-        self, image: np.ndarray, rng: np.random.Generator | None = None
-    ) -> np.ndarray:
-        """One image (H, W, C), rotated, shifted, zoomed and flipped at random."""
-        rng = self.rng if rng is None else rng
-        h, w, _ = image.shape
+    def _draw(
+        self, h: int, w: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray | None, bool, bool]:
+        """One image's random transform: (the output -> source pixel matrix (2, 3), or
+        None for none; flip left-right; flip up-down), drawn in Keras's order."""
         theta = (
             np.deg2rad(rng.uniform(-self.rotation_range, self.rotation_range))
             if self.rotation_range
@@ -117,7 +100,7 @@ class ImageDataGenerator:
             if self.shear_range
             else 0.0
         )
-        out = image
+        matrix = None
         if theta or ty or tx or zy != 1.0 or zx != 1.0 or shear:
             # output pixel -> source pixel, about the centre: rotate, shear, zoom (Keras's
             # apply_affine_transform order and shear matrix), then shift
@@ -126,12 +109,36 @@ class ImageDataGenerator:
             sh = np.array([[1.0, -np.sin(shear)], [0.0, np.cos(shear)]])
             m = rot @ sh @ np.diag([zy, zx])
             offset = np.array([cy, cx]) - m @ np.array([cy, cx]) + np.array([ty, tx])
-            out = _affine_sample(image, np.hstack([m, offset[:, None]]))
-        if self.horizontal_flip and rng.random() < 0.5:
-            out = out[:, ::-1]
-        if self.vertical_flip and rng.random() < 0.5:
-            out = out[::-1]
-        return np.ascontiguousarray(out)
+            matrix = np.hstack([m, offset[:, None]])
+        hflip = bool(self.horizontal_flip and rng.random() < 0.5)
+        vflip = bool(self.vertical_flip and rng.random() < 0.5)
+        return matrix, hflip, vflip
+
+    def random_transform(
+        self, image: np.ndarray, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        """One image (H, W, C), rotated, shifted, zoomed, sheared and flipped at random."""
+        return self._transform_batch(np.asarray(image)[None], rng)[0]
+
+    def _transform_batch(
+        self, batch: np.ndarray, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        """Each image of (N, H, W, C) transformed at random: the draws image by image
+        (so a batch gets what a loop of random_transform would), the resampling of all
+        the transformed images in one pass."""
+        rng = self.rng if rng is None else rng
+        n, h, w, _ = batch.shape
+        draws = [self._draw(h, w, rng) for _ in range(n)]
+        out = np.array(batch, copy=True)
+        moved = [i for i, (m, _, _) in enumerate(draws) if m is not None]
+        if moved:
+            matrices = np.stack([draws[i][0] for i in moved])  # type: ignore[misc]
+            out[moved] = ops.affine_sample(batch[moved], matrices)
+        hflip = [i for i, d in enumerate(draws) if d[1]]
+        out[hflip] = out[hflip][:, :, ::-1]
+        vflip = [i for i, d in enumerate(draws) if d[2]]
+        out[vflip] = out[vflip][:, ::-1]
+        return out
 
     def standardize(self, x: np.ndarray) -> np.ndarray:
         """Rescale, then the sample-wise and feature-wise centring and scaling asked for."""
@@ -155,7 +162,8 @@ class ImageDataGenerator:
 
     def augment(self, batch: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """A batch (N, H, W, C): each image transformed, then standardised."""
-        return self.standardize(np.stack([self.random_transform(img, rng) for img in batch]))
+        batch = np.asarray(batch)
+        return self.standardize(self._transform_batch(batch, rng) if self.is_random else batch)
 
     def flow_from_directory(
         self,
