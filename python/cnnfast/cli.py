@@ -169,11 +169,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     """Hands the suite's own options to its module (cnnfast/bench/SUITE.py)."""
     import importlib
 
+    from cnnfast.bench import SUITES
+
     suite = "peak" if args.peak else args.suite
     if suite is None:
-        raise SystemExit(
-            "cnnfast bench: name a suite (peak, gemm, ops, nets, tiny, cuda) or pass --peak"
-        )
+        raise SystemExit("cnnfast bench: name a suite (" + ", ".join(SUITES) + ") or pass --peak")
     importlib.import_module(f"cnnfast.bench.{suite}").main(args.suite_args)
     return 0
 
@@ -283,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     p = sub.add_parser(
         "bench",
-        help="benchmark suites against NumPy and PyTorch (peak, gemm, ops, nets, tiny, cuda)",
+        help="benchmark suites against NumPy and PyTorch (" + ", ".join(SUITES) + ")",
         description="Runs one suite; options after the suite name go to it "
         "(`cnnfast bench ops --help`). See cnnfast/bench/__init__.py.",
     )

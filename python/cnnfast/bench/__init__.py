@@ -10,6 +10,8 @@
     contention  a training step beside 0, 1 and 2 busy processes, 1 and 2 threads,
            cnnfast (its waiting and the runtime's spinning default) and PyTorch
     nonfinite  what conv2d's scans for non-finite values cost a training step
+    images a CIFAR-10 (JPEG) epoch with its input pipeline (decoding, augmentation)
+           against PyTorch with torchvision's ImageFolder and transforms
 
 Every suite verifies cnnfast's results before timing them, runs the peers in the same
 process on the same thread count, interleaved, and reports medians (timing.py).
@@ -17,4 +19,4 @@ process on the same thread count, interleaved, and reports medians (timing.py).
 
 from __future__ import annotations
 
-SUITES = ("peak", "gemm", "ops", "nets", "tiny", "cuda", "contention", "nonfinite")
+SUITES = ("peak", "gemm", "ops", "nets", "tiny", "cuda", "contention", "nonfinite", "images")

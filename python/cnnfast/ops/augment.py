@@ -9,7 +9,7 @@ Files:
   binding    csrc/bindings/augment.cpp
   reference  python/cnnfast/reference/augment.py (bit for bit: same double arithmetic)
   tests      tests/test_augment.py
-  benchmark  python/cnnfast/bench/input_pipeline.py (augmentation in a CIFAR-10 epoch)
+  benchmark  python/cnnfast/bench/images.py (augmentation in a CIFAR-10 epoch)
 """
 
 from __future__ import annotations

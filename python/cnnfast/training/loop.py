@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import ops
 from ..data.batches import batches, train_val_split
+from ..data.prefetch import prefetch
 from ..nn.functional import binary_cross_entropy, cross_entropy
 from ..nn.module import Module
 from ..optim import Optimizer
@@ -105,9 +106,11 @@ def train_epoch(
     bar = _progress(steps, desc, verbose)
     loss_sum, correct, seen = 0.0, 0, 0
     state = state if state is not None else {"model": model, "optimizer": optimizer}
-    for step, (xb, yb) in enumerate(_steps(x, y, batch_size, shuffle, rng, steps)):
-        if augment is not None:
-            xb = augment(xb, rng)
+    batches = _steps(x, y, batch_size, shuffle, rng, steps)
+    if augment is not None:
+        # augmenting batch k + 1 overlaps the step on batch k (data/prefetch.py)
+        batches = prefetch((augment(xb, rng), yb) for xb, yb in batches)
+    for step, (xb, yb) in enumerate(batches):
         optimizer.zero_grad()
         logits = model(Tensor(ops.to_device(xb, device)))
         loss = logits_loss(logits, Tensor(ops.to_device(yb, device)))

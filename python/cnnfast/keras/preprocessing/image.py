@@ -11,6 +11,7 @@ pass over x).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from math import cos, radians, sin
 from typing import Any
 
 import numpy as np
@@ -88,28 +89,32 @@ class ImageDataGenerator:
         """One image's random transform: (the output -> source pixel matrix (2, 3), or
         None for none; flip left-right; flip up-down), drawn in Keras's order."""
         theta = (
-            np.deg2rad(rng.uniform(-self.rotation_range, self.rotation_range))
+            radians(rng.uniform(-self.rotation_range, self.rotation_range))
             if self.rotation_range
             else 0.0
         )
         ty = rng.uniform(-self.height_shift, self.height_shift) * h if self.height_shift else 0.0
         tx = rng.uniform(-self.width_shift, self.width_shift) * w if self.width_shift else 0.0
-        zy, zx = rng.uniform(*self.zoom, 2) if self.zoom != (1.0, 1.0) else (1.0, 1.0)
+        zy, zx = map(float, rng.uniform(*self.zoom, 2)) if self.zoom != (1.0, 1.0) else (1.0, 1.0)
         shear = (
-            np.deg2rad(rng.uniform(-self.shear_range, self.shear_range))
-            if self.shear_range
-            else 0.0
+            radians(rng.uniform(-self.shear_range, self.shear_range)) if self.shear_range else 0.0
         )
         matrix = None
         if theta or ty or tx or zy != 1.0 or zx != 1.0 or shear:
             # output pixel -> source pixel, about the centre: rotate, shear, zoom (Keras's
-            # apply_affine_transform order and shear matrix), then shift
+            # apply_affine_transform order and shear matrix), then shift. In Python
+            # floats: numpy's small-matrix calls cost ~50 us an image, most of a batch.
+            cos_t, sin_t, sin_s, cos_s = cos(theta), sin(theta), sin(shear), cos(shear)
+            # rot @ shear = [[cos_t, -cos_t sin_s - sin_t cos_s], [sin_t, ...]], @ diag(zy, zx)
+            m00, m01 = cos_t * zy, (-cos_t * sin_s - sin_t * cos_s) * zx
+            m10, m11 = sin_t * zy, (-sin_t * sin_s + cos_t * cos_s) * zx
             cy, cx = (h - 1) / 2, (w - 1) / 2
-            rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
-            sh = np.array([[1.0, -np.sin(shear)], [0.0, np.cos(shear)]])
-            m = rot @ sh @ np.diag([zy, zx])
-            offset = np.array([cy, cx]) - m @ np.array([cy, cx]) + np.array([ty, tx])
-            matrix = np.hstack([m, offset[:, None]])
+            matrix = np.array(
+                [
+                    [m00, m01, cy - (m00 * cy + m01 * cx) + ty],
+                    [m10, m11, cx - (m10 * cy + m11 * cx) + tx],
+                ]
+            )
         hflip = bool(self.horizontal_flip and rng.random() < 0.5)
         vflip = bool(self.vertical_flip and rng.random() < 0.5)
         return matrix, hflip, vflip
@@ -163,6 +168,8 @@ class ImageDataGenerator:
     def augment(self, batch: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """A batch (N, H, W, C): each image transformed, then standardised."""
         batch = np.asarray(batch)
+        if batch.dtype not in (np.float32, np.float64):
+            batch = batch.astype(np.float32)  # (uint8 pixels, as decoded)
         return self.standardize(self._transform_batch(batch, rng) if self.is_random else batch)
 
     def flow_from_directory(
