@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import FileFormatError, PathLike, reading
 from .files import cache_dir
-from .images import load_image_folder
+from .images import load_image_folder, load_image_pixels, to_float_nchw
 
 Split = tuple[np.ndarray, np.ndarray]
 CIFAR10_JPEG = "cifar10-jpeg"
@@ -115,14 +115,16 @@ def load_cifar10_jpeg(root: Path, classes: Sequence[str]) -> tuple[Split, Split]
     random order, and scripts rely on that (x_train[:1000] as a sample, Keras's
     validation_split taking the last 10%). So each split is put in a fixed random order
     (a permutation seeded 0 for train, 1 for test): the same arrays on every machine."""
-    (x, y), (xt, yt), _ = load_image_split(root, None, "rgb", classes)
-    order = np.random.default_rng(0).permutation(len(x))
-    x, y = x[order], y[order]
-    order = np.random.default_rng(1).permutation(len(xt))
-    xt, yt = xt[order], yt[order]
-    if x.shape[1:] != (3, 32, 32):
-        raise ValueError(
-            f"{root}: CIFAR-10 images are 32x32 RGB, these are {x.shape[2]}x{x.shape[3]}; "
-            "for other images use `--data-dir` without `--dataset cifar10`"
-        )
-    return (x, y), (xt, yt)
+    out = []
+    for seed, split in enumerate(SPLITS):
+        pixels, found = load_image_pixels(root / split, None, "rgb", classes)
+        if pixels.shape[1:] != (32, 32, 3):
+            raise ValueError(
+                f"{root / split}: CIFAR-10 images are 32x32 RGB, these are "
+                f"{pixels.shape[1]}x{pixels.shape[2]}; for other images use `--data-dir` "
+                "without `--dataset cifar10`"
+            )
+        order = np.random.default_rng(seed).permutation(len(pixels))
+        # (the permutation on the uint8 pixels: a quarter of the bytes of the floats)
+        out.append((to_float_nchw(pixels[order]), found.labels[order]))
+    return out[0], out[1]

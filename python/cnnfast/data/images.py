@@ -86,13 +86,16 @@ def scan_image_folder(
     files: list[str] = []
     labels: list[int] = []
     skipped = 0
+    top = os.fspath(root)
     for label, name in enumerate(names):
         count = 0
         for dirpath, dirnames, filenames in os.walk(root / name, followlinks=follow_links):
             dirnames.sort()
+            # (string paths: a pathlib object per file was most of a 60,000-file scan)
+            rel_dir = os.path.relpath(dirpath, top)
             for fn in sorted(filenames):
                 if fn.lower().endswith(IMAGE_SUFFIXES):
-                    files.append(str(Path(dirpath, fn).relative_to(root)))
+                    files.append(os.path.join(rel_dir, fn))
                     labels.append(label)
                     count += 1
                 else:
@@ -158,8 +161,9 @@ def _fingerprint(found: ImageFiles, options: Any) -> str:
     """A digest of what the decoded arrays depend on: every file's path, size and
     modification time, the labels and class names, and the decoding options."""
     h = hashlib.sha256(json.dumps([_CACHE_VERSION, found.classes, options]).encode())
+    top = os.fspath(found.root)
     for rel, label in zip(found.files, found.labels.tolist()):
-        st = os.stat(found.root / rel)
+        st = os.stat(os.path.join(top, rel))
         h.update(f"{rel}\0{label}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()
 
@@ -257,9 +261,18 @@ def load_image_folder(
     pixels, found = load_image_pixels(
         root, image_size, color_mode, classes, interpolation, cache, workers
     )
-    x = np.ascontiguousarray(pixels.transpose(0, 3, 1, 2), dtype=np.float32)
-    x /= np.float32(255)  # (correctly rounded, as torchvision's ToTensor)
-    return x, found.labels.copy(), list(found.classes)
+    return to_float_nchw(pixels), found.labels.copy(), list(found.classes)
+
+
+def to_float_nchw(pixels: np.ndarray) -> np.ndarray:
+    """uint8 (N, H, W, C) -> float32 (N, C, H, W) in [0, 1], k / 255 correctly rounded
+    (as torchvision's ToTensor)."""
+    n, h, w, c = pixels.shape
+    x = np.empty((n, c, h, w), np.float32)
+    # One pass, converting and dividing as it reads the transposed view (a cast to
+    # float32 of that view first, then a division, took ten times as long).
+    np.divide(pixels.transpose(0, 3, 1, 2), np.float32(255), out=x, dtype=np.float32)
+    return x
 
 
 def _read_cache(path: Path, fingerprint: str, count: int) -> np.ndarray | None:
