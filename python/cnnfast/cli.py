@@ -295,13 +295,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command not in ("train", "evaluate", "ensemble"):
         return int(args.func(args))
-    from cnnfast.errors import FileFormatError
+    from cnnfast.errors import DataError, FileFormatError
 
     try:
         return int(args.func(args))
-    except (FileFormatError, OSError) as err:
-        # A damaged, missing or unwritable file: the message names it; a traceback
-        # would only bury that line.
+    except (FileFormatError, DataError, OSError) as err:
+        # A damaged, missing or unwritable file, or data that does not fit the net: the
+        # message names it; a traceback would only bury that line.
         print(f"cnnfast {args.command}: error: {err}", file=sys.stderr)
         return 1
 

@@ -36,6 +36,12 @@ class FileFormatError(ValueError):
         self.problem = problem
 
 
+class DataError(ValueError):
+    """Data that cannot be used as asked: an image folder without classes or images,
+    images of mixed sizes, a data set whose images do not fit the net. The message
+    names the folder or file and what was expected."""
+
+
 # What the readers raise on bytes that are not what they expect.
 _DAMAGE = (
     EOFError,

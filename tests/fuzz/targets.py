@@ -119,7 +119,8 @@ def target_ops(data: bytes) -> None:
     b = Bytes(data)
     dtype = b.pick([np.float64, np.float32])
     op = b.pick(["conv2d", "conv2d_backward", "max_pool2d", "avg_pool2d", "argmax", "matmul",
-                 "dropout_mask", "pool_backward"])  # fmt: skip
+                 "dropout_mask", "pool_backward", "affine_sample",
+                 "binary_cross_entropy"])  # fmt: skip
     x = b.array(_shape4(b), dtype)
     try:
         if op in ("conv2d", "conv2d_backward"):
@@ -160,6 +161,18 @@ def target_ops(data: bytes) -> None:
             shape = tuple(b.integer() for _ in range(b.small(3)))
             if _mask_worth_making(shape):
                 ops.dropout_mask(shape, 0.5, b.u8())
+        elif op == "affine_sample":
+            maps = b.array((b.small(4), b.small(2), 3), np.float64) * b.pick([1, 1e3, 1e300])
+            y = ops.affine_sample(x, maps)
+            if maps.size and np.isfinite(maps).all() and y.size <= 4096:
+                _close(y, reference.affine_sample(x, maps), f"affine_sample {x.shape}")
+        elif op == "binary_cross_entropy":
+            z = b.array((b.small(5), b.pick([1, 1, 2])), dtype) * b.pick([1, 100])
+            t = b.pick([np.arange(len(z)) % 2, b.array((len(z),), dtype) / 8])
+            loss = ops.binary_cross_entropy(z, t, "none")
+            ops.binary_cross_entropy_backward(z, t, "none", np.ones(len(z)))
+            if dtype == np.float64 and np.isfinite(z).all():
+                _close(loss, reference.binary_cross_entropy(z, t, "none"), "bce")
     except ARGUMENT_ERRORS:
         pass
 
@@ -177,7 +190,7 @@ def target_raw(data: bytes) -> None:
         return (b.integer(), b.integer(), b.integer(), b.integer())
 
     fn = b.pick(["conv", "conv_bi", "conv_bw", "max", "max_bwd", "avg", "argmax", "argmax_bwd",
-                 "mask", "gap_bwd"])  # fmt: skip
+                 "mask", "gap_bwd", "affine"])  # fmt: skip
     try:
         if fn.startswith("conv"):
             w = b.array((b.small(3), b.small(3), 1 + b.small(3), 1 + b.small(3)), dtype)
@@ -210,6 +223,9 @@ def target_raw(data: bytes) -> None:
                 (_C.dropout_mask_float32 if dtype == np.float32 else _C.dropout_mask_float64)(
                     shape, 0.5, b.u8()
                 )
+        elif fn == "affine":
+            maps = b.array((b.small(4), b.small(3), b.small(4)), np.float64) * b.pick([1, 1e300])
+            _C.affine_sample(x, maps)
         else:
             _C.global_avg_pool2d_backward(x[:, :, :1, :1].copy(), [b.integer() for _ in range(4)])
     except ARGUMENT_ERRORS:

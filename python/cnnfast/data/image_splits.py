@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FileFormatError, PathLike, reading
+from ..errors import DataError, FileFormatError, PathLike, reading
 from .files import cache_dir
 from .images import load_image_folder, load_image_pixels, to_float_nchw
 
@@ -59,12 +59,12 @@ def load_image_split(
     x, y, names = load_image_folder(root / "train", image_size, color_mode, classes)
     xt, yt, test_names = load_image_folder(root / "test", image_size, color_mode, classes)
     if test_names != names:
-        raise ValueError(
+        raise DataError(
             f"{root}: train/ and test/ hold different classes ({names} and {test_names}); "
             "a label would mean different things in each"
         )
     if x.shape[1:] != xt.shape[1:]:
-        raise ValueError(
+        raise DataError(
             f"{root}: train/ images are {x.shape[1:]} but test/ images {xt.shape[1:]}; "
             "pass an image size to resize both"
         )
@@ -119,7 +119,7 @@ def load_cifar10_jpeg(root: Path, classes: Sequence[str]) -> tuple[Split, Split]
     for seed, split in enumerate(SPLITS):
         pixels, found = load_image_pixels(root / split, None, "rgb", classes)
         if pixels.shape[1:] != (32, 32, 3):
-            raise ValueError(
+            raise DataError(
                 f"{root / split}: CIFAR-10 images are 32x32 RGB, these are "
                 f"{pixels.shape[1]}x{pixels.shape[2]}; for other images use `--data-dir` "
                 "without `--dataset cifar10`"

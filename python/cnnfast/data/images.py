@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FileFormatError, PathLike
+from ..errors import DataError, FileFormatError, PathLike
 from .files import cache_dir
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -75,14 +75,14 @@ def scan_image_folder(
     if classes is None:
         names = found
         if not names:
-            raise ValueError(f"image folder {root}: no class sub-folders (one per class expected)")
+            raise DataError(f"image folder {root}: no class sub-folders (one per class expected)")
     else:
         names = [str(c) for c in classes]
         missing = [c for c in names if c not in found]
         if missing:
-            raise ValueError(f"image folder {root}: no sub-folder for the classes {missing}")
+            raise DataError(f"image folder {root}: no sub-folder for the classes {missing}")
         if len(set(names)) != len(names):
-            raise ValueError(f"image folder {root}: classes named more than once: {names}")
+            raise DataError(f"image folder {root}: classes named more than once: {names}")
     files: list[str] = []
     labels: list[int] = []
     skipped = 0
@@ -101,7 +101,7 @@ def scan_image_folder(
                 else:
                     skipped += 1
         if count == 0:
-            raise ValueError(f"image folder {root}: class folder {root / name} holds no images")
+            raise DataError(f"image folder {root}: class folder {root / name} holds no images")
     return ImageFiles(root, files, np.asarray(labels, np.int64), names, skipped)
 
 
@@ -210,7 +210,7 @@ def decode_all(
     first = images[0].shape
     for p, a in zip(paths, images):
         if a.shape != first:
-            raise ValueError(
+            raise DataError(
                 f"image folder {found.root}: {p} is {a.shape[1]}x{a.shape[0]}, but {paths[0]} is "
                 f"{first[1]}x{first[0]}; pass image_size=(height, width) to resize them all"
             )

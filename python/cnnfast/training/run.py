@@ -20,7 +20,7 @@ from .. import data as datasets
 from .. import models, optim
 from .. import random as cf_random
 from ..data.image_splits import is_split_folder
-from ..errors import reading
+from ..errors import DataError, reading
 from .callbacks import ModelCheckpoint
 from .files import (
     load_json,
@@ -91,7 +91,7 @@ def load_dataset(
     if _folder_dataset(cfg):
         channels = spec.input_shape[0]
         if channels not in (1, 3):
-            raise ValueError(f"{cfg.model} takes {channels}-channel inputs, not images")
+            raise DataError(f"{cfg.model} takes {channels}-channel inputs, not images")
         size = tuple(cfg.image_size) if cfg.image_size else None
         (x, y), (xt, yt), names = datasets.load_image_split(
             cfg.data_dir,  # type: ignore[arg-type]
@@ -99,7 +99,7 @@ def load_dataset(
             "rgb" if channels == 3 else "grayscale",
         )
         if x.shape[1:] != spec.input_shape:
-            raise ValueError(
+            raise DataError(
                 f"{cfg.model} takes inputs {spec.input_shape} but the images in "
                 f"{cfg.data_dir} are {x.shape[1:]}; pass --image-size "
                 f"{spec.input_shape[1]} {spec.input_shape[2]} to resize them"
@@ -108,13 +108,13 @@ def load_dataset(
     else:
         name = cfg.dataset or spec.dataset
         if not name:
-            raise ValueError(f"{cfg.model} has no data set of its own here; pass --dataset")
+            raise DataError(f"{cfg.model} has no data set of its own here; pass --dataset")
         if cfg.image_size:
-            raise ValueError("--image-size resizes a --data-dir image folder; not for a data set")
+            raise DataError("--image-size resizes a --data-dir image folder; not for a data set")
         (x, y), (xt, yt) = datasets.load(name, cfg.data_dir, cfg.download)
         names = datasets.DATASETS[name][1]
         if x.shape[1:] != spec.input_shape:
-            raise ValueError(
+            raise DataError(
                 f"{cfg.model} takes inputs {spec.input_shape} but {name} images are {x.shape[1:]}"
             )
     if cfg.limit_train:
