@@ -39,7 +39,7 @@ import numpy as np
 
 import cnnfast as cf
 
-from .nets import to_torch
+from .nets import to_torch, torch_step
 from .timing import cnnfast_step, machine_line
 
 try:
@@ -191,10 +191,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
 
         def tstep(xb: Any, yb: Any) -> None:
-            tmodel.train()
-            topt.zero_grad()
-            torch.nn.functional.cross_entropy(tmodel(xb), yb).backward()
-            topt.step()
+            torch_step(tmodel, topt, xb, yb)
 
         for w in (int(v) for v in args.workers.split(",")):
             loader = torch_loader(root, found.files, args.batch, w, 0)

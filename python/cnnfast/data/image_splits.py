@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import DataError, FileFormatError, PathLike, reading
 from .files import cache_dir
-from .images import load_image_folder, load_image_pixels, to_float_nchw
+from .images import ImageFiles, load_image_pixels, to_float_nchw
 
 Split = tuple[np.ndarray, np.ndarray]
 CIFAR10_JPEG = "cifar10-jpeg"
@@ -41,14 +41,15 @@ def is_split_folder(root: PathLike) -> bool:
     return all((Path(root) / s).is_dir() for s in SPLITS)
 
 
-def load_image_split(
+def load_split_pixels(
     root: PathLike,
     image_size: tuple[int, int] | None = None,
     color_mode: str = "rgb",
     classes: Sequence[str] | None = None,
-) -> tuple[Split, Split, list[str]]:
-    """((x_train, y_train), (x_test, y_test), classes) from root/train and root/test,
-    which must hold the same classes (labels numbered alike in both)."""
+) -> list[tuple[np.ndarray, ImageFiles]]:
+    """[(pixels, files) for train/, then test/]: uint8 (N, H, W, C) as load_image_pixels
+    gives them, checked to hold the same classes (labels numbered alike in both) and
+    images of one shape."""
     root = Path(root)
     if not is_split_folder(root):
         have = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else None
@@ -56,19 +57,36 @@ def load_image_split(
             f"{root}: expected train/ and test/ folders of class folders"
             + (f" (it has {have})" if have is not None else " (no such directory)")
         )
-    x, y, names = load_image_folder(root / "train", image_size, color_mode, classes)
-    xt, yt, test_names = load_image_folder(root / "test", image_size, color_mode, classes)
-    if test_names != names:
+    (x, train), (xt, test) = halves = [
+        load_image_pixels(root / split, image_size, color_mode, classes) for split in SPLITS
+    ]
+    if test.classes != train.classes:
         raise DataError(
-            f"{root}: train/ and test/ hold different classes ({names} and {test_names}); "
-            "a label would mean different things in each"
+            f"{root}: train/ and test/ hold different classes ({train.classes} and "
+            f"{test.classes}); a label would mean different things in each"
         )
     if x.shape[1:] != xt.shape[1:]:
         raise DataError(
             f"{root}: train/ images are {x.shape[1:]} but test/ images {xt.shape[1:]}; "
             "pass an image size to resize both"
         )
-    return (x, y), (xt, yt), names
+    return halves
+
+
+def load_image_split(
+    root: PathLike,
+    image_size: tuple[int, int] | None = None,
+    color_mode: str = "rgb",
+    classes: Sequence[str] | None = None,
+) -> tuple[Split, Split, list[str]]:
+    """((x_train, y_train), (x_test, y_test), classes) from root/train and root/test
+    (see load_split_pixels), x float32 NCHW in [0, 1] as load_image_folder gives it."""
+    (x, train), (xt, test) = load_split_pixels(root, image_size, color_mode, classes)
+    return (
+        (to_float_nchw(x), train.labels.copy()),
+        (to_float_nchw(xt), test.labels.copy()),
+        list(train.classes),
+    )
 
 
 def unpack_once(archive: Path, name: str) -> Path:
@@ -115,15 +133,15 @@ def load_cifar10_jpeg(root: Path, classes: Sequence[str]) -> tuple[Split, Split]
     random order, and scripts rely on that (x_train[:1000] as a sample, Keras's
     validation_split taking the last 10%). So each split is put in a fixed random order
     (a permutation seeded 0 for train, 1 for test): the same arrays on every machine."""
+    halves = load_split_pixels(root, None, "rgb", classes)
+    if halves[0][0].shape[1:] != (32, 32, 3):
+        h, w = halves[0][0].shape[1:3]
+        raise DataError(
+            f"{root}: CIFAR-10 images are 32x32 RGB, these are {h}x{w}; for other images "
+            "use `--data-dir` without `--dataset cifar10`"
+        )
     out = []
-    for seed, split in enumerate(SPLITS):
-        pixels, found = load_image_pixels(root / split, None, "rgb", classes)
-        if pixels.shape[1:] != (32, 32, 3):
-            raise DataError(
-                f"{root / split}: CIFAR-10 images are 32x32 RGB, these are "
-                f"{pixels.shape[1]}x{pixels.shape[2]}; for other images use `--data-dir` "
-                "without `--dataset cifar10`"
-            )
+    for seed, (pixels, found) in enumerate(halves):
         order = np.random.default_rng(seed).permutation(len(pixels))
         # (the permutation on the uint8 pixels: a quarter of the bytes of the floats)
         out.append((to_float_nchw(pixels[order]), found.labels[order]))

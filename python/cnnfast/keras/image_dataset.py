@@ -46,10 +46,7 @@ class ImageDataset(NumpyArrayIterator):
         self.file_paths = file_paths
 
     def __iter__(self) -> Iterator[Any]:
-        order = self.rng.permutation(len(self.x)) if self.shuffle else np.arange(len(self.x))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            yield self.x[idx] if self.y is None else (self.x[idx], self.y[idx])
+        return self.one_pass()  # (its generator only standardises, which is nothing here)
 
     def take(self, count: int) -> list[Any]:
         """The first `count` batches of a pass (tf.data's take)."""

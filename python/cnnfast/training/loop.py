@@ -64,10 +64,16 @@ def _steps(
                 return
 
 
+def one_logit(logits: Any) -> bool:
+    """Whether logits are (N, 1): a two-class net with one logit per sample, whose
+    sigmoid is the probability of class 1 (else (N, C) logits under a softmax)."""
+    return len(logits.shape) == 2 and logits.shape[1] == 1
+
+
 def logits_loss(logits: Tensor, y: Tensor) -> Tensor:
     """A classifier's loss: the softmax cross-entropy of its logits (N, C); with one
     logit per sample (N, 1), a two-class net's sigmoid binary cross-entropy."""
-    if logits.shape[1] == 1:
+    if one_logit(logits):
         return binary_cross_entropy(logits, y)
     return cross_entropy(logits, y)
 
@@ -76,7 +82,7 @@ def predicted_classes(logits: np.ndarray) -> np.ndarray:
     """The classes logits (N, C) vote for; with one logit, 1 where sigmoid(z) > 0.5 (as
     Keras's binary accuracy thresholds), i.e. z > 0."""
     logits = np.asarray(logits)
-    if logits.ndim == 2 and logits.shape[1] == 1:
+    if one_logit(logits):
         return (logits[:, 0] > 0).astype(np.int64)
     return logits.argmax(axis=1)
 
@@ -147,7 +153,7 @@ def predict(model: Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Class probabilities (softmax of the logits; with one logit, its sigmoid: the
     probability of class 1), in eval mode."""
     logits = predict_logits(model, x, batch_size)
-    if logits.ndim == 2 and logits.shape[1] == 1:
+    if one_logit(logits):
         return ops.sigmoid(logits)
     return ops.softmax(logits, axis=1)
 
@@ -157,8 +163,9 @@ def logits_metrics(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     the binary cross-entropy, see logits_loss)."""
     if not len(y):
         return float("nan"), float("nan")
-    binary = logits.ndim == 2 and logits.shape[1] == 1
-    loss = ops.binary_cross_entropy(logits, y) if binary else ops.cross_entropy(logits, y)
+    loss = (
+        ops.binary_cross_entropy(logits, y) if one_logit(logits) else ops.cross_entropy(logits, y)
+    )
     return float(loss), float((predicted_classes(logits) == y).mean())
 
 

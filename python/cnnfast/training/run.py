@@ -65,10 +65,17 @@ def config_for(model: str, **given: Any) -> RunConfig:
     (models.Recipe: how its lecture trained it), else RunConfig's defaults."""
     recipe = models.spec(model).recipe
     fields = {k: v for k, v in given.items() if v is not None}
-    for name in ("optimizer", "lr", "batch_size", "epochs", "weight_decay", "augment"):
+    for name in (
+        "optimizer",
+        "lr",
+        "batch_size",
+        "epochs",
+        "weight_decay",
+        "augment",
+        "shift",
+        "flip",
+    ):
         fields.setdefault(name, getattr(recipe, name))
-    fields.setdefault("shift", recipe.shift)
-    fields.setdefault("flip", recipe.flip)
     return RunConfig(model=model, **fields)
 
 

@@ -227,13 +227,17 @@ class NumpyArrayIterator:
     def __len__(self) -> int:
         return -(-len(self.x) // self.batch_size)
 
+    def one_pass(self) -> Iterator[Any]:
+        """One pass over x in a fresh order (when shuffling), each batch augmented."""
+        order = self.rng.permutation(len(self.x)) if self.shuffle else np.arange(len(self.x))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            xb = self.generator.augment(self.x[idx], self.rng)
+            yield xb if self.y is None else (xb, self.y[idx])
+
     def __iter__(self) -> Iterator[Any]:
         while True:
-            order = self.rng.permutation(len(self.x)) if self.shuffle else np.arange(len(self.x))
-            for start in range(0, len(order), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                xb = self.generator.augment(self.x[idx], self.rng)
-                yield xb if self.y is None else (xb, self.y[idx])
+            yield from self.one_pass()
 
 
 CLASS_MODES = ("categorical", "binary", "sparse", None)
