@@ -82,6 +82,10 @@ def test_image_dataset_validation_split_is_disjoint_and_seeded(tmp_path, rng):
         image_dataset_from_directory(tmp_path / "data", label_mode="sparse")
     with pytest.raises(ValueError, match="one integer per image"):
         image_dataset_from_directory(tmp_path / "data", labels=[0, 1])
+    with pytest.raises(ValueError, match="labels must be >= 0, got -1"):
+        image_dataset_from_directory(
+            tmp_path / "data", labels=[0, -1] * 10, label_mode="categorical"
+        )
     (tmp_path / "data" / "birds").mkdir()
     write_image(tmp_path / "data" / "birds" / "a.png", np.zeros((6, 8, 3), np.uint8))
     with pytest.raises(ValueError, match="label_mode='binary' needs 2 classes"):

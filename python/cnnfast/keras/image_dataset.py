@@ -143,6 +143,9 @@ def image_dataset_from_directory(
                 f"{op}: labels must be 'inferred', None, or one integer per image "
                 f"({len(found.files)} found), got shape {given.shape}"
             )
+        if given.size and given.min() < 0:
+            # (np.eye(k)[labels] would wrap a negative label round to another class)
+            raise ValueError(f"{op}: labels must be >= 0, got {int(given.min())}")
         y_int, k = given.astype(np.int64), int(given.max()) + 1 if len(given) else 0
     x = pixels.astype(np.float32)
     y = _labels_for(label_mode, y_int, k, directory)
