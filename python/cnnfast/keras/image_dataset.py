@@ -72,12 +72,13 @@ def _labels_for(
             f"image_dataset_from_directory: label_mode='binary' needs 2 classes, "
             f"{directory} has {k}"
         )
-    return {
-        "int": labels.astype(np.int32),
-        "categorical": np.eye(k, dtype=np.float32)[labels],
-        "binary": labels.astype(np.float32).reshape(-1, 1),
-        None: None,
-    }[label_mode]
+    if label_mode == "int":
+        return labels.astype(np.int32)
+    if label_mode == "categorical":
+        return np.eye(k, dtype=np.float32)[labels]
+    if label_mode == "binary":
+        return labels.astype(np.float32).reshape(-1, 1)
+    return None
 
 
 def image_dataset_from_directory(

@@ -283,12 +283,11 @@ class DirectoryIterator(NumpyArrayIterator):
                 f"{directory} has {k}: {found.classes}"
             )
         labels = found.labels
-        targets = {
-            "categorical": np.eye(k, dtype=np.float32)[labels],
-            "binary": labels.astype(np.float32),
-            "sparse": labels.astype(np.float32),
-            None: None,
-        }[class_mode]
+        targets = None  # (class_mode None: images alone)
+        if class_mode == "categorical":
+            targets = np.eye(k, dtype=np.float32)[labels]
+        elif class_mode in ("binary", "sparse"):
+            targets = labels.astype(np.float32)
         super().__init__(generator, pixels.astype(np.float32), targets, batch_size, shuffle, seed)
         self.directory = directory
         self.class_mode = class_mode
