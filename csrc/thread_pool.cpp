@@ -124,6 +124,11 @@ class Pool {
   bool run(int threads, index_t pieces, bool team, PieceFn fn, void* ctx) {
     if (threads <= 1 || pieces <= 0 || pieces > static_cast<index_t>(kPiecesMask)) return false;
     if (busy_.exchange(true, std::memory_order_acquire)) return false;  // another caller's job
+    if (const OpenMpRuntime* omp = openmp_.load(std::memory_order_acquire)) {
+      const bool ran = run_on_openmp(*omp, threads, pieces, team, fn, ctx);
+      busy_.store(false, std::memory_order_release);
+      return ran;
+    }
     int helpers = threads - 1;
     try {
       ensure(helpers);
@@ -178,7 +183,11 @@ class Pool {
   // fork(): the child has none of the workers; it starts new ones when next needed.
   void lock_for_fork() { grow_.lock(); }
   void unlock_after_fork() { grow_.unlock(); }
+  void use_openmp(const OpenMpRuntime* runtime) { openmp_.store(runtime, std::memory_order_release); }
+  bool uses_openmp() const { return openmp_.load(std::memory_order_acquire) != nullptr; }
+
   void reset_in_child() {
+    openmp_.store(nullptr);  // (the runtime's threads are not in the child)
     workers_.store(0);
     sleepers_.store(0);
     busy_.store(false);
@@ -187,6 +196,43 @@ class Pool {
   }
 
  private:
+  // One job as a parallel region of another OpenMP runtime: each of the region's
+  // threads claims pieces from one counter (a team member runs the piece of its
+  // thread number). The region ends when every thread has, so the job is done.
+  struct OpenMpJob {
+    const OpenMpRuntime* omp;
+    PieceFn fn;
+    void* ctx;
+    index_t pieces;
+    int threads;
+    bool team;
+    std::atomic<index_t> next{0};
+    std::atomic<bool> short_team{false};
+  };
+
+  static void openmp_region(void* data) {
+    OpenMpJob& job = *static_cast<OpenMpJob*>(data);
+    const bool was_in_job = t_in_job;
+    t_in_job = true;
+    if (job.team) {
+      // (every thread of the region sees the same count, so all or none run)
+      if (job.omp->num_threads() == job.threads)
+        job.fn(job.ctx, job.omp->thread_num());
+      else
+        job.short_team.store(true, std::memory_order_relaxed);
+    } else {
+      for (index_t i; (i = job.next.fetch_add(1, std::memory_order_relaxed)) < job.pieces;) job.fn(job.ctx, i);
+    }
+    t_in_job = was_in_job;
+  }
+
+  static bool run_on_openmp(const OpenMpRuntime& omp, int threads, index_t pieces, bool team, PieceFn fn,
+                            void* ctx) {
+    OpenMpJob job{&omp, fn, ctx, pieces, threads, team};
+    omp.parallel(&Pool::openmp_region, &job, static_cast<unsigned>(threads), 0);
+    return !job.short_team.load(std::memory_order_relaxed);
+  }
+
   // Worker `index` (0-based) takes part in jobs with more than `index` helpers.
   void work(int index, std::uint32_t seen) {
     t_in_job = true;
@@ -273,6 +319,7 @@ class Pool {
   std::atomic<bool> team_{false};
   std::atomic<bool> busy_{false};
   std::atomic<int> workers_{0};
+  std::atomic<const OpenMpRuntime*> openmp_{nullptr};
   std::mutex grow_;
 };
 
@@ -300,6 +347,10 @@ bool pool_run(int threads, index_t pieces, bool team, PieceFn piece, void* ctx) 
 void pool_ensure_workers(int count) { pool().ensure(count); }
 
 bool pool_in_job() { return t_in_job; }
+
+void pool_use_openmp(const OpenMpRuntime* runtime) { pool().use_openmp(runtime); }
+
+bool pool_uses_openmp() { return pool().uses_openmp(); }
 
 int spin_microseconds() { return spin_setting_now().load(std::memory_order_relaxed); }
 

@@ -56,4 +56,22 @@ constexpr double kContendedPerSecond = 100;
 int spin_microseconds();
 void set_spin_microseconds(int us);  // kAdaptiveSpin or 0..1e6 (benchmarks compare settings)
 
+// Another library's OpenMP runtime, to run jobs on its threads (issue 16). In a
+// process that also runs PyTorch, whose OpenMP workers spin for milliseconds after
+// each of its ops, a kernel called between two of them shared the cores with those
+// spinning threads (keras-mnist-2conv's training step under cnnfast.torch ran ~20%
+// slower than with PyTorch's threads asleep). Given that runtime's entry points (GNU
+// libgomp's ABI, which LLVM's and Intel's runtimes export too), a job runs as one
+// parallel region of it: the runtime's workers, awake from its last op, claim the
+// pieces as the pool's would, and no second set of threads competes for the cores.
+// A team job whose region gets fewer threads than asked runs nothing there and
+// reports false (run_team then runs alone). A fork()ed child goes back to the pool.
+struct OpenMpRuntime {
+  void (*parallel)(void (*fn)(void*), void* data, unsigned num_threads, unsigned flags);  // GOMP_parallel
+  int (*thread_num)();   // omp_get_thread_num
+  int (*num_threads)();  // omp_get_num_threads
+};
+void pool_use_openmp(const OpenMpRuntime* runtime);  // nullptr: back to the pool
+bool pool_uses_openmp();
+
 }  // namespace cnnfast

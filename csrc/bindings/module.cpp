@@ -10,6 +10,7 @@
 #include "cpu_features.h"
 #include "fma_peak/fma_peak.h"
 #include "gemm/gemm_ukernel.h"
+#include "openmp_runtime.h"
 #include "parallel.h"
 #include "thread_pool.h"
 
@@ -32,6 +33,18 @@ PYBIND11_MODULE(_C, m) {
         "How long an idle pool thread spins before it sleeps (CNNFAST_SPIN_US).");
   m.def("set_spin_microseconds", &set_spin_microseconds, py::arg("us"),
         "Set how long idle pool threads spin before they sleep (0 to 1e6 microseconds).");
+  m.def(
+      "share_openmp_runtime",
+      [](const std::string& path) {
+        if (!threads_enabled()) return false;  // (a single-threaded build has no jobs to share)
+        share_openmp_runtime(path);
+        return !path.empty();
+      },
+      py::arg("path"),
+      "Run the kernels' parallel jobs on the already-loaded OpenMP runtime at path (its "
+      "GOMP_parallel); '' goes back to cnnfast's own pool. Returns whether jobs now run there.");
+  m.def("shared_openmp_runtime", &shared_openmp_runtime,
+        "The OpenMP runtime the kernels' jobs run on, or '' for cnnfast's own pool.");
   m.def(
       "thread_count_reads",
       [](int microseconds) {

@@ -21,7 +21,7 @@ from . import reference
 
 _SUBMODULES = frozenset(
     {"_C", "backend", "bench", "checks", "cuda", "data", "keras", "models", "nn", "ops", "optim",
-     "random", "training"}
+     "random", "torch", "training"}
 )  # fmt: skip
 _NAMES = {"Tensor": "tensor", "no_grad": "tensor", "manual_seed": "random"}
 

@@ -1,0 +1,144 @@
+"""Autograd for `torch.ops.cnnfast.*`: one `torch.autograd.Function` per forward
+operator, whose backward calls the matching backward operator.
+
+What each saves is what its backward kernel reads (conv2d: x and w; max pooling: the
+one-byte argmax per output; the rest: x), plus the inputs that double backward needs:
+with `create_graph=True` the backward runs with grad mode on, and then it recomputes
+the forward with PyTorch's own kernels (`twins`) and differentiates that, so second
+derivatives are PyTorch's, never a wrong one. Saved tensors are references, not copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from . import twins
+
+ops = torch.ops.cnnfast
+
+
+def _vjp_through_torch(
+    fn: Callable[..., torch.Tensor], inputs: tuple[Any, ...], args: tuple[Any, ...], dy: Any
+) -> tuple[Any, ...]:
+    """The input gradients of fn(*inputs, *args) for dy, as a graph (create_graph)."""
+    wanted = [t for t in inputs if isinstance(t, torch.Tensor) and t.requires_grad]
+    with torch.enable_grad():
+        y = fn(*inputs, *args)
+    grads = iter(torch.autograd.grad(y, wanted, dy, create_graph=True, allow_unused=True))
+    return tuple(
+        next(grads) if isinstance(t, torch.Tensor) and t.requires_grad else None for t in inputs
+    )
+
+
+class Conv2d(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x, w, b, stride, padding, dilation, groups):  # type: ignore[no-untyped-def]
+        ctx.save_for_backward(x, w, b)
+        ctx.args = (stride, padding, dilation, groups)
+        return ops.conv2d(x, w, b, stride, padding, dilation, groups)
+
+    @staticmethod
+    def backward(ctx: Any, dy):  # type: ignore[no-untyped-def]
+        x, w, b = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True
+            grads = _vjp_through_torch(twins.conv2d, (x, w, b), ctx.args, dy)
+        else:
+            need = ctx.needs_input_grad
+            mask = [need[0], need[1], b is not None and need[2]]
+            dx, dw, db = ops.conv2d_backward(dy.contiguous(), x, w, *ctx.args, mask)
+            grads = tuple(g if m else None for g, m in zip((dx, dw, db), mask))
+        return (*grads, None, None, None, None)
+
+
+class MaxPool2dArgmax(torch.autograd.Function):
+    """max_pool2d (of relu(x) with relu) saving each window's argmax byte."""
+
+    @staticmethod
+    def forward(ctx: Any, x, kernel, stride, padding, ceil_mode, relu):  # type: ignore[no-untyped-def]
+        y, argmax = ops.max_pool2d_argmax(x, kernel, stride, padding, ceil_mode, relu)
+        ctx.save_for_backward(x, argmax)
+        ctx.args = (kernel, stride, padding, ceil_mode)
+        ctx.relu = relu
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, dy):  # type: ignore[no-untyped-def]
+        x, argmax = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            (dx,) = _vjp_through_torch(twins.max_pool2d, (x,), (*ctx.args, ctx.relu), dy)
+        else:
+            dx = ops.max_pool2d_backward_argmax(dy.contiguous(), argmax, x.shape, *ctx.args)
+        return dx, None, None, None, None, None
+
+
+class MaxPool2d(torch.autograd.Function):
+    """max_pool2d saving x (windows too large for the argmax byte)."""
+
+    @staticmethod
+    def forward(ctx: Any, x, kernel, stride, padding, ceil_mode):  # type: ignore[no-untyped-def]
+        ctx.save_for_backward(x)
+        ctx.args = (kernel, stride, padding, ceil_mode)
+        return ops.max_pool2d(x, kernel, stride, padding, ceil_mode)
+
+    @staticmethod
+    def backward(ctx: Any, dy):  # type: ignore[no-untyped-def]
+        (x,) = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            (dx,) = _vjp_through_torch(twins.max_pool2d, (x,), ctx.args, dy)
+        else:
+            dx = ops.max_pool2d_backward(dy.contiguous(), x, *ctx.args)
+        return dx, None, None, None, None
+
+
+class AvgPool2d(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x, kernel, stride, padding, ceil_mode, count_include_pad):  # type: ignore[no-untyped-def]
+        ctx.save_for_backward(x)
+        ctx.args = (kernel, stride, padding, ceil_mode, count_include_pad)
+        return ops.avg_pool2d(x, *ctx.args)
+
+    @staticmethod
+    def backward(ctx: Any, dy):  # type: ignore[no-untyped-def]
+        (x,) = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            (dx,) = _vjp_through_torch(twins.avg_pool2d, (x,), ctx.args, dy)
+        else:
+            dx = ops.avg_pool2d_backward(dy.contiguous(), x, *ctx.args)
+        return dx, None, None, None, None, None
+
+
+class LocalResponseNorm(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x, size, alpha, beta, k):  # type: ignore[no-untyped-def]
+        ctx.save_for_backward(x)
+        ctx.args = (size, alpha, beta, k)
+        return ops.local_response_norm(x, size, alpha, beta, k)
+
+    @staticmethod
+    def backward(ctx: Any, dy):  # type: ignore[no-untyped-def]
+        (x,) = ctx.saved_tensors
+        if torch.is_grad_enabled():
+            (dx,) = _vjp_through_torch(twins.local_response_norm, (x,), ctx.args, dy)
+        else:
+            dx = ops.local_response_norm_backward(dy.contiguous(), x, *ctx.args)
+        return dx, None, None, None, None
+
+
+class Dropout(torch.autograd.Function):
+    """Inverted dropout with cnnfast's counter-based mask: the backward regenerates
+    the mask from the seed (dropout of dy), and, being linear, is differentiable
+    again through this same Function."""
+
+    @staticmethod
+    def forward(ctx: Any, x, p, seed):  # type: ignore[no-untyped-def]
+        ctx.args = (p, seed)
+        return ops.dropout(x, p, seed)
+
+    @staticmethod
+    def backward(ctx: Any, dy):  # type: ignore[no-untyped-def]
+        if torch.is_grad_enabled():
+            return Dropout.apply(dy, *ctx.args), None, None
+        return ops.dropout(dy.contiguous(), *ctx.args), None, None
