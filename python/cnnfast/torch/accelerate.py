@@ -79,6 +79,19 @@ def _why_not(module: torch.nn.Module) -> str | None:
     return None
 
 
+def _why_left(module: torch.nn.Module) -> str:
+    """Why a module of a class accelerate does not swap is left to PyTorch."""
+    cls = type(module)
+    if cls in _LEFT_ALONE:
+        return _LEFT_ALONE[cls]
+    if any(isinstance(p, torch.nn.parameter.UninitializedParameter) for p in module.parameters()):
+        return "a lazy module not yet initialised (run one batch through it first)"
+    base = next((b for b in _SWAPS if isinstance(module, b)), None)
+    if base is not None:
+        return f"a subclass of {base.__name__}: its own forward may differ"
+    return "no cnnfast kernel for it"
+
+
 def _will_fuse(seq: torch.nn.Sequential) -> list[tuple[int, int]]:
     """(i, i + 1) of each ReLU -> MaxPool2d pair the accelerated Sequential fuses (a
     pool that is, or will be, cnnfast's)."""
@@ -122,11 +135,7 @@ def _walk(model: torch.nn.Module, swap: bool, dropout: bool = True) -> Report:
             else:
                 report.left.append((name, cls.__name__, why))
         elif not module._modules and name not in fused_relus:
-            base = next((b for b in _LEFT_ALONE if cls is b), None)
-            why = _LEFT_ALONE[base] if base else "no cnnfast kernel for it"
-            if base is None and isinstance(module, tuple(_SWAPS)):
-                why = f"a subclass of {cls.__mro__[1].__name__}: its own forward may differ"
-            report.left.append((name, cls.__name__, why))
+            report.left.append((name, cls.__name__, _why_left(module)))
     return report
 
 

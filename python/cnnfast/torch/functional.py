@@ -10,11 +10,11 @@ another dtype, channels_last or other strides, unbatched input, pooling dilation
 runs PyTorch's
 kernel, is counted in `fallbacks()`, and warns once per reason (`FallbackWarning`).
 
-Inside `torch.jit.trace` the operators are called directly, so the trace records
-`cnnfast::*` nodes (a traced graph is forward-only: backward through it is PyTorch's
-"not implemented" error). Otherwise, where a gradient is needed, each call goes through
-its `torch.autograd.Function` (`autograd.py`); under `torch.no_grad()` or inference
-mode, straight to the operator, saving nothing.
+Where a gradient is needed, each call goes through its `torch.autograd.Function`
+(`autograd.py`); under `torch.no_grad()` or inference mode, straight to the operator,
+saving nothing. So `torch.jit.trace` under no_grad records `cnnfast::*` nodes (an
+inference graph; run with gradients, it raises, library.py), and with gradients
+records each Function as a Python op (trainable, not serialisable).
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def conv2d(
     if reason is None:
         args = (list(s), list(pad), list(d), int(groups))  # type: ignore[arg-type]
         try:
-            if torch.jit.is_tracing() or not _needs_grad(input, weight, bias):
+            if not _needs_grad(input, weight, bias):
                 return ops.conv2d(input, weight, bias, *args)
             return autograd.Conv2d.apply(input, weight, bias, *args)
         except (ValueError, TypeError) as e:  # cnnfast refused: torch decides (or raises)
@@ -216,13 +216,13 @@ def _max_pool2d(
         kernel = args[0]
         a = (*args, bool(ceil_mode))
         try:
-            if torch.jit.is_tracing() or not _needs_grad(input):
+            if not _needs_grad(input):
                 if relu and kernel[0] * kernel[1] <= 255:
                     return ops.max_pool2d_argmax(input, *a, True)[0]
                 y = ops.max_pool2d(input, *a)
                 return torch.relu_(y) if relu else y
             if kernel[0] * kernel[1] <= 255:  # (the argmax byte names the window's cell)
-                return autograd.MaxPool2dArgmax.apply(input, *a, relu)
+                return autograd.MaxPool2dArgmax.apply(input, *a, relu)[0]
             return autograd.MaxPool2d.apply(torch.relu(input) if relu else input, *a)
         except (ValueError, TypeError) as e:
             args = f"cnnfast refused the arguments ({e})"
@@ -248,7 +248,7 @@ def avg_pool2d(
     if not isinstance(args, str):
         a = (*args, bool(ceil_mode), bool(count_include_pad))
         try:
-            if torch.jit.is_tracing() or not _needs_grad(input):
+            if not _needs_grad(input):
                 return ops.avg_pool2d(input, *a)
             return autograd.AvgPool2d.apply(input, *a)
         except (ValueError, TypeError) as e:
@@ -267,7 +267,7 @@ def local_response_norm(
     if reason is None:
         a = (int(size), float(alpha), float(beta), float(k))
         try:
-            if torch.jit.is_tracing() or not _needs_grad(input):
+            if not _needs_grad(input):
                 return ops.local_response_norm(input, *a)
             return autograd.LocalResponseNorm.apply(input, *a)
         except (ValueError, TypeError) as e:

