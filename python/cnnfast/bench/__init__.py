@@ -12,6 +12,8 @@
     nonfinite  what conv2d's scans for non-finite values cost a training step
     images a CIFAR-10 (JPEG) epoch with its input pipeline (decoding, augmentation)
            against PyTorch with torchvision's ImageFolder and transforms
+    accelerate  the lecture nets in torch.nn: PyTorch eager, after
+           cnnfast.torch.accelerate, torch.compile, and cnnfast's engine; per-call costs
 
 Every suite verifies cnnfast's results before timing them, runs the peers in the same
 process on the same thread count, interleaved, and reports medians (timing.py).
@@ -19,4 +21,15 @@ process on the same thread count, interleaved, and reports medians (timing.py).
 
 from __future__ import annotations
 
-SUITES = ("peak", "gemm", "ops", "nets", "tiny", "cuda", "contention", "nonfinite", "images")
+SUITES = (
+    "peak",
+    "gemm",
+    "ops",
+    "nets",
+    "tiny",
+    "cuda",
+    "contention",
+    "nonfinite",
+    "images",
+    "accelerate",
+)

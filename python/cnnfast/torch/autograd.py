@@ -6,7 +6,9 @@ one-byte argmax per output; the rest: x), plus the inputs that double backward n
 with `create_graph=True` the backward runs with grad mode on, and then it recomputes
 the forward with PyTorch's own kernels (`twins`) and differentiates that, so second
 derivatives are PyTorch's, never a wrong one. Saved tensors are references, not copies.
-(Forward and setup_context apart, as torch.compile and torch.func expect.)
+(Each forward takes ctx itself, without a separate setup_context: with one, every
+Function.apply binds its arguments through inspect.signature, ~60 us a call. So
+torch.func transforms (vmap, jacrev) refuse these Functions, with PyTorch's error.)
 """
 
 from __future__ import annotations
@@ -36,14 +38,10 @@ def _vjp_through_torch(
 
 class Conv2d(torch.autograd.Function):
     @staticmethod
-    def forward(x, w, b, stride, padding, dilation, groups):  # type: ignore[no-untyped-def]
-        return ops.conv2d(x, w, b, stride, padding, dilation, groups)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        x, w, b, *args = inputs
+    def forward(ctx: Any, x, w, b, stride, padding, dilation, groups):  # type: ignore[no-untyped-def]
         ctx.save_for_backward(x, w, b)
-        ctx.args = tuple(args)
+        ctx.args = (stride, padding, dilation, groups)
+        return ops.conv2d(x, w, b, stride, padding, dilation, groups)
 
     @staticmethod
     def backward(ctx: Any, dy):  # type: ignore[no-untyped-def]
@@ -62,18 +60,14 @@ class MaxPool2dArgmax(torch.autograd.Function):
     """max_pool2d (of relu(x) with relu) saving each window's argmax byte."""
 
     @staticmethod
-    def forward(x, kernel, stride, padding, ceil_mode, relu):  # type: ignore[no-untyped-def]
-        return ops.max_pool2d_argmax(x, kernel, stride, padding, ceil_mode, relu)
+    def forward(ctx: Any, x, kernel, stride, padding, ceil_mode, relu):  # type: ignore[no-untyped-def]
+        y, argmax = ops.max_pool2d_argmax(x, kernel, stride, padding, ceil_mode, relu)
+        ctx.save_for_backward(x, argmax)
+        ctx.args, ctx.relu = (kernel, stride, padding, ceil_mode), relu
+        return y
 
     @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        x, *args, relu = inputs
-        ctx.save_for_backward(x, output[1])
-        ctx.mark_non_differentiable(output[1])
-        ctx.args, ctx.relu = tuple(args), relu
-
-    @staticmethod
-    def backward(ctx: Any, dy, _dargmax):  # type: ignore[no-untyped-def]
+    def backward(ctx: Any, dy):  # type: ignore[no-untyped-def]
         x, argmax = ctx.saved_tensors
         if torch.is_grad_enabled():
             (dx,) = _vjp_through_torch(twins.max_pool2d, (x,), (*ctx.args, ctx.relu), dy)
@@ -86,13 +80,10 @@ class MaxPool2d(torch.autograd.Function):
     """max_pool2d saving x (windows too large for the argmax byte)."""
 
     @staticmethod
-    def forward(x, kernel, stride, padding, ceil_mode):  # type: ignore[no-untyped-def]
+    def forward(ctx: Any, x, kernel, stride, padding, ceil_mode):  # type: ignore[no-untyped-def]
+        ctx.save_for_backward(x)
+        ctx.args = (kernel, stride, padding, ceil_mode)
         return ops.max_pool2d(x, kernel, stride, padding, ceil_mode)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        ctx.save_for_backward(inputs[0])
-        ctx.args = tuple(inputs[1:])
 
     @staticmethod
     def backward(ctx: Any, dy):  # type: ignore[no-untyped-def]
@@ -106,13 +97,10 @@ class MaxPool2d(torch.autograd.Function):
 
 class AvgPool2d(torch.autograd.Function):
     @staticmethod
-    def forward(x, kernel, stride, padding, ceil_mode, count_include_pad):  # type: ignore[no-untyped-def]
-        return ops.avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        ctx.save_for_backward(inputs[0])
-        ctx.args = tuple(inputs[1:])
+    def forward(ctx: Any, x, kernel, stride, padding, ceil_mode, count_include_pad):  # type: ignore[no-untyped-def]
+        ctx.save_for_backward(x)
+        ctx.args = (kernel, stride, padding, ceil_mode, count_include_pad)
+        return ops.avg_pool2d(x, *ctx.args)
 
     @staticmethod
     def backward(ctx: Any, dy):  # type: ignore[no-untyped-def]
@@ -126,13 +114,10 @@ class AvgPool2d(torch.autograd.Function):
 
 class LocalResponseNorm(torch.autograd.Function):
     @staticmethod
-    def forward(x, size, alpha, beta, k):  # type: ignore[no-untyped-def]
+    def forward(ctx: Any, x, size, alpha, beta, k):  # type: ignore[no-untyped-def]
+        ctx.save_for_backward(x)
+        ctx.args = (size, alpha, beta, k)
         return ops.local_response_norm(x, size, alpha, beta, k)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        ctx.save_for_backward(inputs[0])
-        ctx.args = tuple(inputs[1:])
 
     @staticmethod
     def backward(ctx: Any, dy):  # type: ignore[no-untyped-def]
@@ -150,12 +135,9 @@ class Dropout(torch.autograd.Function):
     again through this same Function."""
 
     @staticmethod
-    def forward(x, p, seed):  # type: ignore[no-untyped-def]
+    def forward(ctx: Any, x, p, seed):  # type: ignore[no-untyped-def]
+        ctx.args = (p, seed)
         return ops.dropout(x, p, seed)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
-        ctx.args = tuple(inputs[1:])
 
     @staticmethod
     def backward(ctx: Any, dy):  # type: ignore[no-untyped-def]

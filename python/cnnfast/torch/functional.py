@@ -222,7 +222,7 @@ def _max_pool2d(
                 y = ops.max_pool2d(input, *a)
                 return torch.relu_(y) if relu else y
             if kernel[0] * kernel[1] <= 255:  # (the argmax byte names the window's cell)
-                return autograd.MaxPool2dArgmax.apply(input, *a, relu)[0]
+                return autograd.MaxPool2dArgmax.apply(input, *a, relu)
             return autograd.MaxPool2d.apply(torch.relu(input) if relu else input, *a)
         except (ValueError, TypeError) as e:
             args = f"cnnfast refused the arguments ({e})"
