@@ -166,3 +166,24 @@ def test_import_needs_only_numpy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("[]"), out.stdout
+
+
+def test_share_openmp_runtime_takes_only_a_loaded_runtime():
+    """An OpenMP runtime is looked up in the process, never loaded (cnnfast.torch
+    passes PyTorch's; tests/test_torch_accelerate.py runs kernels on it)."""
+    assert cf.share_openmp_runtime(None) is None and cf.shared_openmp_runtime() is None
+    assert cf.info()["openmp_runtime"] is None
+    with pytest.raises(TypeError, match="path"):
+        cf.share_openmp_runtime(3)
+    if cf._C.threads_enabled():
+        with pytest.raises(ValueError, match=r"/nowhere/libgomp\.so\.1 is not loaded"):
+            cf.share_openmp_runtime("/nowhere/libgomp.so.1")
+        libc = next(p for p in _mapped_libraries() if "libc.so" in p)
+        with pytest.raises(ValueError, match="has no GOMP_parallel"):
+            cf.share_openmp_runtime(libc)
+    assert cf.shared_openmp_runtime() is None  # (a refusal changes nothing)
+
+
+def _mapped_libraries() -> set[str]:
+    with open("/proc/self/maps") as f:
+        return {line.split(None, 5)[-1].strip() for line in f if ".so" in line}

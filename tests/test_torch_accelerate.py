@@ -20,6 +20,14 @@ ct = pytest.importorskip("cnnfast.torch")
 nn = torch.nn
 
 
+@pytest.fixture(autouse=True)
+def _back_on_cnnfasts_pool():
+    """accelerate() puts cnnfast's kernels on PyTorch's OpenMP threads for the whole
+    process: the other test files expect cnnfast's own pool."""
+    yield
+    cf.share_openmp_runtime(None)
+
+
 def _net() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(
@@ -139,9 +147,9 @@ def test_threads_follow_torch_and_share_its_openmp_runtime():
         runtime = ct.torch_openmp_runtime()
         if runtime is None:
             pytest.skip("this PyTorch build runs no OpenMP runtime to share")
-        assert cf._C.shared_openmp_runtime() == runtime
+        assert cf.shared_openmp_runtime() == runtime
         ct.share_threads(False)
-        assert cf._C.shared_openmp_runtime() == ""
+        assert cf.shared_openmp_runtime() is None
     finally:
         torch.set_num_threads(before)
         ct.share_threads(True)
@@ -173,12 +181,12 @@ def test_kernels_on_torchs_threads_give_the_pools_bits(algorithm):
 FORK = """
 import os, sys, numpy as np, torch, cnnfast as cf, cnnfast.torch as ct
 ct.accelerate(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3)))
-shared = cf._C.shared_openmp_runtime()
+shared = cf.shared_openmp_runtime()
 x = np.ones((8, 4, 16, 16), np.float32); w = np.ones((8, 4, 3, 3), np.float32)
 cf.ops.conv2d(x, w)
 pid = os.fork()
 if pid == 0:  # the child: PyTorch's OpenMP threads are not here; cnnfast's pool is
-    ok = cf._C.shared_openmp_runtime() == "" and float(cf.ops.conv2d(x, w).max()) == 36.0
+    ok = cf.shared_openmp_runtime() is None and float(cf.ops.conv2d(x, w).max()) == 36.0
     os._exit(0 if ok else 3)
 _, status = os.waitpid(pid, 0)
 print("shared" if shared else "unshared", os.waitstatus_to_exitcode(status))

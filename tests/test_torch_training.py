@@ -29,6 +29,15 @@ torch = pytest.importorskip("torch")
 ct = pytest.importorskip("cnnfast.torch")
 from cnnfast.bench.nets import to_torch  # noqa: E402  (needs torch)
 
+
+@pytest.fixture(autouse=True)
+def _back_on_cnnfasts_pool():
+    """accelerate() puts cnnfast's kernels on PyTorch's OpenMP threads for the whole
+    process: the other test files expect cnnfast's own pool."""
+    yield
+    cf.share_openmp_runtime(None)
+
+
 NETS = [
     "lenet5",
     "keras-mnist-1conv",
@@ -100,3 +109,24 @@ def test_cnnfasts_dropout_trains_deterministically_under_torch_manual_seed():
     assert runs[0][0] == runs[1][0]
     for p, q in zip(runs[0][1], runs[1][1]):
         assert torch.equal(p, q)
+
+
+def test_the_pytorch_mnist_example_trains_both_ways(mnist):
+    """examples/pytorch_mnist_accelerate.py on the real MNIST, one epoch of 8,192
+    images: plain PyTorch and accelerate each learn (the full run's 12 epochs are in
+    the README)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "pytorch_mnist_accelerate.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--epochs", "1", "--limit", "8192"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    finals = [line for line in proc.stdout.splitlines() if "after 1 epochs" in line]
+    assert [line.split(":")[0] for line in finals] == ["torch", "accelerate"], proc.stdout
+    for line in finals:
+        acc = float(line.split("test accuracy ")[1].split("%")[0])
+        assert acc > 80, line  # (chance: 10%)

@@ -136,6 +136,24 @@ def get_num_threads() -> int:
     return int(_ext().get_num_threads())
 
 
+def share_openmp_runtime(path: str | None) -> str | None:
+    """Run the kernels' parallel work as regions of another library's OpenMP runtime,
+    already loaded in this process (path: its shared library, whose GOMP_parallel is
+    called), or with None on cnnfast's own pool. Returns the runtime now in use (None:
+    the pool, also in a single-threaded build). cnnfast.torch.accelerate passes
+    PyTorch's, so that the two libraries' threads do not compete for the cores
+    (csrc/thread_pool.h). A fork()ed child is back on the pool."""
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"share_openmp_runtime: path must be a str or None, got {path!r}")
+    _ext().share_openmp_runtime(os.fspath(path) if path is not None else "")
+    return shared_openmp_runtime()
+
+
+def shared_openmp_runtime() -> str | None:
+    """The OpenMP runtime the kernels' parallel work runs on, or None: cnnfast's pool."""
+    return _ext().shared_openmp_runtime() or None
+
+
 def memory_stats() -> dict[str, int]:
     """The cache that keeps freed kernel outputs (arrays of 64 KiB and more) for reuse,
     so a training loop does not pay page faults for fresh memory every step:
@@ -181,6 +199,7 @@ def info() -> dict[str, Any]:
         "threads": get_num_threads(),
         "threading": "thread pool" if _ext().threads_enabled() else "single-threaded build",
         "spin_us": _spin_description(),
+        "openmp_runtime": shared_openmp_runtime(),
         "cuda_built": cuda.is_built(),
         "cuda_available": cuda.is_available(),
         "cuda_emulated": cuda.is_available() and cuda.is_emulated(),

@@ -27,9 +27,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from . import autograd, library  # noqa: F401  (library: defines torch.ops.cnnfast)
+from . import autograd, library
 
-ops = torch.ops.cnnfast
+ops = library.kernels  # (torch.ops.cnnfast.*, without the dispatcher when eager)
 _FLOATS = (torch.float32, torch.float64)
 
 

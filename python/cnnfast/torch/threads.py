@@ -3,7 +3,7 @@
 PyTorch's CPU kernels run on an OpenMP runtime whose workers spin for milliseconds
 after each op, waiting for the next. A cnnfast kernel called between two of them, on
 cnnfast's own pool, shared the cores with those spinning threads. Sharing the runtime
-(`_C.share_openmp_runtime`, csrc/openmp_runtime.h) runs cnnfast's parallel jobs as
+(`cnnfast.share_openmp_runtime`, csrc/openmp_runtime.h) runs cnnfast's parallel jobs as
 regions of PyTorch's runtime instead, on the same, already awake, threads.
 """
 
@@ -39,8 +39,6 @@ def share_threads(enable: bool = True) -> str | None:
     pool; returns the runtime's file while shared, else None. Where PyTorch has no
     OpenMP runtime to share (or this cnnfast build is single-threaded), cnnfast keeps
     its own pool."""
-    from cnnfast import _C
+    import cnnfast
 
-    path = torch_openmp_runtime() if enable else None
-    _C.share_openmp_runtime(path or "")
-    return _C.shared_openmp_runtime() or None
+    return cnnfast.share_openmp_runtime(torch_openmp_runtime() if enable else None)
