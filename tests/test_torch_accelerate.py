@@ -197,3 +197,43 @@ def test_a_forked_child_goes_back_to_cnnfasts_pool():
     proc = subprocess.run([sys.executable, "-c", FORK], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split()[-1] == "0", proc.stdout
+
+
+def _pads_net() -> nn.Module:
+    torch.manual_seed(0)
+    inf = float("-inf")
+    return nn.Sequential(
+        nn.ConstantPad2d((0, 1, 0, 1), 0.0), nn.Conv2d(2, 3, 2),  # TF 'same', even kernel
+        nn.ReLU(), nn.ConstantPad2d((0, 1, 0, 1), inf), nn.MaxPool2d(2),  # TF 'same' pool
+        nn.ConstantPad2d((1, 0, 1, 0), inf), nn.MaxPool2d(2, 1),
+        nn.ConstantPad2d((0, 1, 0, 1), inf), nn.MaxPool2d(2, ceil_mode=True),  # (not fused)
+        nn.ConstantPad2d(1, 0.5), nn.Conv2d(3, 2, 3),  # a pad of 0.5 (not fused)
+    )  # fmt: skip
+
+
+def test_pads_fold_into_the_convolution_and_the_pooling_after_them():
+    model = _pads_net().double()
+    plain = copy.deepcopy(model)
+    ct.accelerate(model)
+    fused = dict((what, names) for names, what in ct.report(model).fused)
+    assert fused == {
+        "conv2d with the pad": "0 + 1",
+        "relu_max_pool2d with the pad": "2 + 3 + 4",
+        "max_pool2d with the pad": "5 + 6",
+    }
+    x = torch.randn(3, 2, 9, 9, dtype=torch.float64)
+    x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ct.reset_fallbacks()
+    y1, y2 = model(x1), plain(x2)
+    assert ct.fallbacks() == {}
+    torch.testing.assert_close(y1, y2, rtol=1e-12, atol=1e-12)
+    dy = torch.randn_like(y1)
+    y1.backward(dy), y2.backward(dy)
+    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-12, atol=1e-12)
+    for p, q in zip(model.parameters(), plain.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-12, atol=1e-12)
+    # a hook on the pad: it runs on its own, and sees its output
+    seen = []
+    model[0].register_forward_hook(lambda m, i, o: seen.append(o.shape))
+    torch.testing.assert_close(model(x), plain(x), rtol=1e-12, atol=1e-12)
+    assert seen == [(3, 2, 10, 10)]

@@ -2,8 +2,8 @@
 cnnfast's kernels, in place.
 
 Each supported module (exactly torch.nn.Conv2d, MaxPool2d, AvgPool2d,
-LocalResponseNorm, Dropout; a Sequential holding a ReLU followed by a MaxPool2d, for the fused
-pass) has its class changed to the cnnfast-backed subclass in `modules`: the same
+LocalResponseNorm, Dropout; a Sequential holding a run of modules fusion.py fuses)
+has its class changed to the cnnfast-backed subclass in `modules`: the same
 object, so the user's optimizer, state_dict, checkpoints and hooks keep working.
 Whatever is left alone is left alone for a stated reason (`report(model)`).
 """
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import modules
+from .fusion import Fusion, fusion_at
 from .threads import share_threads as _share_threads
 
 _FLOATS = (torch.float32, torch.float64)
@@ -32,11 +33,11 @@ _LEFT_ALONE = {
 
 @dataclass
 class Report:
-    """What runs on cnnfast in a model: replaced modules, fused ReLU -> MaxPool2d
-    pairs, and the leaf modules left to PyTorch with the reason."""
+    """What runs on cnnfast in a model: replaced modules, the runs of modules fused
+    into one pass (fusion.py), and the leaf modules left to PyTorch with the reason."""
 
     replaced: list[tuple[str, str]] = field(default_factory=list)  # (name, class)
-    fused: list[tuple[str, str]] = field(default_factory=list)  # (relu name, pool name)
+    fused: list[tuple[str, str]] = field(default_factory=list)  # (the modules, the pass)
     left: list[tuple[str, str, str]] = field(default_factory=list)  # (name, class, why)
     threads: int | None = None
     openmp_runtime: str | None = None  # PyTorch's, when cnnfast's kernels share its threads
@@ -52,7 +53,7 @@ class Report:
             )
         lines = [head]
         lines += [f"  replaced  {name or '(model)'}: {cls}" for name, cls in self.replaced]
-        lines += [f"  fused     {relu} + {pool}: relu_max_pool2d" for relu, pool in self.fused]
+        lines += [f"  fused     {names}: {what}" for names, what in self.fused]
         lines += [f"  left      {name}: {cls}, {why}" for name, cls, why in self.left]
         return "\n".join(lines)
 
@@ -92,38 +93,43 @@ def _why_left(module: torch.nn.Module) -> str:
     return "no cnnfast kernel for it"
 
 
-def _will_fuse(seq: torch.nn.Sequential) -> list[tuple[int, int]]:
-    """(i, i + 1) of each ReLU -> MaxPool2d pair the accelerated Sequential fuses (a
-    pool that is, or will be, cnnfast's)."""
-    layers = list(seq._modules.values())
-    pairs = []
-    for i in range(len(layers) - 1):
-        relu, pool = layers[i], layers[i + 1]
-        pool_ok = type(pool) is modules.MaxPool2d or (
-            type(pool) is torch.nn.MaxPool2d and _why_not(pool) is None
-        )
-        if type(relu) is torch.nn.ReLU and pool_ok and not (pairs and pairs[-1][1] == i):
-            pairs.append((i, i + 1))
-    return pairs
+def _will_be_conv(m: object) -> bool:
+    return type(m) is modules.Conv2d or (type(m) is torch.nn.Conv2d and _why_not(m) is None)
+
+
+def _will_be_pool(m: object) -> bool:
+    return type(m) is modules.MaxPool2d or (type(m) is torch.nn.MaxPool2d and _why_not(m) is None)
+
+
+def _fusions(seq: torch.nn.Sequential) -> list[tuple[int, Fusion]]:
+    """(start, run) of each run of seq's modules the accelerated Sequential fuses."""
+    layers, runs, i = list(seq._modules.values()), [], 0
+    while i < len(layers):
+        fused = fusion_at(layers, i, _will_be_conv, _will_be_pool)
+        if fused is not None:
+            runs.append((i, fused))
+        i += fused.length if fused is not None else 1
+    return runs
 
 
 def _walk(model: torch.nn.Module, swap: bool, dropout: bool = True) -> Report:
     report = Report()
-    fused_relus: set[str] = set()
+    fused_members: set[str] = set()
     for name, module in model.named_modules():
         cls = type(module)
         if cls is torch.nn.Sequential or cls is modules.Sequential:
-            pairs = _will_fuse(module)  # type: ignore[arg-type]
-            if not pairs:
+            runs = _fusions(module)  # type: ignore[arg-type]
+            if not runs:
                 continue
             keys = list(module._modules)
-            for i, j in pairs:
-                prefix = f"{name}." if name else ""
-                report.fused.append((prefix + keys[i], prefix + keys[j]))
-                fused_relus.add(prefix + keys[i])
+            prefix = f"{name}." if name else ""
+            for i, fused in runs:
+                names = [prefix + keys[j] for j in range(i, i + fused.length)]
+                report.fused.append((" + ".join(names), fused.what))
+                fused_members.update(names[:-1])  # (the ReLU and the pad: no module of their own)
             if swap and cls is torch.nn.Sequential:
                 module.__class__ = modules.Sequential
-            report.replaced.append((name, "Sequential (fusing ReLU -> MaxPool2d)"))
+            report.replaced.append((name, "Sequential (running the fused passes)"))
         elif cls in _SWAPS or cls in modules.ACCELERATED:
             why = None if cls in modules.ACCELERATED else _why_not(module)
             if cls is torch.nn.Dropout and not dropout:
@@ -134,7 +140,7 @@ def _walk(model: torch.nn.Module, swap: bool, dropout: bool = True) -> Report:
                 report.replaced.append((name, modules.ACCELERATED.get(cls, cls).__name__))
             else:
                 report.left.append((name, cls.__name__, why))
-        elif not module._modules and name not in fused_relus:
+        elif not module._modules and name not in fused_members:
             report.left.append((name, cls.__name__, _why_left(module)))
     return report
 

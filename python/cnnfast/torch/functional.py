@@ -27,7 +27,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from . import autograd, library
+from . import autograd, library, twins
 
 ops = library.kernels  # (torch.ops.cnnfast.*, without the dispatcher when eager)
 _FLOATS = (torch.float32, torch.float64)
@@ -141,15 +141,46 @@ def conv2d(
     if reason is None and weight.dim() != 4:
         reason = f"{weight.dim()}-D weight"
     if reason is None:
-        args = (list(s), list(pad), list(d), int(groups))  # type: ignore[arg-type]
-        try:
-            if not _needs_grad(input, weight, bias):
-                return ops.conv2d(input, weight, bias, *args)
-            return autograd.Conv2d.apply(input, weight, bias, *args)
-        except (ValueError, TypeError) as e:  # cnnfast refused: torch decides (or raises)
-            reason = f"cnnfast refused the arguments ({e})"
+        out = _conv2d_on_cnnfast(input, weight, bias, list(s), list(pad), list(d), int(groups))  # type: ignore[arg-type]
+        if isinstance(out, torch.Tensor):
+            return out
+        reason = out
     _fall_back("conv2d", reason)
     return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d_explicit(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    stride: list[int],
+    padding: list[int],
+    dilation: list[int],
+    groups: int,
+) -> torch.Tensor:
+    """conv2d in cnnfast's resolved arguments: stride and dilation pairs, padding
+    (top, bottom, left, right), which may be asymmetric (fusion.py folds a
+    ConstantPad2d into it)."""
+    reason = _unsupported(input, weight, bias)
+    if reason is None:
+        out = _conv2d_on_cnnfast(input, weight, bias, stride, padding, dilation, groups)
+        if isinstance(out, torch.Tensor):
+            return out
+        reason = out
+    _fall_back("conv2d", reason)
+    return twins.conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv2d_on_cnnfast(
+    input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *args: Any
+) -> torch.Tensor | str:
+    """cnnfast's convolution, or why cnnfast refused the arguments."""
+    try:
+        if not _needs_grad(input, weight, bias):
+            return ops.conv2d(input, weight, bias, *args)
+        return autograd.Conv2d.apply(input, weight, bias, *args)
+    except (ValueError, TypeError) as e:  # cnnfast refused: torch decides (or raises)
+        return f"cnnfast refused the arguments ({e})"
 
 
 def _pool_args(
@@ -213,23 +244,60 @@ def _max_pool2d(
     if return_indices:
         args = "return_indices (PyTorch's flat indices)"
     if not isinstance(args, str):
-        kernel = args[0]
-        a = (*args, bool(ceil_mode))
-        try:
-            if not _needs_grad(input):
-                if relu and kernel[0] * kernel[1] <= 255:
-                    return ops.max_pool2d_argmax(input, *a, True)[0]
-                y = ops.max_pool2d(input, *a)
-                return torch.relu_(y) if relu else y
-            if kernel[0] * kernel[1] <= 255:  # (the argmax byte names the window's cell)
-                return autograd.MaxPool2dArgmax.apply(input, *a, relu)
-            return autograd.MaxPool2d.apply(torch.relu(input) if relu else input, *a)
-        except (ValueError, TypeError) as e:
-            args = f"cnnfast refused the arguments ({e})"
+        out = _max_pool2d_on_cnnfast(input, *args, bool(ceil_mode), relu)
+        if isinstance(out, torch.Tensor):
+            return out
+        args = out
     _fall_back(op, args)
     if relu:
         input = F.relu(input)
     return F.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d_explicit(
+    input: torch.Tensor,
+    kernel: list[int],
+    stride: list[int],
+    padding: list[int],
+    ceil_mode: bool,
+    relu: bool,
+) -> torch.Tensor:
+    """(relu_)max_pool2d in cnnfast's resolved arguments: kernel and stride pairs,
+    padding (top, bottom, left, right) that never wins, which may be asymmetric
+    (fusion.py folds a ConstantPad2d of -inf into it)."""
+    op = "relu_max_pool2d" if relu else "max_pool2d"
+    reason = _unsupported(input)
+    if reason is None:
+        out = _max_pool2d_on_cnnfast(input, kernel, stride, padding, ceil_mode, relu)
+        if isinstance(out, torch.Tensor):
+            return out
+        reason = out
+    _fall_back(op, reason)
+    return twins.max_pool2d(input, kernel, stride, padding, ceil_mode, relu)
+
+
+def _max_pool2d_on_cnnfast(
+    input: torch.Tensor,
+    kernel: list[int],
+    stride: list[int],
+    padding: list[int],
+    ceil_mode: bool,
+    relu: bool,
+) -> torch.Tensor | str:
+    """cnnfast's max pooling (of relu(input)), or why cnnfast refused the arguments."""
+    a = (kernel, stride, padding, ceil_mode)
+    byte_argmax = kernel[0] * kernel[1] <= 255  # (the argmax byte names the window's cell)
+    try:
+        if not _needs_grad(input):
+            if relu and byte_argmax:
+                return ops.max_pool2d_argmax(input, *a, True)[0]
+            y = ops.max_pool2d(input, *a)
+            return torch.relu_(y) if relu else y
+        if byte_argmax:
+            return autograd.MaxPool2dArgmax.apply(input, *a, relu)
+        return autograd.MaxPool2d.apply(torch.relu(input) if relu else input, *a)
+    except (ValueError, TypeError) as e:
+        return f"cnnfast refused the arguments ({e})"
 
 
 def avg_pool2d(

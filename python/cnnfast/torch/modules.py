@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch.nn.modules.utils import _pair
 
 from . import functional
+from .fusion import fusion_at
 
 
 class Conv2d(torch.nn.Conv2d):
@@ -34,12 +35,6 @@ class MaxPool2d(torch.nn.MaxPool2d):
             self.ceil_mode, self.return_indices,
         )  # fmt: skip
 
-    def forward_after_relu(self, input: torch.Tensor) -> torch.Tensor:
-        """This pool of relu(input), in one pass (Sequential's fusion)."""
-        return functional.relu_max_pool2d(
-            input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
-        )
-
 
 class AvgPool2d(torch.nn.AvgPool2d):
     def forward(self, input: torch.Tensor) -> torch.Tensor:
@@ -59,42 +54,28 @@ class Dropout(torch.nn.Dropout):
         return functional.dropout(input, self.p, self.training, self.inplace)
 
 
-def has_hooks(module: torch.nn.Module) -> bool:
-    """Whether calling the module runs hooks (its own or global ones): then it must
-    run on its own, so that its hooks see its input and output."""
-    from torch.nn.modules import module as m
-
-    return bool(
-        module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
-        or module._backward_pre_hooks or m._global_forward_hooks
-        or m._global_forward_pre_hooks or m._global_backward_hooks
-        or m._global_backward_pre_hooks
-    )  # fmt: skip
+def runs_on_cnnfast_conv(m: object) -> bool:
+    return type(m) is Conv2d
 
 
-def fuses(first: torch.nn.Module, second: torch.nn.Module) -> bool:
-    """Whether Sequential runs first then second as one relu_max_pool2d."""
-    return (
-        type(first) is torch.nn.ReLU
-        and type(second) is MaxPool2d
-        and not second.return_indices
-        and not has_hooks(first)
-        and not has_hooks(second)
-    )
+def runs_on_cnnfast_pool(m: object) -> bool:
+    return type(m) is MaxPool2d and not m.return_indices  # type: ignore[attr-defined]
 
 
 class Sequential(torch.nn.Sequential):
-    """torch.nn.Sequential that runs a ReLU followed by a MaxPool2d as one fused pass
-    (unless either has hooks, which must see the ReLU's output). The ReLU module itself
-    is untouched: called on its own, it is PyTorch's ReLU."""
+    """torch.nn.Sequential that runs the module runs of fusion.py (ReLU -> MaxPool2d;
+    a ConstantPad2d folded into the Conv2d or MaxPool2d after it) as one pass each,
+    unless one of them has hooks. The modules themselves are untouched: each called
+    on its own is what it was."""
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         layers = list(self._modules.values())
         i = 0
         while i < len(layers):
-            if i + 1 < len(layers) and fuses(layers[i], layers[i + 1]):
-                input = layers[i + 1].forward_after_relu(input)  # type: ignore[operator]
-                i += 2
+            fused = fusion_at(layers, i, runs_on_cnnfast_conv, runs_on_cnnfast_pool)
+            if fused is not None:
+                input = fused.run(input)
+                i += fused.length
             else:
                 input = layers[i](input)
                 i += 1
