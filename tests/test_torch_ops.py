@@ -557,3 +557,36 @@ def test_torch_compile_traces_the_operators_and_their_backward():
     for (n, p), (_, q) in zip(eager.named_parameters(), compiled_model.named_parameters()):
         torch.testing.assert_close(q.grad, p.grad, rtol=1e-6, atol=1e-7, msg=n)
     torch.testing.assert_close(compiled(x), eager(x), rtol=1e-6, atol=1e-7)
+
+
+INDUCTOR = """
+import copy, warnings
+import torch, cnnfast.torch as ct
+warnings.simplefilter("ignore")
+torch.manual_seed(0)
+model = torch.nn.Sequential(
+    torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+    torch.nn.Linear(4 * 4 * 4, 3))
+eager = ct.accelerate(model)
+compiled_model = copy.deepcopy(eager)
+compiled = torch.compile(compiled_model)  # inductor: the operators are extern kernels
+x = torch.randn(8, 1, 10, 10)
+for m in (eager, compiled):
+    m(x).square().sum().backward()
+for p, q in zip(eager.parameters(), compiled_model.parameters()):
+    torch.testing.assert_close(q.grad, p.grad, rtol=1e-5, atol=1e-6)
+assert ct.fallbacks() == {}, ct.fallbacks()
+print("ok")
+"""
+
+
+def test_torch_compile_with_inductor_runs_the_operators():
+    """A fresh process (the first call of each operator is traced), PyTorch's default
+    backend, forward and backward."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", INDUCTOR], capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]

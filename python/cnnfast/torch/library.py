@@ -26,6 +26,7 @@ naming them, not a crash.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Sequence
 from typing import Any
 
@@ -81,7 +82,8 @@ def _forward_only(name: str, *tensors: torch.Tensor | None) -> None:
         )
 
 
-# Each operator's CPU kernel, by name (`kernels` calls them without the dispatcher).
+# Each operator's CPU kernel, by name (`kernels`, below, calls them without the
+# dispatcher).
 CPU_KERNELS: dict[str, Any] = {}
 
 
@@ -274,22 +276,21 @@ def _lrn_backward_fake(dy, x, size, alpha, beta, k):  # type: ignore[no-untyped-
     return torch.empty_like(x)
 
 
-class _Kernels:
-    """`kernels.NAME(...)`: torch.ops.cnnfast.NAME where a tracer must see the operator
-    (torch.compile, torch.jit.trace), else its CPU kernel called directly, which
-    saves the dispatcher's ~20-30 us a call. (Only for arguments cnnfast.torch has
-    already checked: CPU tensors of one float dtype.)"""
+def _eager_or_traced(name: str) -> Any:
+    op, kernel = getattr(torch.ops.cnnfast, name), CPU_KERNELS[name]
 
-    def __getattr__(self, name: str) -> Any:
-        op, kernel = getattr(torch.ops.cnnfast, name), CPU_KERNELS[name]
+    def call(*args: Any) -> Any:
+        if torch.compiler.is_compiling() or torch.jit.is_tracing():
+            return op(*args)
+        return kernel(*args)
 
-        def call(*args: Any) -> Any:
-            if torch.compiler.is_compiling() or torch.jit.is_tracing():
-                return op(*args)
-            return kernel(*args)
-
-        setattr(self, name, call)
-        return call
+    call.__name__ = name
+    return call
 
 
-kernels = _Kernels()
+# `kernels.NAME(...)`: torch.ops.cnnfast.NAME where a tracer must see the operator
+# (torch.compile, torch.jit.trace), else its CPU kernel called directly, which saves
+# the dispatcher's ~20-30 us a call. Only for arguments cnnfast.torch has already
+# checked (CPU tensors of one float dtype). (Built here, once: torch.compile traces
+# the calls, and must find plain functions.)
+kernels = types.SimpleNamespace(**{name: _eager_or_traced(name) for name in _DEFINITIONS})
