@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <map>
 #include <mutex>
 #include <stdexcept>
 
@@ -12,7 +13,10 @@ namespace cnnfast {
 namespace {
 
 std::mutex g_mu;
-std::string g_path;  // guarded by g_mu
+std::string g_path;  // guarded by g_mu, as is:
+// Each runtime's record, made once and never freed: a job that started on a runtime
+// may still be reading its record when the pool is switched away from it.
+std::map<std::string, OpenMpRuntime*> g_records;
 
 template <class F>
 F symbol(void* handle, const char* name, const std::string& path) {
@@ -35,13 +39,24 @@ void share_openmp_runtime(const std::string& path) {
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
   if (handle == nullptr)
     throw std::invalid_argument("the OpenMP runtime " + path + " is not loaded in this process");
-  // Each runtime gets its own record, never freed (a few bytes per call): a job that
-  // started on the previous one may still be reading it.
-  auto* runtime = new OpenMpRuntime{
-      symbol<decltype(OpenMpRuntime::parallel)>(handle, "GOMP_parallel", path),
-      symbol<decltype(OpenMpRuntime::thread_num)>(handle, "omp_get_thread_num", path),
-      symbol<decltype(OpenMpRuntime::num_threads)>(handle, "omp_get_num_threads", path),
-  };
+  OpenMpRuntime*& runtime = g_records[path];
+  if (runtime != nullptr) {
+    dlclose(handle);  // (its first lookup holds the reference)
+    pool_use_openmp(runtime);
+    g_path = path;
+    return;
+  }
+  try {
+    runtime = new OpenMpRuntime{
+        symbol<decltype(OpenMpRuntime::parallel)>(handle, "GOMP_parallel", path),
+        symbol<decltype(OpenMpRuntime::thread_num)>(handle, "omp_get_thread_num", path),
+        symbol<decltype(OpenMpRuntime::num_threads)>(handle, "omp_get_num_threads", path),
+    };
+  } catch (...) {
+    g_records.erase(path);
+    dlclose(handle);  // (not a runtime: its reference goes back)
+    throw;
+  }
   pool_use_openmp(runtime);
   g_path = path;
 }

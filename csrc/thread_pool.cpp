@@ -221,7 +221,8 @@ class Pool {
       else
         job.short_team.store(true, std::memory_order_relaxed);
     } else {
-      for (index_t i; (i = job.next.fetch_add(1, std::memory_order_relaxed)) < job.pieces;) job.fn(job.ctx, i);
+      for (index_t i; (i = job.next.fetch_add(1, std::memory_order_relaxed)) < job.pieces;)
+        job.fn(job.ctx, i);
     }
     t_in_job = was_in_job;
   }

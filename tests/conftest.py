@@ -69,3 +69,12 @@ def cuda_device(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         monkeypatch.setenv("CNNFAST_CUDA_EMULATE", "1")
         monkeypatch.setattr(backends, "_chosen", None)
     yield "cuda"
+
+
+@pytest.fixture(autouse=True)
+def _kernels_back_on_cnnfasts_pool() -> Iterator[None]:
+    """cnnfast.torch.accelerate puts cnnfast's kernels on PyTorch's OpenMP threads for
+    the whole process; every other test expects cnnfast's own pool."""
+    yield
+    if _C.shared_openmp_runtime():
+        _C.share_openmp_runtime("")

@@ -173,3 +173,19 @@ def test_torch_twin_of_residual_blocks_and_batch_norm():
         with cf.no_grad(), torch.no_grad():
             ours, theirs = model(cf.tensor(x)).data, twin(torch.from_numpy(x)).numpy()
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+
+
+def test_accelerate_suite_times_every_peer(tmp_path, capsys):
+    pytest.importorskip("torch")
+    out = tmp_path / "accelerate.json"
+    argv = ["bench", "accelerate", "--nets", "lenet5", "--steps", "1", "--rounds", "1",
+            "--batch", "8", "--inference", "--no-compile", "--json", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    data = json.loads(out.read_text())
+    assert [(r["net"], r["mode"]) for r in data["rows"]] == [
+        ("lenet5", "train"), ("lenet5", "inference")
+    ]  # fmt: skip
+    for r in data["rows"]:
+        assert set(r["images_per_s"]) == {"torch", "accelerate", "cnnfast"}
+    assert data["overhead_us"]["cnnfast.torch.conv2d fwd+bwd"] > 0
+    assert "accel/torch" in capsys.readouterr().out

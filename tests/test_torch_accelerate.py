@@ -20,14 +20,6 @@ ct = pytest.importorskip("cnnfast.torch")
 nn = torch.nn
 
 
-@pytest.fixture(autouse=True)
-def _back_on_cnnfasts_pool():
-    """accelerate() puts cnnfast's kernels on PyTorch's OpenMP threads for the whole
-    process: the other test files expect cnnfast's own pool."""
-    yield
-    cf.share_openmp_runtime(None)
-
-
 def _net() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(

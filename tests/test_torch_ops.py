@@ -28,14 +28,6 @@ F = torch.nn.functional
 ct = pytest.importorskip("cnnfast.torch")
 
 
-@pytest.fixture(autouse=True)
-def _back_on_cnnfasts_pool():
-    """accelerate() puts cnnfast's kernels on PyTorch's OpenMP threads for the whole
-    process: the other test files expect cnnfast's own pool."""
-    yield
-    cf.share_openmp_runtime(None)
-
-
 pytestmark = [
     pytest.mark.filterwarnings("error::cnnfast.torch.FallbackWarning"),
     # (PyTorch's own note on its 'same' padding, from the peer's kernel)

@@ -27,26 +27,10 @@ import cnnfast as cf
 
 torch = pytest.importorskip("torch")
 ct = pytest.importorskip("cnnfast.torch")
-from cnnfast.bench.nets import to_torch  # noqa: E402  (needs torch)
+from cnnfast.bench.accelerate import LECTURE_NETS  # noqa: E402  (needs torch)
+from cnnfast.bench.nets import to_torch  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _back_on_cnnfasts_pool():
-    """accelerate() puts cnnfast's kernels on PyTorch's OpenMP threads for the whole
-    process: the other test files expect cnnfast's own pool."""
-    yield
-    cf.share_openmp_runtime(None)
-
-
-NETS = [
-    "lenet5",
-    "keras-mnist-1conv",
-    "keras-mnist-2conv",
-    "tf-deep-cnn",
-    "horzyk-mnist",
-    "udacity-cifar10",
-    "horzyk-cifar10",
-]
+NETS = LECTURE_NETS
 STEPS, LR, BATCH = 3, 1e-3, 16
 
 

@@ -4,19 +4,22 @@ nets written in torch.nn, plain PyTorch eager against the same model after
 engine; and what the custom-operator path costs per call.
 
     cnnfast bench accelerate [--threads 2] [--nets lenet5,...] [--inference]
-                             [--no-compile] [--json FILE]
+                             [--no-compile] [--own-pool] [--json FILE]
 
 Method: each zoo net is translated into torch.nn with its weights (bench/nets.py);
 the accelerated copy's outputs are checked against the plain model's before anything
 is timed. Peers alternate in one process (timing.time_peers), each turn starting with
 an untimed step; the table shows medians. `torch.compile` uses its default (inductor)
 backend and is left out where it does not compile here. All peers share PyTorch's
-OpenMP threads (accelerate puts cnnfast's kernels on them), as a user's process does.
+OpenMP threads (accelerate puts cnnfast's kernels on them), as a user's process does;
+`--own-pool` adds a peer with cnnfast's kernels on cnnfast's pool instead, to show
+what the sharing gives.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import time
@@ -28,7 +31,7 @@ import numpy as np
 import cnnfast as cf
 
 from .nets import TRAIN_NETS, to_torch, torch_step
-from .timing import cnnfast_step, machine_line, time_peers
+from .timing import add_step_arguments, cnnfast_step, machine_line, time_peers
 
 LECTURE_NETS = [n for n in TRAIN_NETS if n != "resnet-blocks"]
 
@@ -44,7 +47,30 @@ def _compiled(model: Any, fn: Callable[[], Any]) -> Callable[[], Any] | None:
         return None
 
 
-def bench(name: str, batch: int, train: bool, steps: int, rounds: int, compile_: bool) -> dict:
+def _on_own_pool(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """fn with cnnfast's kernels on its own pool for the call (then back on PyTorch's
+    OpenMP runtime): the peer that shows what sharing the threads gives."""
+    runtime = cf.shared_openmp_runtime()
+
+    def run() -> None:
+        cf.share_openmp_runtime(None)
+        try:
+            fn()
+        finally:
+            cf.share_openmp_runtime(runtime)
+
+    return run
+
+
+def bench(
+    name: str,
+    batch: int,
+    train: bool,
+    steps: int,
+    rounds: int,
+    compile_: bool,
+    own_pool: bool = False,
+) -> dict:
     import torch
 
     import cnnfast.torch as ct
@@ -66,6 +92,8 @@ def bench(name: str, batch: int, train: bool, steps: int, rounds: int, compile_:
         for label, m in (("torch", plain), ("accelerate", fast)):
             opt = torch.optim.Adam(m.parameters(), lr=1e-3)
             fns[label] = lambda m=m, opt=opt: torch_step(m, opt, tx, ty)
+        if own_pool:
+            fns["accelerate, own pool"] = _on_own_pool(fns["accelerate"])
         if compile_:
             cm = copy.deepcopy(plain)
             copt = torch.optim.Adam(cm.parameters(), lr=1e-3)
@@ -86,6 +114,8 @@ def bench(name: str, batch: int, train: bool, steps: int, rounds: int, compile_:
             return run
 
         fns["torch"], fns["accelerate"] = infer(plain), infer(fast)
+        if own_pool:
+            fns["accelerate, own pool"] = _on_own_pool(fns["accelerate"])
         if compile_:
             compiled = torch.compile(copy.deepcopy(plain))
             fn = _compiled(compiled, infer(compiled))
@@ -137,7 +167,7 @@ def overhead(reps: int = 2000) -> dict[str, float]:
     }
     out = {}
     for label, fn in cases.items():
-        with torch.no_grad() if "no grad" in label else _nothing():
+        with torch.no_grad() if "no grad" in label else contextlib.nullcontext():
             for _ in range(100):
                 fn()
             samples = []
@@ -150,27 +180,20 @@ def overhead(reps: int = 2000) -> dict[str, float]:
     return out
 
 
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *a: Any) -> None:
-        return None
-
-
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     p = argparse.ArgumentParser(
         prog="cnnfast bench accelerate",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--threads", type=int, default=cf.get_num_threads())
-    p.add_argument("--steps", type=int, default=5)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--nets", default=",".join(LECTURE_NETS))
+    add_step_arguments(p, LECTURE_NETS)
     p.add_argument("--inference", action="store_true", help="also time inference")
     p.add_argument("--no-compile", dest="compile", action="store_false")
+    p.add_argument(
+        "--own-pool",
+        action="store_true",
+        help="also time accelerate with cnnfast's kernels on cnnfast's own pool",
+    )
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     try:
@@ -184,11 +207,15 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     for name in args.nets.split(","):
         modes = (True, False) if args.inference else (True,)
         for train in modes:
-            rows.append(bench(name, args.batch, train, args.steps, args.rounds, args.compile))
+            rows.append(
+                bench(name, args.batch, train, args.steps, args.rounds, args.compile, args.own_pool)
+            )
             r = rows[-1]["images_per_s"]
             print(f"  {name} {'train' if train else 'inference'}: "
                   + ", ".join(f"{k} {v:.0f}" for k, v in r.items()), flush=True)  # fmt: skip
     peers = ["torch", "accelerate", "compile", "cnnfast"]
+    if args.own_pool:
+        peers.insert(2, "accelerate, own pool")
     print(f"{'net':<20} {'mode':<9} " + " ".join(f"{k + ' img/s':>16}" for k in peers)
           + f" {'accel/torch':>11} {'accel/compile':>13}")  # fmt: skip
     for r in rows:

@@ -23,7 +23,7 @@ import cnnfast as cf
 from cnnfast import nn
 from cnnfast._args import conv_args, pool_args
 
-from .timing import cnnfast_step, machine_line, time_peers
+from .timing import add_step_arguments, cnnfast_step, machine_line, time_peers
 
 try:
     import torch
@@ -268,11 +268,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--threads", type=int, default=cf.get_num_threads())
-    p.add_argument("--steps", type=int, default=5)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--nets", default=",".join(TRAIN_NETS))
+    add_step_arguments(p, TRAIN_NETS)
     p.add_argument(
         "--inference", action="store_true", help="also time inference (incl. AlexNet, AlphaGo)"
     )

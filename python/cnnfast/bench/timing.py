@@ -79,3 +79,14 @@ def cnnfast_step(model: Any, opt: Any, x: Any, y: Any) -> None:
     loss = cf.nn.functional.cross_entropy(model(cf.tensor(x)), y)
     loss.backward()
     opt.step()
+
+
+def add_step_arguments(p: Any, nets: list[str]) -> None:
+    """The options of the suites that time steps of the zoo's nets (nets, accelerate)."""
+    import cnnfast as cf
+
+    p.add_argument("--threads", type=int, default=cf.get_num_threads())
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--nets", default=",".join(nets))

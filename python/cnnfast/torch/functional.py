@@ -1,5 +1,5 @@
-"""`torch.nn.functional`'s convolution, pooling and LRN on cnnfast's kernels, with the
-same signatures, for tensors in and out.
+"""`torch.nn.functional`'s convolution, pooling, LRN and dropout on cnnfast's kernels,
+with the same signatures, for tensors in and out.
 
 Each function runs cnnfast's kernel when it can and PyTorch's own otherwise, so a call
 is always what `torch.nn.functional` would compute. cnnfast's kernel runs for CPU
@@ -7,21 +7,23 @@ tensors of one dtype, float32 or float64, in the default contiguous (NCHW) layou
 batched (4-D), with arguments cnnfast supports. Anything else — another device,
 another dtype, channels_last or other strides, unbatched input, pooling dilation,
 `return_indices`, `divisor_override`, in-place dropout, arguments cnnfast refuses —
-runs PyTorch's
-kernel, is counted in `fallbacks()`, and warns once per reason (`FallbackWarning`).
+runs PyTorch's kernel, is counted in `fallbacks()`, and warns once per reason
+(`FallbackWarning`).
 
 Where a gradient is needed, each call goes through its `torch.autograd.Function`
 (`autograd.py`); under `torch.no_grad()` or inference mode, straight to the operator,
 saving nothing. So `torch.jit.trace` under no_grad records `cnnfast::*` nodes (an
 inference graph; run with gradients, it raises, library.py), and with gradients
 records each Function as a Python op (trainable, not serialisable).
+`conv2d_explicit` and `max_pool2d_explicit` take cnnfast's resolved arguments
+(asymmetric padding: fusion.py folds a ConstantPad2d into them).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -140,13 +142,11 @@ def conv2d(
         reason = f"padding {padding!r} with stride {stride!r}"
     if reason is None and weight.dim() != 4:
         reason = f"{weight.dim()}-D weight"
-    if reason is None:
-        out = _conv2d_on_cnnfast(input, weight, bias, list(s), list(pad), list(d), int(groups))  # type: ignore[arg-type]
-        if isinstance(out, torch.Tensor):
-            return out
-        reason = out
-    _fall_back("conv2d", reason)
-    return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+    args = None if reason else (list(s), list(pad), list(d), int(groups))  # type: ignore[arg-type]
+    return _conv2d(
+        input, weight, bias, reason, args,
+        lambda: F.conv2d(input, weight, bias, stride, padding, dilation, groups),
+    )  # fmt: skip
 
 
 def conv2d_explicit(
@@ -161,26 +161,32 @@ def conv2d_explicit(
     """conv2d in cnnfast's resolved arguments: stride and dilation pairs, padding
     (top, bottom, left, right), which may be asymmetric (fusion.py folds a
     ConstantPad2d into it)."""
-    reason = _unsupported(input, weight, bias)
+    return _conv2d(
+        input, weight, bias, _unsupported(input, weight, bias),
+        (stride, padding, dilation, groups),
+        lambda: twins.conv2d(input, weight, bias, stride, padding, dilation, groups),
+    )  # fmt: skip
+
+
+def _conv2d(
+    input: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    reason: str | None,
+    args: tuple[Any, ...] | None,
+    torch_kernel: Callable[[], torch.Tensor],
+) -> torch.Tensor:
+    """cnnfast's convolution with the resolved args, or (where reason says why not,
+    or cnnfast refuses them) PyTorch's."""
     if reason is None:
-        out = _conv2d_on_cnnfast(input, weight, bias, stride, padding, dilation, groups)
-        if isinstance(out, torch.Tensor):
-            return out
-        reason = out
+        try:
+            if not _needs_grad(input, weight, bias):
+                return ops.conv2d(input, weight, bias, *args)  # type: ignore[misc]
+            return autograd.Conv2d.apply(input, weight, bias, *args)  # type: ignore[misc]
+        except (ValueError, TypeError) as e:  # cnnfast refused: torch decides (or raises)
+            reason = f"cnnfast refused the arguments ({e})"
     _fall_back("conv2d", reason)
-    return twins.conv2d(input, weight, bias, stride, padding, dilation, groups)
-
-
-def _conv2d_on_cnnfast(
-    input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, *args: Any
-) -> torch.Tensor | str:
-    """cnnfast's convolution, or why cnnfast refused the arguments."""
-    try:
-        if not _needs_grad(input, weight, bias):
-            return ops.conv2d(input, weight, bias, *args)
-        return autograd.Conv2d.apply(input, weight, bias, *args)
-    except (ValueError, TypeError) as e:  # cnnfast refused: torch decides (or raises)
-        return f"cnnfast refused the arguments ({e})"
+    return torch_kernel()
 
 
 def _pool_args(
@@ -243,15 +249,14 @@ def _max_pool2d(
     args = _pool_args(op, input, kernel_size, stride, padding, dilation)
     if return_indices:
         args = "return_indices (PyTorch's flat indices)"
-    if not isinstance(args, str):
-        out = _max_pool2d_on_cnnfast(input, *args, bool(ceil_mode), relu)
-        if isinstance(out, torch.Tensor):
-            return out
-        args = out
-    _fall_back(op, args)
-    if relu:
-        input = F.relu(input)
-    return F.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+    def torch_kernel() -> Any:
+        x = F.relu(input) if relu else input
+        return F.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+    if isinstance(args, str):
+        return _max_pool(op, input, args, None, relu, torch_kernel)
+    return _max_pool(op, input, None, (*args, bool(ceil_mode)), relu, torch_kernel)
 
 
 def max_pool2d_explicit(
@@ -265,39 +270,41 @@ def max_pool2d_explicit(
     """(relu_)max_pool2d in cnnfast's resolved arguments: kernel and stride pairs,
     padding (top, bottom, left, right) that never wins, which may be asymmetric
     (fusion.py folds a ConstantPad2d of -inf into it)."""
-    op = "relu_max_pool2d" if relu else "max_pool2d"
-    reason = _unsupported(input)
-    if reason is None:
-        out = _max_pool2d_on_cnnfast(input, kernel, stride, padding, ceil_mode, relu)
-        if isinstance(out, torch.Tensor):
-            return out
-        reason = out
-    _fall_back(op, reason)
-    return twins.max_pool2d(input, kernel, stride, padding, ceil_mode, relu)
+    return _max_pool(
+        "relu_max_pool2d" if relu else "max_pool2d", input, _unsupported(input),
+        (kernel, stride, padding, ceil_mode), relu,
+        lambda: twins.max_pool2d(input, kernel, stride, padding, ceil_mode, relu),
+    )  # fmt: skip
 
 
-def _max_pool2d_on_cnnfast(
+def _max_pool(
+    op: str,
     input: torch.Tensor,
-    kernel: list[int],
-    stride: list[int],
-    padding: list[int],
-    ceil_mode: bool,
+    reason: str | None,
+    args: tuple[Any, ...] | None,
     relu: bool,
-) -> torch.Tensor | str:
-    """cnnfast's max pooling (of relu(input)), or why cnnfast refused the arguments."""
-    a = (kernel, stride, padding, ceil_mode)
-    byte_argmax = kernel[0] * kernel[1] <= 255  # (the argmax byte names the window's cell)
-    try:
-        if not _needs_grad(input):
-            if relu and byte_argmax:
-                return ops.max_pool2d_argmax(input, *a, True)[0]
-            y = ops.max_pool2d(input, *a)
-            return torch.relu_(y) if relu else y
-        if byte_argmax:
-            return autograd.MaxPool2dArgmax.apply(input, *a, relu)
-        return autograd.MaxPool2d.apply(torch.relu(input) if relu else input, *a)
-    except (ValueError, TypeError) as e:
-        return f"cnnfast refused the arguments ({e})"
+    torch_kernel: Callable[[], Any],
+) -> Any:
+    """cnnfast's max pooling (of relu(input)) with the resolved args (kernel, stride,
+    padding, ceil_mode), or (where reason says why not, or cnnfast refuses them)
+    PyTorch's."""
+    if reason is None:
+        kernel = args[0]  # type: ignore[index]
+        byte_argmax = kernel[0] * kernel[1] <= 255  # (the argmax byte names the window's cell)
+        try:
+            if not _needs_grad(input):
+                if relu and byte_argmax:
+                    return ops.max_pool2d_argmax(input, *args, True)[0]  # type: ignore[misc]
+                y = ops.max_pool2d(input, *args)  # type: ignore[misc]
+                return torch.relu_(y) if relu else y
+            if byte_argmax:
+                return autograd.MaxPool2dArgmax.apply(input, *args, relu)  # type: ignore[misc]
+            x = torch.relu(input) if relu else input
+            return autograd.MaxPool2d.apply(x, *args)  # type: ignore[misc]
+        except (ValueError, TypeError) as e:
+            reason = f"cnnfast refused the arguments ({e})"
+    _fall_back(op, reason)
+    return torch_kernel()
 
 
 def avg_pool2d(
