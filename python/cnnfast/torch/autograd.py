@@ -76,57 +76,39 @@ class MaxPool2dArgmax(torch.autograd.Function):
         return dx, None, None, None, None, None
 
 
-class MaxPool2d(torch.autograd.Function):
-    """max_pool2d saving x (windows too large for the argmax byte)."""
+def _one_input(
+    name: str, forward: Callable[..., Any], backward: Callable[..., Any], twin: Callable[..., Any]
+) -> type[torch.autograd.Function]:
+    """The Function of an op whose backward reads only its input x and its arguments:
+    forward(x, *args), backward(dy, x, *args); twin is PyTorch's same op (double
+    backward)."""
 
-    @staticmethod
-    def forward(ctx: Any, x, kernel, stride, padding, ceil_mode):  # type: ignore[no-untyped-def]
+    def fwd(ctx: Any, x: Any, *args: Any) -> Any:
         ctx.save_for_backward(x)
-        ctx.args = (kernel, stride, padding, ceil_mode)
-        return ops.max_pool2d(x, kernel, stride, padding, ceil_mode)
+        ctx.args = args
+        return forward(x, *args)
 
-    @staticmethod
-    def backward(ctx: Any, dy):  # type: ignore[no-untyped-def]
+    def bwd(ctx: Any, dy: Any) -> Any:
         (x,) = ctx.saved_tensors
         if torch.is_grad_enabled():
-            (dx,) = _vjp_through_torch(twins.max_pool2d, (x,), ctx.args, dy)
+            (dx,) = _vjp_through_torch(twin, (x,), ctx.args, dy)
         else:
-            dx = ops.max_pool2d_backward(dy.contiguous(), x, *ctx.args)
-        return dx, None, None, None, None
+            dx = backward(dy.contiguous(), x, *ctx.args)
+        return (dx, *(None,) * len(ctx.args))
+
+    attrs = {"forward": staticmethod(fwd), "backward": staticmethod(bwd), "__module__": __name__}
+    return type(name, (torch.autograd.Function,), attrs)
 
 
-class AvgPool2d(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx: Any, x, kernel, stride, padding, ceil_mode, count_include_pad):  # type: ignore[no-untyped-def]
-        ctx.save_for_backward(x)
-        ctx.args = (kernel, stride, padding, ceil_mode, count_include_pad)
-        return ops.avg_pool2d(x, *ctx.args)
-
-    @staticmethod
-    def backward(ctx: Any, dy):  # type: ignore[no-untyped-def]
-        (x,) = ctx.saved_tensors
-        if torch.is_grad_enabled():
-            (dx,) = _vjp_through_torch(twins.avg_pool2d, (x,), ctx.args, dy)
-        else:
-            dx = ops.avg_pool2d_backward(dy.contiguous(), x, *ctx.args)
-        return dx, None, None, None, None, None
-
-
-class LocalResponseNorm(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx: Any, x, size, alpha, beta, k):  # type: ignore[no-untyped-def]
-        ctx.save_for_backward(x)
-        ctx.args = (size, alpha, beta, k)
-        return ops.local_response_norm(x, size, alpha, beta, k)
-
-    @staticmethod
-    def backward(ctx: Any, dy):  # type: ignore[no-untyped-def]
-        (x,) = ctx.saved_tensors
-        if torch.is_grad_enabled():
-            (dx,) = _vjp_through_torch(twins.local_response_norm, (x,), ctx.args, dy)
-        else:
-            dx = ops.local_response_norm_backward(dy.contiguous(), x, *ctx.args)
-        return dx, None, None, None, None
+# max_pool2d saving x (windows too large for the argmax byte)
+MaxPool2d = _one_input("MaxPool2d", ops.max_pool2d, ops.max_pool2d_backward, twins.max_pool2d)
+AvgPool2d = _one_input("AvgPool2d", ops.avg_pool2d, ops.avg_pool2d_backward, twins.avg_pool2d)
+LocalResponseNorm = _one_input(
+    "LocalResponseNorm",
+    ops.local_response_norm,
+    ops.local_response_norm_backward,
+    twins.local_response_norm,
+)
 
 
 class Dropout(torch.autograd.Function):
