@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import copy
 import json
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,6 +31,7 @@ import cnnfast as cf
 
 from .nets import TRAIN_NETS, to_torch, torch_step
 from .timing import add_step_arguments, cnnfast_step, machine_line, time_peers
+from .tiny import median_call_us
 
 LECTURE_NETS = [n for n in TRAIN_NETS if n != "resnet-blocks"]
 
@@ -138,9 +138,10 @@ def bench(
     }
 
 
-def overhead(reps: int = 2000) -> dict[str, float]:
+def overhead(calls: int = 2000) -> dict[str, float]:
     """Microseconds per call on a 1x1x8x8 input (3x3 filter, 2x2 pool), where the
-    kernel itself takes little: what each path adds."""
+    kernel itself takes little: what each path adds (the median single call, as
+    `cnnfast bench tiny` times it)."""
     import torch
     import torch.nn.functional as F
 
@@ -165,18 +166,11 @@ def overhead(reps: int = 2000) -> dict[str, float]:
         "cnnfast.torch.max_pool2d fwd+bwd": lambda: ct.max_pool2d(gx, 2).sum().backward(),
         "F.max_pool2d fwd+bwd": lambda: F.max_pool2d(gx, 2).sum().backward(),
     }
+
     out = {}
     for label, fn in cases.items():
         with torch.no_grad() if "no grad" in label else contextlib.nullcontext():
-            for _ in range(100):
-                fn()
-            samples = []
-            for _ in range(5):
-                t0 = time.perf_counter()
-                for _ in range(reps // 5):
-                    fn()
-                samples.append((time.perf_counter() - t0) / (reps // 5) * 1e6)
-        out[label] = float(np.median(samples))
+            out[label] = median_call_us(fn, calls)
     return out
 
 
