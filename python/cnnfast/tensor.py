@@ -5,7 +5,10 @@ Each op builds its output with `Tensor._from_op(data, parents, backward)`, where
 `backward(grad)` returns one gradient per parent (None where a parent needs none).
 `Tensor.backward()` walks the graph in reverse topological order, summing the
 gradients that reach each tensor, and stores them in `.grad` on the leaves that
-asked for them (as micrograd does, with arrays instead of scalars).
+asked for them (as micrograd does, with arrays instead of scalars). A leaf's gradient
+is stored as soon as the last op that consumed it has run, not after the whole graph,
+and its post-accumulate hooks run then: cnnfast.distributed starts reducing the
+last layers' gradients while backward is still working on the first layers.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 class Tensor:
     """An array with an optional gradient and the graph that produced it."""
 
-    __slots__ = ("_backward", "_parents", "data", "grad", "name", "requires_grad")
+    __slots__ = ("_backward", "_grad_hooks", "_parents", "data", "grad", "name", "requires_grad")
     __array_priority__ = 100  # numpy defers to Tensor's operators
 
     def __init__(
@@ -82,6 +85,7 @@ class Tensor:
         self.name = name
         self._parents: tuple[Tensor, ...] = ()
         self._backward: BackwardFn | None = None
+        self._grad_hooks: dict[int, Callable[[Tensor], None]] | None = None
 
     @classmethod
     def _from_op(cls, data: np.ndarray, parents: Sequence[Tensor], backward: BackwardFn) -> Tensor:
@@ -176,19 +180,48 @@ class Tensor:
         seed = ops.to_device(grad, self.device)
         seed = seed if seed.dtype == self.dtype else seed.astype(self.dtype)
         order = self._topological_order()
+        # How many consumers' gradients each tensor still waits for: a leaf is done
+        # (its .grad final, its hooks run) when the last of them has arrived.
+        owed: dict[int, int] = {}
+        for t in order:
+            for parent in t._parents:
+                if parent.requires_grad:
+                    owed[id(parent)] = owed.get(id(parent), 0) + 1
         grads: dict[int, np.ndarray] = {id(self): seed.reshape(self.shape)}
+        if self._backward is None:  # backward() of a leaf itself
+            self._accumulate(grads.pop(id(self)))
         for t in reversed(order):
             g = grads.pop(id(t), None)
-            if g is None:
-                continue
-            if t._backward is None:  # a leaf
-                t.grad = g.copy() if t.grad is None else t.grad + g
-                continue
+            if g is None or t._backward is None:
+                continue  # (leaves were finished when their last gradient arrived)
             for parent, pg in zip(t._parents, t._backward(g)):
-                if pg is None or not parent.requires_grad:
+                if not parent.requires_grad:
                     continue
                 key = id(parent)
-                grads[key] = pg if key not in grads else grads[key] + pg
+                if pg is not None:
+                    grads[key] = pg if key not in grads else grads[key] + pg
+                owed[key] -= 1
+                if owed[key] == 0 and parent._backward is None and key in grads:
+                    parent._accumulate(grads.pop(key))
+
+    def _accumulate(self, g: np.ndarray) -> None:
+        """Add a finished gradient into this leaf's .grad, then run its hooks."""
+        self.grad = g.copy() if self.grad is None else self.grad + g
+        if self._grad_hooks:
+            for hook in list(self._grad_hooks.values()):
+                hook(self)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> HookHandle:
+        """Call hook(tensor) each time backward() has finished adding into this leaf's
+        .grad (as torch.Tensor's hook of that name). Returns a handle whose remove()
+        unregisters it."""
+        if self._backward is not None:
+            raise RuntimeError("post-accumulate-grad hooks are for leaf tensors")
+        if self._grad_hooks is None:
+            self._grad_hooks = {}
+        handle = HookHandle(self._grad_hooks)
+        self._grad_hooks[handle.key] = hook
+        return handle
 
     def _topological_order(self) -> list[Tensor]:
         order: list[Tensor] = []
@@ -312,6 +345,20 @@ class Tensor:
             return (full,)
 
         return Tensor._from_op(np.asarray(self.data[index]), (self,), backward)
+
+
+class HookHandle:
+    """What register_post_accumulate_grad_hook returns: remove() unregisters the hook."""
+
+    _next = 0
+
+    def __init__(self, hooks: dict[int, Any]) -> None:
+        HookHandle._next += 1
+        self.key = HookHandle._next
+        self._hooks = hooks
+
+    def remove(self) -> None:
+        self._hooks.pop(self.key, None)
 
 
 def as_tensor(value: ArrayLike, dtype: Any = None) -> Tensor:

@@ -23,6 +23,18 @@ def train_val_split(
     return (x[train], y[train]), (x[val], y[val])
 
 
+def batch_indices(
+    n: int, batch_size: int, shuffle: bool = True, rng: np.random.Generator | None = None
+) -> Iterator[np.ndarray]:
+    """The sample indices of each mini-batch of n samples (the last may be smaller), in
+    a fresh random order when shuffling."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    order = (rng if rng is not None else numpy_rng()).permutation(n) if shuffle else np.arange(n)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
 def batches(
     x: np.ndarray,
     y: np.ndarray,
@@ -31,17 +43,9 @@ def batches(
     rng: np.random.Generator | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Mini-batches (the last one may be smaller), in a fresh random order when shuffling."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
-    order = (
-        (rng if rng is not None else numpy_rng()).permutation(len(x))
-        if shuffle
-        else np.arange(len(x))
-    )
-    for start in range(0, len(x), batch_size):
-        idx = order[start : start + batch_size]
+    for idx in batch_indices(len(x), batch_size, shuffle, rng):
         yield np.ascontiguousarray(x[idx]), y[idx]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import nn, ops
+from ..distributed import comm
 from ..errors import FileFormatError, reading
 from ..training import History
 from ..training.callbacks import Callback
@@ -457,10 +458,11 @@ class Sequential:
 
     def save(self, filepath: str | Path) -> None:
         """Configuration and weights in one file (cnnfast's npz format, any name), for
-        models.load_model."""
+        models.load_model. Under mpiexec rank 0 alone writes (the replicas are equal)."""
         arrays = dict(self._build().state_dict())
         arrays[_CONFIG_KEY] = np.array(json.dumps(self.get_config()))
-        save_npz(filepath, arrays)
+        if comm.is_root():
+            save_npz(filepath, arrays)
 
     # --- weights ----------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:
@@ -482,8 +484,9 @@ class Sequential:
 
     def save_weights(self, filepath: str | Path) -> None:
         """cnnfast's own format (an .npz archive) under the name given, '.hdf5' included
-        (as keras.callbacks.ModelCheckpoint writes it)."""
-        save_weights(self._build(), filepath)
+        (as keras.callbacks.ModelCheckpoint writes it). Under mpiexec rank 0 alone writes."""
+        if comm.is_root():
+            save_weights(self._build(), filepath)
 
     def load_weights(self, filepath: str | Path) -> None:
         load_weights(self._build(), filepath)

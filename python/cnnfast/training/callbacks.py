@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..distributed import comm
 from ..optim import Optimizer
 from ..optim import ReduceLROnPlateau as _Plateau
 from .files import save_weights
@@ -106,13 +107,18 @@ class ModelCheckpoint(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], state: dict[str, Any]) -> bool:
         if not self.save_best_only:
-            save_weights(state["model"], self.path)
+            self._save(state["model"])
             return False
         value = _monitored(logs, self.monitor)
         if _better(value, self.best, self.mode):
             self.best = value
-            save_weights(state["model"], self.path)
+            self._save(state["model"])
         return False
+
+    def _save(self, model: Any) -> None:
+        # (on several ranks every replica is the same model: rank 0 alone writes it)
+        if comm.is_root():
+            save_weights(model, self.path)
 
 
 class ReduceLROnPlateau(Callback):

@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..data.batches import batches, train_val_split
+from ..data.batches import batch_indices, train_val_split
 from ..data.prefetch import prefetch
+from ..distributed import comm
+from ..distributed import training as parallel
 from ..nn.functional import binary_cross_entropy, cross_entropy
 from ..nn.module import Module
 from ..optim import Optimizer
@@ -51,14 +53,19 @@ def _steps(
     shuffle: bool,
     rng: np.random.Generator,
     steps: int,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
     """`steps` batches from successive passes over (x, y), each pass in a fresh order:
     one pass when steps is ceil(len / batch_size); fewer or more otherwise (Keras's
-    steps_per_epoch over a generator)."""
+    steps_per_epoch over a generator). Each comes with the size of its global batch:
+    on several ranks a batch is this rank's part of it (distributed/training.py)."""
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
     done = 0
     while done < steps and len(x):
-        for xb, yb in batches(x, y, batch_size, shuffle, rng):
-            yield xb, yb
+        for idx in batch_indices(len(x), batch_size, shuffle, rng):
+            lo, hi = comm.shard_bounds(len(idx))  # (all of it on one rank)
+            part = idx[lo:hi]
+            yield np.ascontiguousarray(x[part]), y[part], len(idx)
             done += 1
             if done == steps:
                 return
@@ -113,31 +120,54 @@ def train_epoch(
     loss_sum, correct, seen = 0.0, 0, 0
     state = state if state is not None else {"model": model, "optimizer": optimizer}
     batches = _steps(x, y, batch_size, shuffle, rng, steps)
+    augment_rng = rng
+    if comm.size() > 1:
+        augment_rng = parallel.epoch_generator(rng)
     if augment is not None:
         # augmenting batch k + 1 overlaps the step on batch k (data/prefetch.py)
-        batches = prefetch((augment(xb, rng), yb) for xb, yb in batches)
-    for step, (xb, yb) in enumerate(batches):
+        batches = prefetch((augment(xb, augment_rng), yb, n) for xb, yb, n in batches)
+    for step, (xb, yb, n_global) in enumerate(batches):
         optimizer.zero_grad()
-        logits = model(Tensor(ops.to_device(xb, device)))
-        loss = logits_loss(logits, Tensor(ops.to_device(yb, device)))
-        loss.backward()
+        if len(xb):  # (a rank's part of a small last global batch may be empty)
+            logits = model(Tensor(ops.to_device(xb, device)))
+            loss = logits_loss(logits, Tensor(ops.to_device(yb, device)))
+            if comm.size() > 1:
+                optimizer.set_weight(len(xb) / n_global)
+            loss.backward()
+            loss_sum += float(loss.item()) * len(xb)
+            correct += int((predicted_classes(np.asarray(logits.data)) == yb).sum())
+            seen += len(xb)
         optimizer.step()
-        loss_sum += float(loss.item()) * len(xb)
-        correct += int((predicted_classes(np.asarray(logits.data)) == yb).sum())
-        seen += len(xb)
         if callbacks:
-            running = {"loss": loss_sum / seen, "accuracy": correct / seen}
+            running = {"loss": loss_sum / max(seen, 1), "accuracy": correct / max(seen, 1)}
             for cb in callbacks:
                 cb.on_batch_end(step, running, state)
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", accuracy=f"{correct / seen:.4f}")
+            bar.set_postfix(
+                loss=f"{loss_sum / max(seen, 1):.4f}", accuracy=f"{correct / max(seen, 1):.4f}"
+            )
     if bar is not None:
         bar.close()
+    if comm.size() > 1:  # the epoch's figures over every rank's samples
+        parallel.average_buffers(model)
+        loss_sum, correct, seen = parallel.reduce_sums(loss_sum, correct, seen)
     return {"loss": loss_sum / max(seen, 1), "accuracy": correct / max(seen, 1)}
 
 
 def predict_logits(model: Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """The logits of every sample of x, in eval mode. On several ranks each predicts
+    its contiguous part and the parts are gathered: every rank gets them all."""
+    if comm.size() > 1:
+        lo, hi = comm.shard_bounds(len(x))
+        part = _predict_logits(model, x[lo:hi], batch_size)
+        if lo == hi:  # fewer samples than ranks: an empty part, as wide as the others
+            part = _predict_logits(model, x[:1], 1)[:0]
+        return comm.allgather_rows(part)
+    return _predict_logits(model, x, batch_size)
+
+
+def _predict_logits(model: Module, x: np.ndarray, batch_size: int) -> np.ndarray:
     model.eval()
     device = model.device
     outs = []
@@ -211,6 +241,44 @@ def fit(
         (x, y), validation_data = train_val_split(x, y, validation_split)
     rng = rng if rng is not None else numpy_rng(seed)
     history = history if history is not None else History()
+    wrapped = None
+    if comm.ensure_initialized():  # several ranks: see distributed/training.py
+        wrapped = parallel.prepare(
+            model, optimizer, x, y, rng, **{"batch size": batch_size, "epochs": epochs}
+        )
+        if wrapped is optimizer:
+            wrapped = None  # (the caller's own DistributedOptimizer: its hooks stay)
+        else:
+            optimizer = wrapped
+        verbose = verbose if comm.is_root() else 0
+    try:
+        return _fit_epochs(
+            model, optimizer, x, y, batch_size, epochs, validation_data, callbacks, shuffle,
+            verbose, augment, initial_epoch, history, rng, on_epoch_end, steps_per_epoch,
+        )  # fmt: skip
+    finally:
+        if wrapped is not None:
+            wrapped.remove_hooks()
+
+
+def _fit_epochs(
+    model: Module,
+    optimizer: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    epochs: int,
+    validation_data: tuple[np.ndarray, np.ndarray] | None,
+    callbacks: Sequence[Callback],
+    shuffle: bool,
+    verbose: int,
+    augment: Augment | None,
+    initial_epoch: int,
+    history: History,
+    rng: np.random.Generator,
+    on_epoch_end: Callable[[int, History, np.random.Generator], None] | None,
+    steps_per_epoch: int | None,
+) -> History:
     state = {"model": model, "optimizer": optimizer}
     for cb in callbacks:
         cb.on_train_begin(state)

@@ -20,6 +20,7 @@ from .. import data as datasets
 from .. import models, optim
 from .. import random as cf_random
 from ..data.image_splits import is_split_folder
+from ..distributed import comm
 from ..errors import DataError, reading
 from .callbacks import ModelCheckpoint
 from .files import (
@@ -205,11 +206,17 @@ def read_checkpoint(path: Path, model: Any, opt: optim.Optimizer) -> Checkpoint:
 
 
 def train(cfg: RunConfig, out: Path, resume: bool = False, verbose: int = 1) -> dict[str, Any]:
-    """Train cfg.model into `out` and return metrics.json's content."""
-    out.mkdir(parents=True, exist_ok=True)
-    stale = remove_stale_temporaries(out, RUN_FILES)
-    if stale and verbose:
-        print(f"removed {len(stale)} temporary file(s) an interrupted run left in {out}")
+    """Train cfg.model into `out` and return metrics.json's content. Under mpiexec
+    every rank trains its shard (cnnfast.distributed) and rank 0 alone reads the
+    checkpoint, prints and writes: the others get its state at the start of fit."""
+    distributed = comm.ensure_initialized()
+    root = comm.is_root()
+    verbose = verbose if root else 0
+    if root:
+        out.mkdir(parents=True, exist_ok=True)
+        stale = remove_stale_temporaries(out, RUN_FILES)
+        if stale and verbose:
+            print(f"removed {len(stale)} temporary file(s) an interrupted run left in {out}")
     (x, y), (xt, yt), names = load_dataset(cfg)
     if len(names) != models.spec(cfg.model).classes:
         cfg.classes = len(names)
@@ -220,7 +227,8 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, verbose: int = 1) -> 
     rng = np.random.default_rng(cfg.seed)
     history, start_epoch = History(), 0
     ckpt_path = out / "checkpoint.npz"
-    if resume and ckpt_path.exists():
+    resumed = None
+    if root and resume and ckpt_path.exists():
         ckpt = read_checkpoint(ckpt_path, model, opt)
         if ckpt.config["model"] != cfg.model:
             raise ValueError(f"{ckpt_path} is a run of {ckpt.config['model']}, not {cfg.model}")
@@ -230,9 +238,16 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, verbose: int = 1) -> 
         history, start_epoch = ckpt.history, ckpt.epoch + 1
         cf_random.set_state(ckpt.cnnfast_random)
         rng.bit_generator.state = ckpt.shuffle_rng
+        resumed = (history.to_json(), start_epoch)
         if verbose:
             print(f"resuming {cfg.model} from {ckpt_path} after epoch {start_epoch}")
-    save_json(out / "config.json", asdict(cfg))
+    if distributed:
+        # (the model, the optimizer and rng come from rank 0 when fit starts)
+        resumed = comm.broadcast_object(resumed)
+        if resumed is not None:
+            history, start_epoch = History.from_json(resumed[0]), resumed[1]
+    if root:
+        save_json(out / "config.json", asdict(cfg))
     if cfg.val_split:
         (x, y), validation = datasets.train_val_split(
             x, y, cfg.val_split, np.random.default_rng(cfg.seed + 1)
@@ -245,7 +260,8 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, verbose: int = 1) -> 
         augment = lambda xb, r: datasets.random_shift_flip(xb, r, cfg.shift, cfg.shift, flip)  # noqa: E731
 
     def checkpoint(epoch: int, hist: History, r: np.random.Generator) -> None:
-        save_npz(ckpt_path, _checkpoint(model, opt, epoch, hist, r, cfg))
+        if root:
+            save_npz(ckpt_path, _checkpoint(model, opt, epoch, hist, r, cfg))
 
     best = ModelCheckpoint(out / "best.npz", monitor="val_accuracy", save_best_only=True)
     if history.history.get("val_accuracy"):
@@ -268,9 +284,6 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, verbose: int = 1) -> 
         on_epoch_end=checkpoint,
     )
     train_seconds = sum(history.history.get("seconds", []))
-    save_weights(model, out / "final.npz")
-    save_json(out / "history.json", json.loads(history.to_json()))
-    save_text(out / "history.csv", history.to_csv())
     metrics = report(model, xt, yt, names, out, history)
     metrics.update(
         epochs=len(history),
@@ -279,8 +292,13 @@ def train(cfg: RunConfig, out: Path, resume: bool = False, verbose: int = 1) -> 
         images_per_second=len(x) * len(history) / train_seconds if train_seconds else None,
         model=cfg.model,
         dataset=dataset_name(cfg),
+        ranks=comm.size(),
     )
-    save_json(out / "metrics.json", metrics)
+    if root:
+        save_weights(model, out / "final.npz")
+        save_json(out / "history.json", json.loads(history.to_json()))
+        save_text(out / "history.csv", history.to_csv())
+        save_json(out / "metrics.json", metrics)
     return metrics
 
 
@@ -293,8 +311,11 @@ def report(
     history: History | None = None,
 ) -> dict[str, Any]:
     """Test metrics, confusion matrix, classification report and plots for `model`."""
-    logits = predict_logits(model, xt)
+    logits = predict_logits(model, xt)  # (on every rank: it gathers the ranks' parts)
     test_loss, test_acc = logits_metrics(logits, yt)
+    metrics: dict[str, Any] = {"test_accuracy": test_acc, "test_loss": test_loss, "plots": []}
+    if not comm.is_root():
+        return metrics  # rank 0 alone writes the reports and plots
     pred = logits.argmax(axis=1)
     cm = confusion_matrix(yt, pred, len(names))
     text, rep = classification_report(cm, names)
@@ -311,7 +332,8 @@ def report(
         plots.append(str(plot_misclassified(xt, yt, pred, names, out / "misclassified.png")))
     except ImportError:
         plots = []  # matplotlib is in the `train` extra; the numbers are written regardless
-    return {"test_accuracy": test_acc, "test_loss": test_loss, "plots": plots}
+    metrics["plots"] = plots
+    return metrics
 
 
 def load_run(run_dir: Path, weights: str = "final") -> tuple[Any, RunConfig]:
