@@ -14,6 +14,8 @@
            against PyTorch with torchvision's ImageFolder and transforms
     accelerate  the lecture nets in torch.nn: PyTorch eager, after
            cnnfast.torch.accelerate, torch.compile, and cnnfast's engine; per-call costs
+    distributed  training steps on 1, 2, ... MPI ranks, allreduce latency and bandwidth,
+           the communication backward hides, a model of N machines (needs cnnfast[mpi])
 
 Every suite verifies cnnfast's results before timing them, runs the peers in the same
 process on the same thread count, interleaved, and reports medians (timing.py).
@@ -32,4 +34,5 @@ SUITES = (
     "nonfinite",
     "images",
     "accelerate",
+    "distributed",
 )
