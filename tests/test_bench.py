@@ -189,3 +189,24 @@ def test_accelerate_suite_times_every_peer(tmp_path, capsys):
         assert set(r["images_per_s"]) == {"torch", "accelerate", "cnnfast"}
     assert data["overhead_us"]["cnnfast.torch.conv2d fwd+bwd"] > 0
     assert "accel/torch" in capsys.readouterr().out
+
+
+def test_distributed_suite_on_one_and_two_ranks(tmp_path, capsys):
+    pytest.importorskip("mpi4py", reason="needs the mpi extra: pip install 'cnnfast[mpi]'")
+    from cnnfast.bench import distributed
+
+    out = tmp_path / "dist.json"
+    argv = ["--nets", "lenet5", "--ranks", "1,2", "--rounds", "1", "--steps", "1"]
+    results = distributed.main([*argv, "--json", str(out)])
+    one, two = results[1], results[2]
+    assert one["ranks"] == 1 and two["ranks"] == 2 and two["threads"] >= 1
+    assert [r["bytes"] for r in two["allreduce"]] == distributed.SIZES
+    assert all(r["seconds"] > 0 for r in two["allreduce"])
+    net = two["nets"][0]
+    assert net["part"] == 64 and net["grad_bytes"] == 4 * net["params"]
+    assert 0 <= net["hidden_fraction"] <= 1 and net["comm"] > 0 and net["wait"] >= 0
+    (row,) = distributed.model_rows(one, two)
+    for cell in row["cells"].values():
+        assert 0 < cell["weak"] <= 1 and cell["strong"] > 0 and cell["comm"] > 0
+    assert "Model: one rank per machine" in capsys.readouterr().out
+    assert json.loads(out.read_text())["results"]["2"]["ranks"] == 2

@@ -13,8 +13,10 @@ Each worker, on the global batch `--batch` split over its ranks:
 - per net, alternating: a step with DistributedOptimizer (Adam) and a step of a
   twin replica with plain Adam and no communication, on the same shard; the
   gradient's bytes reduced alone, bucket by bucket, blocking; and the time step()
-  waited. Exposed communication = reduced step - local step; hidden fraction =
-  1 - exposed / communication alone;
+  waited for the reductions on the rank that reached it last (the exposed
+  communication: the other ranks' waits include waiting for that one). Hidden fraction =
+  1 - wait / communication alone; overhead = reduced step - local step (packing,
+  hooks, the wait: noisier, since the ranks share this machine's cores);
 - on one rank, the compute of a step at batch 128, 32, 8, 2 (all cores; AlexNet and
   AlphaGo only at their small batch, taken as linear in the batch), and
   from the two-rank run the share of backward that comes after the first bucket is
@@ -46,6 +48,7 @@ import numpy as np
 
 import cnnfast as cf
 
+from ..distributed.optimizer import DEFAULT_BUCKET_BYTES
 from .timing import cnnfast_step, machine_line
 
 NETS = [
@@ -100,7 +103,7 @@ def _allreduce_sweep() -> list[dict[str, float]]:
     return rows
 
 
-def _net_rows(name: str, batch: int, steps: int) -> dict[str, Any]:
+def _net_rows(name: str, batch: int, steps: int, bucket_mb: float) -> dict[str, Any]:
     from cnnfast import distributed as dist
 
     spec = cf.models.spec(name)
@@ -123,7 +126,12 @@ def _net_rows(name: str, batch: int, steps: int) -> dict[str, Any]:
             )
         return row
     model = cf.models.get(name, seed=0)
-    opt = dist.DistributedOptimizer(cf.optim.Adam(model.parameters()), model, record_events=True)
+    opt = dist.DistributedOptimizer(
+        cf.optim.Adam(model.parameters()),
+        model,
+        bucket_bytes=int(bucket_mb * 2**20),
+        record_events=True,
+    )
 
     def reduced() -> None:
         opt.events.clear()
@@ -147,9 +155,13 @@ def _net_rows(name: str, batch: int, steps: int) -> dict[str, Any]:
             dist.barrier()
             t0 = time.perf_counter()
             fn()
+            dist.barrier()  # (each includes waiting for the slowest rank, as a step does)
             samples[key].append(time.perf_counter() - t0)
             if key == "reduced":
-                samples["wait"].append(opt.wait_seconds)
+                # the last rank to arrive waits for the communication alone; the
+                # others' waits also hold the time they waited for it
+                world = dist.comm.world()
+                samples["wait"].append(world.comm.allreduce(opt.wait_seconds, world.MPI.MIN))
                 starts = [t for kind, i, t in opt.events if kind == "start" and i == 0]
                 grads = [t for kind, _, t in opt.events if kind == "grad"]
                 if starts and grads:
@@ -158,8 +170,8 @@ def _net_rows(name: str, batch: int, steps: int) -> dict[str, Any]:
         row[key] = statistics.median(s)
     row["buckets"] = len(opt.buckets)
     row["window"] = statistics.median(windows) if windows else 0.0
-    row["exposed"] = max(0.0, row["reduced"] - row["local"])
-    row["hidden_fraction"] = min(1.0, max(0.0, 1 - row["exposed"] / row["comm"]))
+    row["overhead"] = row["reduced"] - row["local"]
+    row["hidden_fraction"] = min(1.0, max(0.0, 1 - row["wait"] / row["comm"]))
     opt.remove_hooks()
     return row
 
@@ -171,7 +183,9 @@ def worker(args: argparse.Namespace) -> None:
     result: dict[str, Any] = {"ranks": dist.size(), "threads": cf.get_num_threads()}
     if dist.size() > 1:
         result["allreduce"] = _allreduce_sweep()
-    result["nets"] = [_net_rows(n, args.batch, args.steps) for n in args.nets.split(",")]
+    result["nets"] = [
+        _net_rows(n, args.batch, args.steps, args.bucket_mb) for n in args.nets.split(",")
+    ]
     if dist.is_root():
         Path(args.worker).write_text(json.dumps(result))
 
@@ -184,6 +198,7 @@ def _launch(n: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     cmd = [str(mpiexec) if mpiexec.exists() else "mpiexec", "-n", str(n)]
     cmd += [sys.executable, "-m", "cnnfast.bench.distributed", "--worker", str(out)]
     cmd += ["--nets", args.nets, "--batch", str(args.batch), "--steps", str(args.steps)]
+    cmd += ["--bucket-mb", str(args.bucket_mb)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "PMIX_"))}
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
     return json.loads(out.read_text())
@@ -246,8 +261,8 @@ def _print(results: dict[int, dict[str, Any]], cores: int) -> None:
             for row in run["allreduce"]:
                 print(f"{row['bytes']:>10} {row['seconds'] * 1e6:10.1f} {row['bus_GBps']:9.2f}")
     one = results.get(1)
-    print(f"\n{'net':<18} {'ranks':>5} {'batch':>5} {'img/s':>8} {'vs 1':>6} {'exposed ms':>10} "
-          f"{'comm ms':>8} {'hidden':>6} {'buckets':>7}")  # fmt: skip
+    print(f"\n{'net':<18} {'ranks':>5} {'batch':>5} {'img/s':>8} {'vs 1':>6} {'overhead ms':>11} "
+          f"{'comm ms':>8} {'wait ms':>8} {'hidden':>6} {'buckets':>7}")  # fmt: skip
     for n, run in results.items():
         tag = "*" if n > cores else ""
         for i, row in enumerate(run["nets"]):
@@ -260,8 +275,8 @@ def _print(results: dict[int, dict[str, Any]], cores: int) -> None:
             shown = f"{ips / base:5.2f}x" if base else "     -"
             print(
                 f"{row['net']:<18} {str(n) + tag:>5} {row['batch']:>5} {ips:8.0f} {shown} "
-                f"{row['exposed'] * 1e3:10.2f} {row['comm'] * 1e3:8.2f} "
-                f"{row['hidden_fraction']:6.2f} {row['buckets']:>7}"
+                f"{row['overhead'] * 1e3:11.2f} {row['comm'] * 1e3:8.2f} "
+                f"{row['wait'] * 1e3:8.2f} {row['hidden_fraction']:6.2f} {row['buckets']:>7}"
             )
     if one:
         print("\nModel: one rank per machine of this kind, ring allreduce; efficiency")
@@ -291,6 +306,9 @@ def main(argv: Sequence[str] | None = None) -> dict[int, dict[str, Any]]:
     p.add_argument("--batch", type=int, default=128, help="the global batch")
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument(
+        "--bucket-mb", type=float, default=DEFAULT_BUCKET_BYTES / 2**20, help="bucket size, MiB"
+    )
     p.add_argument("--json", default=None)
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)

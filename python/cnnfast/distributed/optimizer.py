@@ -30,9 +30,10 @@ import numpy as np
 from .. import ops
 from . import comm
 
-# Measured on this machine (benchmarks/RESULTS.md, "distributed"): 4 MiB buckets
-# reach ~90% of the bandwidth of one large message over shared memory, and split
-# every lecture net but the smallest into several buckets to overlap.
+# benchmarks/RESULTS.md, "The bucket size": here MPI_Allreduce is near its best
+# bandwidth at 2-8 MiB; over a 10 Gbit/s link a 4 MiB bucket's transfer (3.4 ms) is
+# well above the ring's per-message latency at 16 nodes (0.6 ms); and every lecture
+# net with more than 4 MiB of gradients still gets several buckets to overlap.
 DEFAULT_BUCKET_BYTES = 4 << 20
 
 
