@@ -45,8 +45,10 @@ needs_mpi = pytest.mark.skipif(
 
 def _environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
-    # (this process may have been started by a launcher itself: the children are not)
-    for key in [k for k in env if k.startswith(("PMI_", "OMPI_", "PMIX_", "MV2_"))]:
+    # (this process may have been started by a launcher itself: the children are not;
+    # other OMPI_ variables, such as OMPI_ALLOW_RUN_AS_ROOT, are the tester's settings)
+    rank_variables = ("PMI_", "PMIX_", "OMPI_COMM_WORLD_", "MV2_COMM_WORLD_")
+    for key in [k for k in env if k.startswith(rank_variables)]:
         del env[key]
     env.pop("CNNFAST_NUM_THREADS", None)
     env.pop("OMP_NUM_THREADS", None)
@@ -197,7 +199,7 @@ def test_ranks_that_disagree_are_told_what_differs(tmp_path):
 
 def _rank_pid(marker: str, rank: int) -> int | None:
     """The pid of the process whose command line holds `marker` and whose launcher
-    made it `rank`."""
+    (MPICH's or Open MPI's) made it `rank`."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -206,7 +208,8 @@ def _rank_pid(marker: str, rank: int) -> int | None:
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if marker.encode() in cmdline and f"PMI_RANK={rank}".encode() in environ:
+        ranks = {f"PMI_RANK={rank}".encode(), f"OMPI_COMM_WORLD_RANK={rank}".encode()}
+        if marker.encode() in cmdline and ranks & set(environ):
             return int(entry.name)
     return None
 
