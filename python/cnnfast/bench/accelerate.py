@@ -29,11 +29,9 @@ import numpy as np
 
 import cnnfast as cf
 
-from .nets import TRAIN_NETS, to_torch, torch_step
-from .timing import add_step_arguments, cnnfast_step, machine_line, time_peers
+from .nets import to_torch, torch_step
+from .timing import LECTURE_NETS, add_step_arguments, cnnfast_step, machine_line, time_peers
 from .tiny import median_call_us
-
-LECTURE_NETS = [n for n in TRAIN_NETS if n != "resnet-blocks"]
 
 
 def _compiled(model: Any, fn: Callable[[], Any]) -> Callable[[], Any] | None:

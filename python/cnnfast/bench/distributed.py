@@ -49,19 +49,9 @@ import numpy as np
 import cnnfast as cf
 
 from ..distributed.optimizer import DEFAULT_BUCKET_BYTES
-from .timing import cnnfast_step, machine_line
+from .timing import INFER_ONLY, LECTURE_NETS, cnnfast_step, machine_line, time_peers
 
-NETS = [
-    "lenet5",
-    "keras-mnist-1conv",
-    "keras-mnist-2conv",
-    "tf-deep-cnn",
-    "horzyk-mnist",
-    "udacity-cifar10",
-    "horzyk-cifar10",
-    "alphago-policy",
-    "alexnet",
-]
+NETS = [*LECTURE_NETS, *INFER_ONLY]
 # nets too slow to train at batch 128 on two cores: timed at this global batch, their
 # compute scaled linearly to 128 for the model (said in the table)
 SMALL_BATCH = {"alexnet": 8, "alphago-policy": 32}
@@ -74,13 +64,8 @@ NODES = (4, 16, 64)
 
 
 def _median_time(fn: Any, reps: int) -> float:
-    fn()
-    samples = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+    """The median of `reps` timed calls after an untimed one (timing.time_peers)."""
+    return time_peers({"fn": fn}, 1, block=reps)["fn"]
 
 
 def _allreduce_sweep() -> list[dict[str, float]]:

@@ -23,24 +23,19 @@ import cnnfast as cf
 from cnnfast import nn
 from cnnfast._args import conv_args, pool_args
 
-from .timing import add_step_arguments, cnnfast_step, machine_line, time_peers
+from .timing import (
+    INFER_ONLY,
+    TRAIN_NETS,
+    add_step_arguments,
+    cnnfast_step,
+    machine_line,
+    time_peers,
+)
 
 try:
     import torch
 except ImportError:
     torch = None
-
-TRAIN_NETS = [
-    "lenet5",
-    "keras-mnist-1conv",
-    "keras-mnist-2conv",
-    "tf-deep-cnn",
-    "horzyk-mnist",
-    "udacity-cifar10",
-    "horzyk-cifar10",
-    "resnet-blocks",  # (batch norm and residual blocks: the zoo's building-block demo)
-]
-INFER_ONLY = {"alexnet": 8, "alphago-policy": 16}
 
 
 def _torch_padding(

@@ -7,6 +7,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+# The zoo nets the step suites time (nets, accelerate, distributed): the lectures' nets,
+# trained; and the two too slow to train at batch 128 here, inferred at these batches.
+TRAIN_NETS = [
+    "lenet5",
+    "keras-mnist-1conv",
+    "keras-mnist-2conv",
+    "tf-deep-cnn",
+    "horzyk-mnist",
+    "udacity-cifar10",
+    "horzyk-cifar10",
+    "resnet-blocks",  # (batch norm and residual blocks: the zoo's building-block demo)
+]
+LECTURE_NETS = [n for n in TRAIN_NETS if n != "resnet-blocks"]
+INFER_ONLY = {"alexnet": 8, "alphago-policy": 16}
+
 
 def time_peers(peers: dict[str, Callable[[], Any]], reps: int, block: int = 3) -> dict[str, float]:
     """Median seconds per peer. Peers take turns, `reps` rounds of `block` timed calls

@@ -42,9 +42,9 @@ class _Bucket:
         self.index = index
         self.params = params
         self.dtype = params[0].data.dtype
-        self.sizes = [p.data.size for p in params]
-        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
-        self.nbytes = int(self.offsets[-1]) * self.dtype.itemsize
+        self.offsets = np.concatenate([[0], np.cumsum([p.data.size for p in params])]).astype(
+            np.int64
+        )
         self.ready = 0
         self.buffer: np.ndarray | None = None
         self.request: Any = None

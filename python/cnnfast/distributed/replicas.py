@@ -42,7 +42,8 @@ def broadcast_parameters(model: Any, root: int = 0) -> None:
     """Root's parameters and buffers (batch norm's running statistics) into `model` on
     every rank; the ranks must hold the same architecture (check_agreement says)."""
     if comm.size() > 1:
-        model.load_state_dict(broadcast_arrays(model.state_dict(), root))
+        # (the live arrays, not state_dict()'s copies: only root's are read, once)
+        model.load_state_dict(broadcast_arrays(model._own_arrays(), root))
 
 
 def broadcast_optimizer_state(optimizer: Any, root: int = 0) -> None:
