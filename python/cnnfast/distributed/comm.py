@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -140,10 +141,18 @@ def barrier() -> None:
         world().comm.Barrier()
 
 
+# How long abort() lets the launcher forward this rank's stderr before MPI_Abort: the
+# launcher kills the job at once and drops what it has not yet read from the rank's
+# pipe (seen with MPICH's hydra: a traceback cut off, the message lost, about 1 in 16
+# aborts with the cores busy).
+ABORT_GRACE_SECONDS = 0.5
+
+
 def abort(message: str, code: int = 1) -> None:
     """Print `message` on stderr and end every rank of the job (MPI_Abort)."""
     print(f"cnnfast.distributed: rank {rank()}: {message}", file=sys.stderr, flush=True)
     if _world is not None and _world.size > 1:
+        time.sleep(ABORT_GRACE_SECONDS)
         _world.comm.Abort(code)
     raise SystemExit(code)
 
