@@ -35,6 +35,10 @@ class FileFormatError(ValueError):
         self.path = Path(path)
         self.problem = problem
 
+    def __reduce__(self) -> tuple[type, tuple[Path, str]]:
+        # (pickled whole, e.g. from the child process that reads a Keras file)
+        return (type(self), (self.path, self.problem))
+
 
 class DataError(ValueError):
     """Data that cannot be used as asked: an image folder without classes or images,

@@ -1,8 +1,8 @@
 """keras.callbacks with Keras's signatures, over cnnfast.training's callbacks (the
-same rules): ModelCheckpoint (filepath may hold '{epoch:02d}'-style fields; the
-weights are cnnfast's npz format under the name given, which Sequential.load_weights
-reads), EarlyStopping, ReduceLROnPlateau. They may monitor 'acc'/'val_acc' as well as
-'accuracy'/'val_accuracy'.
+same rules): ModelCheckpoint (filepath may hold '{epoch:02d}'-style fields; it writes
+the whole model, or with save_weights_only the weights, as Sequential.save and
+save_weights do: Keras's HDF5 for an '.hdf5' name), EarlyStopping, ReduceLROnPlateau.
+They may monitor 'acc'/'val_acc' as well as 'accuracy'/'val_accuracy'.
 
 `Callback` is Keras's base class for one's own callbacks (on_epoch_end(epoch, logs)
 and the rest, `self.model`, `self.params`, `self.model.stop_training`), and
@@ -117,6 +117,18 @@ class ModelCheckpoint(engine.ModelCheckpoint):
     ) -> None:
         super().__init__(filepath, monitor=monitor, save_best_only=save_best_only, mode=mode)
         self.template, self.verbose, self.period = str(filepath), int(verbose), max(int(period), 1)
+        self.save_weights_only = bool(save_weights_only)
+        self.keras_model: Any = None  # fit() sets it: the file is then the keras model's
+
+    def _save(self, model: Any) -> None:
+        """As Keras: the whole model (model.save) or, with save_weights_only, its
+        weights, in the format the name asks for (an '.hdf5' name: Keras's HDF5)."""
+        if self.keras_model is None:  # (run by cnnfast.training.fit directly)
+            super()._save(model)
+        elif self.save_weights_only:
+            self.keras_model.save_weights(self.path)
+        else:
+            self.keras_model.save(self.path)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], state: dict[str, Any]) -> bool:
         if (epoch + 1) % self.period:

@@ -5,8 +5,8 @@ is known, so Sequential.add() reports a misfit at once, naming the layer.
 
 Shapes here are per sample and channels-last, as in Keras: (height, width, channels)
 or (features,). The engine runs (channels, height, width); Flatten therefore orders
-features channel-first (weights are cnnfast's own, not Keras files, so this shows
-only in a Dense layer's weight layout).
+features channel-first, which shows only in the first Dense's weight layout after it
+(keras.saving.layout converts it exactly for Keras's files).
 """
 
 from __future__ import annotations

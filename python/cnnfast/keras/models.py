@@ -26,7 +26,7 @@ from ..training.files import load_npz, load_weights, save_npz, save_weights
 from ..training.loop import fit as engine_fit
 from ..training.loop import logits_metrics, predict_logits
 from . import callbacks as keras_callbacks
-from . import losses, optimizers
+from . import losses, optimizers, saving
 from .layers import Input, Layer, Shape
 from .preprocessing.image import NumpyArrayIterator
 from .progress import KerasProgress
@@ -161,13 +161,20 @@ class Sequential:
             modules: list[nn.Module] = []
             from .layers import ACTIVATIONS
 
+            self._prefixes = []
             for i, layer in enumerate(self.layers):
+                self._prefixes.append(f"{len(modules)}.")
                 modules += layer.modules(self._in_shape(i))
                 last = i == len(self.layers) - 1
                 if layer.activation and not (last and self._final_activation_in_loss()):
                     modules.append(ACTIVATIONS[layer.activation]())
             self._engine = nn.Sequential(*modules)
         return self._engine
+
+    def _module_prefix(self, i: int) -> str:
+        """The state_dict prefix of layer i's own engine module (its weights)."""
+        self._build()
+        return self._prefixes[i]
 
     @property
     def engine(self) -> nn.Sequential:
@@ -318,6 +325,8 @@ class Sequential:
         for cb in callbacks or []:
             if isinstance(cb, keras_callbacks.Callback):
                 cb = keras_callbacks.EngineAdapter(cb, self, params, self._shown_logs)
+            elif isinstance(cb, keras_callbacks.ModelCheckpoint):
+                cb.keras_model = self  # it writes this model's files, as Keras's does
             engine_callbacks.append(cb)
         self.stop_training = False
         history = History()
@@ -457,12 +466,17 @@ class Sequential:
         return {"name": self.name, "layers": layers, "compile": compiled}
 
     def save(self, filepath: str | Path) -> None:
-        """Configuration and weights in one file (cnnfast's npz format, any name), for
-        models.load_model. Under mpiexec rank 0 alone writes (the replicas are equal)."""
+        """Configuration and weights in one file: Keras's own for a '.keras' name (Keras
+        3's archive) or an '.h5'/'.hdf5' name (Keras 2's HDF5 model), both of which real
+        Keras loads (the `keras` extra: h5py); cnnfast's npz for any other name.
+        models.load_model reads all three. Under mpiexec rank 0 alone writes."""
+        if not comm.is_root():
+            return
+        if saving.save_model_file(self, filepath) is not None:
+            return
         arrays = dict(self._build().state_dict())
         arrays[_CONFIG_KEY] = np.array(json.dumps(self.get_config()))
-        if comm.is_root():
-            save_npz(filepath, arrays)
+        save_npz(filepath, arrays)
 
     # --- weights ----------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:
@@ -483,23 +497,38 @@ class Sequential:
             p.data[...] = np.asarray(w, dtype=p.data.dtype)
 
     def save_weights(self, filepath: str | Path) -> None:
-        """cnnfast's own format (an .npz archive) under the name given, '.hdf5' included
-        (as keras.callbacks.ModelCheckpoint writes it). Under mpiexec rank 0 alone writes."""
-        if comm.is_root():
+        """Keras's layout for Keras's names: Keras 3's for '.weights.h5', Keras 2's for
+        '.h5'/'.hdf5' (as keras.callbacks.ModelCheckpoint writes it; the `keras` extra:
+        h5py); cnnfast's npz for any other name. Under mpiexec rank 0 alone writes."""
+        if comm.is_root() and saving.save_weights_file(self, filepath) is None:
             save_weights(self._build(), filepath)
 
-    def load_weights(self, filepath: str | Path) -> None:
-        load_weights(self._build(), filepath)
+    def load_weights(
+        self, filepath: str | Path, by_name: bool = False, skip_mismatch: bool = False
+    ) -> None:
+        """Weights from a Keras file (Keras 2 .h5, Keras 3 .weights.h5 or .keras, told
+        apart by the bytes) or cnnfast's npz. Keras 2 files load in layer order, or by
+        layer name with by_name=True; skip_mismatch leaves a layer whose arrays do not
+        fit as it is (with a warning) instead of raising. The whole file is read and
+        checked against the model before any weight changes."""
+        self._build()
+        if not saving.load_weights_file(self, filepath, by_name, skip_mismatch):
+            load_weights(self._build(), filepath)
 
 
 _CONFIG_KEY = "__keras_model_config__"
 
 
 def load_model(filepath: str | Path) -> Sequential:
-    """A model saved by Sequential.save: its layers rebuilt from their arguments, its
-    weights loaded, compiled again as it was (the optimizer starts afresh)."""
+    """A saved model: a Keras 3 .keras archive or Keras 2 .h5 model (real Keras's or
+    cnnfast's; the layers cnnfast.keras has; anything else is an error naming the
+    layer), or cnnfast's npz from Sequential.save. Its layers are rebuilt, its weights
+    loaded, and it is compiled again as it was (the optimizer starts afresh)."""
     from . import layers as layer_classes
 
+    keras_model = saving.load_model_file(filepath)
+    if keras_model is not None:
+        return keras_model
     arrays = load_npz(filepath)
     if _CONFIG_KEY not in arrays:
         raise FileFormatError(filepath, "holds weights only, no model (use model.load_weights)")
