@@ -256,7 +256,8 @@ def _layer_settings(layer: L.Layer) -> dict[str, Any]:
     raise ConfigError(f"layer {layer.name!r}: {type(layer).__name__} has no Keras config")
 
 
-def _keras_class(layer: L.Layer) -> str:
+def keras_class(layer: L.Layer) -> str:
+    """The Keras class a layer is saved as (an alias, e.g. Convolution2D, is its class)."""
     for cls in type(layer).__mro__:
         if cls.__name__ in _CLASSES and _CLASSES[cls.__name__] is cls:
             return cls.__name__
@@ -287,7 +288,7 @@ def model_config(model: Any, keras2: bool) -> dict[str, Any]:
     for i, layer in enumerate(model.layers):
         config = {"name": layer.name, "trainable": True, "dtype": "float32"}
         config.update(_layer_settings(layer))
-        entries.append(entry(_keras_class(layer), config, [None, *model._in_shape(i)]))
+        entries.append(entry(keras_class(layer), config, [None, *model._in_shape(i)]))
     body = {"name": model.name, "trainable": True, "dtype": "float32", "layers": entries}
     if keras2:
         return {"class_name": "Sequential", "config": body}

@@ -13,7 +13,7 @@ import numpy as np
 
 from ...errors import FileFormatError
 from . import archive, hdf5, isolated, legacy_h5, weights_h5
-from .config import ConfigError, layers_from_model_config, model_config
+from .config import ConfigError, keras_class, layers_from_model_config, model_config
 from .layout import LayerWeights, engine_state, keras_weights
 
 
@@ -49,9 +49,7 @@ def content_kind(path: str | Path) -> str:
 
 
 def _kinds(model: Any) -> list[str]:
-    from .config import _keras_class
-
-    return [_keras_class(layer) for layer in model.layers]
+    return [keras_class(layer) for layer in model.layers]
 
 
 # --- weights -------------------------------------------------------------------------
@@ -83,7 +81,7 @@ def _assign(
     state, skipped = engine_state(model, plan, str(path), skip_mismatch)
     for problem in skipped:
         warnings.warn(f"skip_mismatch: not loaded: {problem}", stacklevel=3)
-    model.engine.load_state_dict(state)
+    model.engine.load_state_dict(state, strict=False)  # (the layers' converted arrays)
 
 
 def _legacy_plan(
@@ -266,10 +264,7 @@ def _compile(model: Any, loss: Any, optimizer: Any, metrics: Any, path: Path) ->
 def _model_from(config: Any, path: Path) -> Any:
     from ..models import Sequential
 
-    try:
-        name, layers = layers_from_model_config(config, str(path))
-    except ConfigError:
-        raise
+    name, layers = layers_from_model_config(config, str(path))
     model = Sequential(name=name)
     for layer in layers:
         try:

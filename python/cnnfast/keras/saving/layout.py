@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .config import keras_class
+
 # Keras weight name -> the engine's array, in Keras's order, per layer class.
 _SLOTS = {
     "Conv2D": (("kernel", "weight"), ("bias", "bias")),
@@ -79,14 +81,6 @@ def _to_engine(kind: str, slot: str, a: np.ndarray, perm: np.ndarray | None) -> 
     return np.ascontiguousarray(a)
 
 
-def _kind(layer: Any) -> str:
-    """The Keras class a layer stores its weights as (aliases share their class)."""
-    for cls in type(layer).__mro__:
-        if cls.__name__ in _SLOTS:
-            return cls.__name__
-    return type(layer).__name__
-
-
 def keras_weights(model: Any) -> list[LayerWeights]:
     """Every layer of a cnnfast.keras Sequential, in order, with its weights in Keras's
     layout (an empty list for a layer without weights)."""
@@ -94,7 +88,7 @@ def keras_weights(model: Any) -> list[LayerWeights]:
     out = []
     perm: np.ndarray | None = None
     for i, layer in enumerate(model.layers):
-        kind, shape = _kind(layer), model._in_shape(i)
+        kind, shape = keras_class(layer), model._in_shape(i)
         if kind == "Flatten":
             perm = _flatten_order(shape) if len(shape) == 3 else perm
         names, arrays, keys = [], [], []
@@ -118,12 +112,12 @@ def engine_state(
     source: str,
     skip_mismatch: bool = False,
 ) -> tuple[dict[str, np.ndarray], list[str]]:
-    """The model's state_dict with each (layer, arrays from the file, the file's name
-    for the layer) put in, converted to the engine's layout. Every count and shape is
+    """The engine state_dict entries of each (layer, arrays from the file, the file's
+    name for the layer), converted to the engine's layout. Every count and shape is
     checked first: a mismatch is a ValueError naming the file, both layers and both
     shapes, or, with skip_mismatch, that layer is left as it is and named in the
     returned list of skipped layers."""
-    state = dict(model.engine.state_dict())
+    state: dict[str, np.ndarray] = {}
     skipped = []
     for lw, arrays, saved_name in assignments:
         layer = lw.layer
@@ -152,13 +146,13 @@ def engine_state(
             raise ValueError(problem)
         if not lw.arrays:
             continue
-        kind = _kind(layer)
-        for (name, slot), key, got in zip(
-            ((n, s) for n, s in _SLOTS[kind] if n in lw.names), lw.keys, arrays
+        kind = keras_class(layer)
+        for (name, slot), key, got, now in zip(
+            ((n, s) for n, s in _SLOTS[kind] if n in lw.names), lw.keys, arrays, lw.arrays
         ):
             perm = lw.perm if kind in ("Dense", "BatchNormalization") else None
             got = np.asarray(got)
             if not np.issubdtype(got.dtype, np.floating):
                 raise ValueError(f"{where}: weight {name} is {got.dtype}, not floating point")
-            state[key] = _to_engine(kind, slot, got, perm).astype(state[key].dtype)
+            state[key] = _to_engine(kind, slot, got, perm).astype(now.dtype)
     return state, skipped
