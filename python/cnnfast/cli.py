@@ -1,4 +1,4 @@
-"""The `cnnfast` command: info, check, models, train, evaluate, ensemble."""
+"""The `cnnfast` command: info, check, models, train, evaluate, ensemble, export, bench."""
 
 from __future__ import annotations
 
@@ -169,6 +169,17 @@ def _cmd_ensemble(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cnnfast.training.run import export_onnx
+
+    path, shape = export_onnx(Path(args.run), args.weights, args.out, args.batch)
+    batch = args.batch or "N"
+    print(f"wrote {path}: ONNX, input 'input' {(batch, *shape)}, output 'output' (logits)")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     """Hands the suite's own options to its module (cnnfast/bench/SUITE.py)."""
     import importlib
@@ -295,6 +306,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--weights", choices=["final", "best"], default="final")
     p.set_defaults(func=_cmd_ensemble)
 
+    p = sub.add_parser("export", help="write a trained run's model in another format (ONNX)")
+    p.add_argument("run", help="a run directory written by `cnnfast train`")
+    p.add_argument(
+        "--onnx",
+        action="store_true",
+        required=True,
+        help="as ONNX (opset 17, float32; needs cnnfast[onnx]), for ONNX Runtime and the "
+        "runtimes that deploy it",
+    )
+    p.add_argument("--weights", choices=["final", "best"], default="final")
+    p.add_argument("--out", default=None, help="the file (default: RUN/<weights>.onnx)")
+    p.add_argument("--batch", type=int, default=None, help="a fixed batch size (default: symbolic)")
+    p.set_defaults(func=_cmd_export)
+
     from cnnfast.bench import SUITES
 
     p = sub.add_parser(
@@ -309,14 +334,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.set_defaults(func=_cmd_bench)
 
     args = parser.parse_args(argv)
-    if args.command not in ("train", "evaluate", "ensemble"):
+    if args.command not in ("train", "evaluate", "ensemble", "export"):
         return int(args.func(args))
     from cnnfast.distributed import DistributedError, comm
     from cnnfast.errors import DataError, FileFormatError
+    from cnnfast.onnx import ExportError
 
     try:
         return int(args.func(args))
-    except (FileFormatError, DataError, OSError, DistributedError) as err:
+    except (FileFormatError, DataError, OSError, DistributedError, ExportError) as err:
         # A damaged, missing or unwritable file, or data that does not fit the net: the
         # message names it; a traceback would only bury that line.
         if comm.size() > 1:  # the other ranks must not wait for this one: end them all

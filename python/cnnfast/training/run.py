@@ -346,6 +346,19 @@ def load_run(run_dir: Path, weights: str = "final") -> tuple[Any, RunConfig]:
     return model, cfg
 
 
+def export_onnx(
+    run_dir: Path, weights: str = "final", out: str | Path | None = None, batch: int | None = None
+) -> tuple[Path, tuple[int, ...]]:
+    """The run's model as an ONNX file (RUN/<weights>.onnx by default), and the shape of
+    one input sample."""
+    from .. import onnx
+
+    model, cfg = load_run(run_dir, weights)
+    shape = models.spec(cfg.model).input_shape
+    path = Path(out) if out is not None else run_dir / f"{weights}.onnx"
+    return onnx.export(model, path, shape, batch), shape
+
+
 def ensemble(run_dirs: list[Path], weights: str = "final") -> dict[str, Any]:
     """Average the predicted probabilities of several runs on their common test set."""
     from .. import ops
