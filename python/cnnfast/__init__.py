@@ -21,7 +21,7 @@ from . import reference
 
 _SUBMODULES = frozenset(
     {"_C", "backend", "bench", "checks", "cuda", "data", "distributed", "keras", "models", "nn",
-     "ops", "optim", "random", "torch", "training"}
+     "onnx", "ops", "optim", "random", "torch", "training"}
 )  # fmt: skip
 _NAMES = {"Tensor": "tensor", "no_grad": "tensor", "manual_seed": "random"}
 

@@ -8,8 +8,13 @@ datasets, backend, preprocessing (ImageDataGenerator).
 """
 
 from . import backend, callbacks, datasets, layers, losses, models, optimizers, preprocessing, utils
+from .layers import Input
+from .models import Model, Sequential
 
 __all__ = [
+    "Input",
+    "Model",
+    "Sequential",
     "backend",
     "callbacks",
     "datasets",

@@ -4,7 +4,11 @@ modules that compute it. A layer knows its output shape as soon as its input sha
 is known, so Sequential.add() reports a misfit at once, naming the layer.
 
 Shapes here are per sample and channels-last, as in Keras: (height, width, channels)
-or (features,). The engine runs (channels, height, width); Flatten therefore orders
+or (features,). Called on a symbolic tensor (`Conv2D(...)(x)`, x from `Input`), a
+layer returns the tensor of its output, which is how a functional Model's graph is
+written; Add and Concatenate take a list of tensors.
+
+The engine runs (channels, height, width); Flatten therefore orders
 features channel-first, which shows only in the first Dense's weight layout after it
 (keras.saving.layout converts it exactly for Keras's files).
 """
@@ -59,11 +63,38 @@ def _activation(name: str | None) -> str | None:
     return name
 
 
+class KerasTensor:
+    """A symbolic tensor of the functional API: the output of `layer`, computed from
+    `parents`. `shape` is Keras's, with the batch as None."""
+
+    def __init__(self, shape: Shape, layer: Layer, parents: tuple[KerasTensor, ...]) -> None:
+        self.per_sample, self.layer, self.parents = tuple(shape), layer, parents
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return (None, *self.per_sample)
+
+    def __repr__(self) -> str:
+        return f"<KerasTensor shape={self.shape}, from layer '{self.layer.name}'>"
+
+
+def _tensor(value: Any, where: str) -> KerasTensor:
+    if isinstance(value, Input):
+        return value.output
+    if isinstance(value, KerasTensor):
+        return value
+    raise TypeError(
+        f"{where}: expected a symbolic tensor (from keras.Input or a layer call), "
+        f"got {type(value).__name__}"
+    )
+
+
 class Layer:
     """A Keras layer: a name, an optional input_shape (the first layer's), the output
     shape for a given input shape, its parameter counts, and the engine modules."""
 
     activation: str | None = None
+    merges = False  # Add, Concatenate: several inputs, combined by the engine's graph
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Every layer remembers the arguments it was made with (its config, which
@@ -106,6 +137,31 @@ class Layer:
     def output_shape(self, shape: Shape) -> Shape:
         return shape
 
+    def __call__(self, inputs: Any) -> KerasTensor:
+        """The functional API: this layer applied to a symbolic tensor (a list of them
+        for Add / Concatenate); its shape is checked now, naming the layer."""
+        where = f"{type(self).__name__} layer '{self.name}'"
+        if getattr(self, "output", None) is not None:
+            raise self._error(
+                "is already called on a tensor; cnnfast.keras does not share a layer's "
+                "weights between calls: make another layer"
+            )
+        if self.merges:
+            if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+                raise self._error("merges a list of two or more tensors")
+            parents = tuple(_tensor(t, where) for t in inputs)
+            shape = self.merge_shape([t.per_sample for t in parents])
+        else:
+            if isinstance(inputs, (list, tuple)):
+                raise self._error(f"takes one tensor, got a list of {len(inputs)}")
+            parents = (_tensor(inputs, where),)
+            shape = self.output_shape(parents[0].per_sample)
+        self.output = KerasTensor(shape, self, parents)
+        return self.output
+
+    def merge_shape(self, shapes: list[Shape]) -> Shape:
+        raise NotImplementedError
+
     def params(self, shape: Shape) -> tuple[int, int]:
         """(trainable, non-trainable) parameter counts for this input shape."""
         return 0, 0
@@ -128,10 +184,19 @@ def InputLayer(shape: Shape, name: str | None = None) -> Layer:
 
 
 class Input(Layer):
-    """The model's input: `Input(shape=(28, 28, 1))` as the first layer."""
+    """The model's input: `Input(shape=(28, 28, 1))` as a Sequential's first layer, or
+    the tensor a functional Model starts from (`x = Input(...)`, `Conv2D(...)(x)`)."""
 
     def __init__(self, shape: Shape, name: str | None = None) -> None:
         super().__init__(name=name, input_shape=shape)
+        self.output = KerasTensor(self.input_shape, self, ())  # type: ignore[arg-type]
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return self.output.shape
+
+    def __call__(self, inputs: Any) -> KerasTensor:
+        raise self._error("is a model's input; it is not called on a tensor")
 
 
 class _Windowed(Layer):
@@ -316,18 +381,84 @@ class BatchNormalization(Layer):
         return [nn.BatchNorm2d(shape[-1], eps=self.epsilon, momentum=1.0 - self.momentum)]
 
 
+class _Merge(Layer):
+    merges = True
+
+    def output_shape(self, shape: Shape) -> Shape:
+        raise self._error("merges several tensors: use it in a functional Model, on a list")
+
+
+class Add(_Merge):
+    """The element-wise sum of tensors of one shape (a residual block's shortcut)."""
+
+    def merge_shape(self, shapes: list[Shape]) -> Shape:
+        if any(s != shapes[0] for s in shapes):
+            raise self._error(f"adds tensors of one shape, got {[(None, *s) for s in shapes]}")
+        return shapes[0]
+
+
+class Concatenate(_Merge):
+    """Tensors joined along `axis` (Keras's axis of the per-sample shape with the batch
+    first: -1, the channels, by default); the other axes must agree."""
+
+    def __init__(self, axis: int = -1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def _axis(self, ndim: int) -> int:
+        """The axis in the per-sample shape (Keras's axis counts the batch as 0)."""
+        a = self.axis if self.axis < 0 else self.axis - 1
+        if not -ndim <= a < ndim or self.axis == 0:
+            raise self._error(f"axis {self.axis} is not an axis of a {ndim}-D sample")
+        return a % ndim
+
+    def engine_axis(self, ndim: int) -> int:
+        """The same axis in the engine's channel-first (N, C, H, W) or (N, features)."""
+        a = self._axis(ndim)
+        return 1 if ndim == 1 else {0: 2, 1: 3, 2: 1}[a]
+
+    def merge_shape(self, shapes: list[Shape]) -> Shape:
+        ndim = len(shapes[0])
+        a = self._axis(ndim)
+        rest = {s[:a] + s[a + 1 :] for s in shapes}
+        if any(len(s) != ndim for s in shapes) or len(rest) != 1:
+            raise self._error(
+                f"joins along axis {self.axis} tensors whose other axes agree, got "
+                f"{[(None, *s) for s in shapes]}"
+            )
+        return (*shapes[0][:a], sum(s[a] for s in shapes), *shapes[0][a + 1 :])
+
+
+class GlobalAveragePooling2D(Layer):
+    """The mean of each channel over height and width: (H, W, C) -> (C,)."""
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return (self._image(shape)[2],)
+
+    def modules(self, shape: Shape) -> list[nn.Module]:
+        return [nn.GlobalAvgPool2d(), nn.Flatten()]
+
+
+GlobalAvgPool2D = GlobalAveragePooling2D
+
+
 __all__ = [
     "Activation",
+    "Add",
     "AveragePooling2D",
     "AvgPool2D",
     "BatchNormalization",
+    "Concatenate",
     "Conv2D",
     "Convolution2D",
     "Dense",
     "Dropout",
     "Flatten",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool2D",
     "Input",
     "InputLayer",
+    "KerasTensor",
     "Layer",
     "MaxPool2D",
     "MaxPooling2D",

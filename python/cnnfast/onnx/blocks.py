@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import nn
+from ..keras.functional import GraphNetwork
 from .graph import Graph, child_path, converts, run
 
 
@@ -88,3 +89,32 @@ def sentence_cnn(
     y = g.node("Concat", pooled, at("concat"), joined.shape, axis=1)
     y, joined = g.convert(m.dropout, at("dropout"), y, joined)
     return g.convert(m.fc, at("fc"), y, joined)
+
+
+@converts(GraphNetwork)
+def graph_network(
+    g: Graph, m: GraphNetwork, path: str, x: str, sample: np.ndarray
+) -> tuple[str, Any]:
+    """A cnnfast.keras functional model's engine: its layers in its order, Add and
+    Concatenate as ONNX's Add and Concat."""
+    values: dict[int, tuple[str, np.ndarray]] = {}
+    modules = list(m._modules.items())
+    for i, parents, axis in m._plan:
+        name, module = modules[i]
+        at = child_path(path, name)
+        if not parents:
+            v, vs = x, sample
+        elif len(parents) == 1:
+            v, vs = values[parents[0]]
+        elif axis is None:
+            v, vs = values[parents[0]]
+            for p in parents[1:]:
+                vs = vs + values[p][1]
+                v = g.node("Add", [v, values[p][0]], f"{at}.add", vs.shape)
+        else:
+            vs = np.concatenate([values[p][1] for p in parents], axis=axis)
+            v = g.node(
+                "Concat", [values[p][0] for p in parents], f"{at}.concat", vs.shape, axis=axis
+            )
+        values[i] = g.convert(module, at, v, vs)
+    return values[len(m._plan) - 1]

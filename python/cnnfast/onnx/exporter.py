@@ -77,19 +77,23 @@ def _require_float32(module: Module) -> None:
 
 
 def _is_keras_model(model: Any) -> bool:
-    from ..keras.models import Sequential as KerasSequential
+    from ..keras.model import Model as KerasModel
 
-    return isinstance(model, KerasSequential)
+    return isinstance(model, KerasModel)
 
 
 def _keras_nodes(g: Graph, model: Any, sample: np.ndarray) -> tuple[str, np.ndarray]:
-    """A cnnfast.keras model: channels-last in, its engine, its last activation."""
+    """A cnnfast.keras model: channels-last in (and out, for a map), its engine, its last
+    activation."""
     x = "input"
     engine = model.engine
     if sample.ndim == 4:  # Keras's (N, H, W, C) to the engine's (N, C, H, W)
         sample = np.ascontiguousarray(sample.transpose(0, 3, 1, 2))
         x = g.node("Transpose", [x], "channels_first", sample.shape, perm=[0, 3, 1, 2])
     x, sample = g.convert(engine, "", x, sample)
+    if sample.ndim == 4:  # a map out, in Keras's layout as predict gives it
+        sample = np.ascontiguousarray(sample.transpose(0, 2, 3, 1))
+        x = g.node("Transpose", [x], "channels_last", sample.shape, perm=[0, 2, 3, 1])
     if model._final_sigmoid_logit():
         sample = host(ops.sigmoid(sample))
         x = g.node("Sigmoid", [x], "predict", sample.shape)

@@ -13,6 +13,20 @@ name (what cnnfast wrote before) still loads. The modules: `layout` (engine arra
 three Keras layouts), `hdf5` (h5py and what they share), `files` (the entry points).
 """
 
-from .files import load_model_file, load_weights_file, save_model_file, save_weights_file
+from .files import (
+    content_kind,
+    load_model_file,
+    load_weights_file,
+    name_kind,
+    save_model_file,
+    save_weights_file,
+)
 
-__all__ = ["load_model_file", "load_weights_file", "save_model_file", "save_weights_file"]
+__all__ = [
+    "content_kind",
+    "load_model_file",
+    "load_weights_file",
+    "name_kind",
+    "save_model_file",
+    "save_weights_file",
+]
