@@ -7,16 +7,30 @@ They may monitor 'acc'/'val_acc' as well as 'accuracy'/'val_accuracy'.
 `Callback` is Keras's base class for one's own callbacks (on_epoch_end(epoch, logs)
 and the rest, `self.model`, `self.params`, `self.model.stop_training`), and
 `LambdaCallback` builds one from functions; fit() runs them through `EngineAdapter`.
+On that base, as Keras has them: History (what fit returns), CSVLogger,
+LearningRateScheduler, TerminateOnNaN, and TensorBoard (tensorboard.py; the
+`tensorboard` extra, tensorboardX).
+
+The epoch logs are Keras's BaseLogger averages: each figure the mean over the
+epoch's samples (a short last batch weighs what it holds), the validation figures
+over the whole validation set.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..distributed import comm
 from ..training import callbacks as engine
+from ..training.files import atomic_write
+from ..training.history import History as EngineHistory
 
 
 class Callback:
@@ -93,6 +107,8 @@ class EngineAdapter(engine.Callback):
 
     def on_batch_end(self, batch: int, logs: dict[str, float], state: dict[str, Any]) -> None:
         self.callback.on_train_batch_end(batch, {"batch": batch, **self.names(logs)})
+        if self.model.stop_training:  # (as Keras: the epoch ends after this batch)
+            state["stop_training"] = True
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], state: dict[str, Any]) -> bool:
         shown = self.names(logs)
@@ -102,6 +118,108 @@ class EngineAdapter(engine.Callback):
 
     def on_train_end(self, state: dict[str, Any]) -> None:
         self.callback.on_train_end({})
+
+
+class History(EngineHistory, Callback):
+    """What fit() returns, as Keras's History: `history` (each figure's list, one per
+    epoch), `epoch` (the epoch indices of the last fit), `params` and `model`. Passed
+    in `callbacks` it is filled the same way; its lists run on across fits while
+    `epoch` starts again, as Keras's do."""
+
+    def __init__(self) -> None:
+        EngineHistory.__init__(self)
+        Callback.__init__(self)
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.epoch = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.append(epoch, logs or {})
+        if self.model is not None:
+            self.model.history = self
+
+
+class CSVLogger(Callback):
+    """One row per epoch, 'epoch' then the logs' figures in sorted order (as Keras's
+    CSVLogger writes them). append=True continues an existing file (without a second
+    header). The file is rewritten whole, atomically, after every epoch: a crash leaves
+    the rows of the epochs that ended. Under mpiexec rank 0 alone writes."""
+
+    def __init__(self, filename: str | Path, separator: str = ",", append: bool = False) -> None:
+        super().__init__()
+        self.filename, self.sep, self.append = Path(filename), str(separator), bool(append)
+        self.keys: list[str] | None = None
+        self._text = ""
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        existing = ""
+        if self.append and self.filename.exists():
+            existing = self.filename.read_text()
+            if existing and not existing.endswith("\n"):
+                existing += "\n"
+        self._text, self.keys, self._header = existing, None, not existing
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(k for k in logs if k != "batch")
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=self.sep, lineterminator="\n")
+        if self._header:
+            writer.writerow(["epoch", *self.keys])
+            self._header = False
+        writer.writerow([epoch, *(logs.get(k, "NA") for k in self.keys)])
+        self._text += out.getvalue()
+        if comm.is_root():
+            text = self._text
+            atomic_write(self.filename, lambda f: f.write(text.encode()))
+
+
+class LearningRateScheduler(Callback):
+    """At each epoch's start sets the optimizer's rate to schedule(epoch, lr) (or
+    schedule(epoch), for a one-argument schedule), as Keras's does; verbose > 0 prints
+    Keras's line. The rate is in the epoch's logs as 'lr'."""
+
+    def __init__(self, schedule: Callable[..., Any], verbose: int = 0) -> None:
+        super().__init__()
+        self.schedule, self.verbose = schedule, int(verbose)
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        optimizer = self.model.optimizer
+        try:
+            lr = self.schedule(epoch, float(optimizer.lr))
+        except TypeError:  # (Keras's fallback: a schedule of the epoch alone)
+            lr = self.schedule(epoch)
+        if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, (int, float, np.floating)):
+            raise ValueError(
+                f"LearningRateScheduler: the schedule must return a float, got {lr!r} "
+                f"for epoch {epoch}"
+            )
+        if not math.isfinite(float(lr)) or float(lr) < 0:
+            raise ValueError(f"LearningRateScheduler: a rate of {lr!r} for epoch {epoch}")
+        optimizer.lr = float(lr)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1:05d}: LearningRateScheduler setting learning rate to {lr}.")
+
+
+class TerminateOnNaN(Callback):
+    """Stops training after the first batch whose loss is NaN or infinite, as Keras's
+    does (under mpiexec, at the end of that epoch: the ranks stop together)."""
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if _invalid_loss(logs):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if _invalid_loss(logs) and not self.model.stop_training:  # (the ranks' mean)
+            print(f"Epoch {epoch + 1}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+def _invalid_loss(logs: dict[str, Any] | None) -> bool:
+    loss = (logs or {}).get("loss")
+    return loss is not None and not math.isfinite(float(loss))
 
 
 class ModelCheckpoint(engine.ModelCheckpoint):
@@ -190,11 +308,18 @@ class ReduceLROnPlateau(engine.ReduceLROnPlateau):
         return False
 
 
+from .tensorboard import TensorBoard  # noqa: E402  (it builds on Callback above)
+
 __all__ = [
+    "CSVLogger",
     "Callback",
     "EarlyStopping",
     "EngineAdapter",
+    "History",
     "LambdaCallback",
+    "LearningRateScheduler",
     "ModelCheckpoint",
     "ReduceLROnPlateau",
+    "TensorBoard",
+    "TerminateOnNaN",
 ]

@@ -122,6 +122,11 @@ class Model:
         self.stop_training = False  # a Keras callback sets it to end fit() after the epoch
         self.history: History | None = None
 
+    @property
+    def optimizer(self) -> Any:
+        """The optimizer compile() built (its `lr` may be read and set), or None."""
+        return self._optimizer
+
     # --- the graph ----------------------------------------------------------------------
     def _in_shape(self, i: int) -> Shape:
         """Layer i's (first) input shape; the input layer's own for it."""
@@ -344,7 +349,9 @@ class Model:
                 cb.keras_model = self  # it writes this model's files, as Keras's does
             engine_callbacks.append(cb)
         self.stop_training = False
-        history = History()
+        history = keras_callbacks.History()  # (filled by the loop, after the callbacks)
+        history.set_model(self)
+        history.set_params(params)
         engine_fit(
             self._build(),
             self._optimizer,

@@ -112,7 +112,8 @@ def train_epoch(
     """One pass over (x, y), or `steps` batches: forward, loss (logits_loss), backward,
     optimizer step per batch, on the model's device (each batch is copied there; the
     loss and predictions come back for the progress figures). Each callback's
-    on_batch_end sees the running loss and accuracy after every step."""
+    on_batch_end sees the running loss and accuracy after every step; one that sets
+    state["stop_training"] ends the epoch there (on one rank; see _fit_epochs)."""
     model.train()
     device = model.device
     steps = steps if steps is not None else -(-len(x) // batch_size)
@@ -142,6 +143,11 @@ def train_epoch(
             running = {"loss": loss_sum / max(seen, 1), "accuracy": correct / max(seen, 1)}
             for cb in callbacks:
                 cb.on_batch_end(step, running, state)
+            # A callback's stop (TerminateOnNaN) ends the epoch after this batch, as in
+            # Keras. On several ranks each rank's batch figures are its own, so the
+            # epoch runs to its end, where the ranks agree (see _fit_epochs).
+            if state.get("stop_training") and comm.size() == 1:
+                break
         if bar is not None:
             bar.update(1)
             bar.set_postfix(
@@ -308,6 +314,9 @@ def _fit_epochs(
         stop = False
         for cb in callbacks:
             stop = cb.on_epoch_end(epoch, logs, state) or stop
+        stop = stop or bool(state.get("stop_training"))
+        if comm.size() > 1:  # every rank stops if any asked to (a batch's NaN is local)
+            stop = parallel.reduce_sums(float(stop))[0] > 0
         history.append(epoch, logs)
         if verbose:
             shown = " - ".join(
