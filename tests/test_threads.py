@@ -141,6 +141,12 @@ def test_thread_creation_failure_is_an_error() -> None:
     and keeps the count, instead of the next big op killing the interpreter (GNU
     OpenMP, which cnnfast used before its own pool, called it fatal: 'Thread creation
     failed')."""
+    if "libasan" in os.environ.get("LD_PRELOAD", ""):
+        # Under AddressSanitizer the arithmetic of an address-space limit is its own:
+        # each thread it starts reserves more, and its allocator maps regions as it
+        # goes, so what the 32 threads it could start left (4 MB) does not hold the
+        # next op's 0.7 MB output: a clean MemoryError, not the behaviour under test.
+        pytest.skip("RLIMIT_AS headroom is not comparable under AddressSanitizer")
     code = textwrap.dedent(
         """
         import resource, numpy as np, cnnfast as cf
