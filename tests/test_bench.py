@@ -210,3 +210,21 @@ def test_distributed_suite_on_one_and_two_ranks(tmp_path, capsys):
         assert 0 < cell["weak"] <= 1 and cell["strong"] > 0 and cell["comm"] > 0
     assert "Model: one rank per machine" in capsys.readouterr().out
     assert json.loads(out.read_text())["results"]["2"]["ranks"] == 2
+
+
+def test_onnx_suite_verifies_then_times(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from cnnfast.bench import onnx as onnx_suite
+
+    monkeypatch.setattr(onnx_suite, "PAUSE", 0.0)
+    out = tmp_path / "onnx.json"
+    argv = ["bench", "onnx", "--nets", "lenet5,resnet-blocks", "--batches", "4,1",
+            "--rounds", "1", "--calls", "1", "--json", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["net"], r["batch"]) for r in rows] == [
+        ("lenet5", 4), ("resnet-blocks", 4), ("lenet5", 1), ("resnet-blocks", 1)
+    ]  # fmt: skip
+    assert all(r["cnnfast"] > 0 and r["onnxruntime"] > 0 and r["max_rel_diff"] < 1e-4 for r in rows)
+    assert "cnnfast/ORT" in capsys.readouterr().out

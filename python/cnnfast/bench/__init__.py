@@ -16,6 +16,8 @@
            cnnfast.torch.accelerate, torch.compile, and cnnfast's engine; per-call costs
     distributed  training steps on 1, 2, ... MPI ranks, allreduce latency and bandwidth,
            the communication backward hides, a model of N machines (needs cnnfast[mpi])
+    onnx   inference of the lecture nets, cnnfast against ONNX Runtime on the graph
+           cnnfast.onnx exports (needs onnx and onnxruntime)
 
 Every suite verifies cnnfast's results before timing them, runs the peers in the same
 process on the same thread count, interleaved, and reports medians (timing.py).
@@ -35,4 +37,5 @@ SUITES = (
     "images",
     "accelerate",
     "distributed",
+    "onnx",
 )

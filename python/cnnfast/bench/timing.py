@@ -23,10 +23,13 @@ LECTURE_NETS = [n for n in TRAIN_NETS if n != "resnet-blocks"]
 INFER_ONLY = {"alexnet": 8, "alphago-policy": 16}
 
 
-def time_peers(peers: dict[str, Callable[[], Any]], reps: int, block: int = 3) -> dict[str, float]:
+def time_peers(
+    peers: dict[str, Callable[[], Any]], reps: int, block: int = 3, pause: float = 0.0
+) -> dict[str, float]:
     """Median seconds per peer. Peers take turns, `reps` rounds of `block` timed calls
     each; every turn starts with one untimed call (caches and the thread pool warm up
-    again after the other peer ran)."""
+    again after the other peer ran) and ends with `pause` seconds of sleep (for a peer
+    whose threads spin on after its calls, as ONNX Runtime's do)."""
     samples: dict[str, list[float]] = {name: [] for name in peers}
     for _ in range(reps):
         for name, fn in peers.items():
@@ -35,6 +38,8 @@ def time_peers(peers: dict[str, Callable[[], Any]], reps: int, block: int = 3) -
                 t0 = time.perf_counter()
                 fn()
                 samples[name].append(time.perf_counter() - t0)
+            if pause:
+                time.sleep(pause)
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
