@@ -167,6 +167,25 @@ def test_lecture004_cifar10_cnns(cifar10_standin, plots, capsys, script, epochs,
     assert Path(weights).exists() and "Test accuracy:" in out
 
 
+def test_lecture000_residual_inception_keras(cifar10_standin, capsys):
+    # The zoo's resnet-blocks and inception-block, the Keras way: the same parameters
+    # (batch norm's running statistics are Keras's non-trainable ones), and they learn.
+    from cnnfast import models
+
+    cf.manual_seed(0)
+    ns = run_example("lecture000_residual_inception_keras.py", {"EPOCHS = 10": "EPOCHS = 2"})
+    out = capsys.readouterr().out
+    for name, build in (("resnet-blocks", "resnet_blocks"), ("inception-block", "inception_block")):
+        want = models.get(name).num_parameters(trainable_only=False)
+        assert ns[build]().count_params() == want
+        assert f"Total params: {want:,}" in out
+    assert "Connected to" in out and " (Add) " in out and " (Concatenate) " in out
+    losses = epoch_losses(out)
+    assert len(losses) == 4 and losses[1] < losses[0] and losses[3] < losses[2]
+    for name, (loss, accuracy) in ns["scores"].items():
+        assert np.isfinite(loss) and accuracy > 0.3, (name, loss, accuracy)
+
+
 CIFAR_JPEG = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cifar10-jpeg.tar.gz"
 needs_cifar_jpeg = pytest.mark.skipif(
     not CIFAR_JPEG.exists(), reason="../shared/datasets is not beside the repo"
