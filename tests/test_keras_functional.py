@@ -226,6 +226,19 @@ def test_keras_names_for_a_functional_model_say_what_works(tmp_path):
         with pytest.raises(ValueError, match="for Sequential models"):
             model.save_weights(tmp_path / name)
     assert list(tmp_path.iterdir()) == []
+    model.compile(loss="categorical_crossentropy", optimizer="adam")
+    checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "best.hdf5"))
+    x, y = np.zeros((4, 8, 8, 3), np.float32), np.eye(4, dtype=np.float32)
+    with pytest.raises(ValueError, match="for Sequential models"):  # before any epoch
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[checkpoint])
+    model.fit(
+        x,
+        y,
+        epochs=1,
+        verbose=0,
+        callbacks=[keras.callbacks.ModelCheckpoint(str(tmp_path / "best.npz"))],
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.npz"]
     seq = keras.models.Sequential([L.Dense(2, input_shape=(3,))])
     seq.save_weights(tmp_path / "s.weights.h5")
     inputs = keras.Input(shape=(3,))

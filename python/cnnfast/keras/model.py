@@ -347,6 +347,7 @@ class Model:
                 cb = keras_callbacks.EngineAdapter(cb, self, params, self._shown_logs)
             elif isinstance(cb, keras_callbacks.ModelCheckpoint):
                 cb.keras_model = self  # it writes this model's files, as Keras's does
+                self._keras_file(cb.template)  # (a name this model cannot be saved to: now)
             engine_callbacks.append(cb)
         self.stop_training = False
         history = keras_callbacks.History()  # (filled by the loop, after the callbacks)
