@@ -281,6 +281,19 @@ def test_a_cnnfast_trained_keras_model_exports_with_its_channels_last_input_and_
         to_onnx(model, (1, 12, 12))
 
 
+def test_a_keras_model_ending_in_a_map_exports_it_channels_last():
+    from cnnfast.keras.layers import Conv2D
+    from cnnfast.keras.models import Sequential
+
+    model = Sequential([Conv2D(3, (3, 3), padding="same", input_shape=(6, 5, 2))])
+    randomized(model.engine)
+    proto = to_onnx(model)
+    dims = [d.dim_value for d in proto.graph.output[0].type.tensor_type.shape.dim[1:]]
+    assert dims == [6, 5, 3]
+    x = np.random.default_rng(8).standard_normal((2, 6, 5, 2)).astype(np.float32)
+    np.testing.assert_allclose(ort_run(proto, x), model.predict(x), rtol=1e-5, atol=1e-6)
+
+
 class Doubler(nn.Module):
     def forward(self, x):
         return x + x

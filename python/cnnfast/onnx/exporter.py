@@ -138,6 +138,8 @@ def to_onnx(model: Any, input_shape: Any = None, batch: int | None = None) -> An
             expected = run(module, np.ascontiguousarray(engine_sample))
         except ValueError as err:
             raise ExportError(f"input_shape {shape} does not fit the model: {err}") from err
+        if keras and expected.ndim == 4:  # (a map out: Keras's layout, as predict's)
+            expected = expected.transpose(0, 2, 3, 1)
         g = Graph()
         g.reserve("input")
         if keras:
