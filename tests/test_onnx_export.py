@@ -385,3 +385,10 @@ def test_without_onnx_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"pip install 'cnnfast\[onnx\]'"):
         to_onnx(models.get("lenet5"), (1, 28, 28))
+
+
+def test_a_model_on_cuda_exports_the_same_graph(cuda_device):
+    model = randomized(models.get("udacity-cifar10"))
+    on_host = to_onnx(model, (3, 32, 32))
+    on_device = to_onnx(copy.deepcopy(model).to(cuda_device), (3, 32, 32))
+    assert on_device.graph == on_host.graph  # the weights read back from the device
