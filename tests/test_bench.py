@@ -228,3 +228,19 @@ def test_onnx_suite_verifies_then_times(tmp_path, capsys, monkeypatch):
     ]  # fmt: skip
     assert all(r["cnnfast"] > 0 and r["onnxruntime"] > 0 and r["max_rel_diff"] < 1e-4 for r in rows)
     assert "cnnfast/ORT" in capsys.readouterr().out
+
+
+def test_roofline_suite_sets_each_pass_against_its_ceiling(tmp_path, capsys):
+    out = tmp_path / "roofline.json"
+    argv = ["bench", "roofline", "--nets", "lenet5,resnet-blocks", "--reps", "1",
+            "--json", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    data = json.loads(out.read_text())
+    assert data["meta"]["fma_gflops"] > 0 and data["meta"]["copy_512mb_gb_per_s"] > 0
+    ops = {r["op"] for r in data["rows"]}
+    assert {"conv2d forward", "conv2d backward_weight", "avg_pool2d backward", "relu forward",
+            "dropout backward", "batch_norm train forward"} <= ops  # fmt: skip
+    for r in data["rows"]:
+        assert r["seconds"] > 0 and r["fraction"] > 0
+        assert ("gflops" in r) == r["op"].startswith("conv2d")
+    assert "of ceiling" in capsys.readouterr().out

@@ -16,6 +16,8 @@
            cnnfast.torch.accelerate, torch.compile, and cnnfast's engine; per-call costs
     distributed  training steps on 1, 2, ... MPI ranks, allreduce latency and bandwidth,
            the communication backward hides, a model of N machines (needs cnnfast[mpi])
+    roofline  each pass of each zoo layer as GFLOP/s against the FMA peak, or as GB/s
+           against a plain copy's bandwidth (both measured in-process)
     onnx   inference of the lecture nets, cnnfast against ONNX Runtime on the graph
            cnnfast.onnx exports (needs onnx and onnxruntime)
 
@@ -38,4 +40,5 @@ SUITES = (
     "accelerate",
     "distributed",
     "onnx",
+    "roofline",
 )
