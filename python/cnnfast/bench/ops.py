@@ -160,6 +160,21 @@ def verify(results: list[checks.Result]) -> None:
         raise SystemExit("cnnfast disagrees with the reference:\n" + "\n".join(bad))
 
 
+def conv_passes(
+    x: np.ndarray, w: np.ndarray, dy: np.ndarray, kw: dict[str, Any]
+) -> dict[str, Callable[[], Any]]:
+    """A convolution's three passes as a training step runs them."""
+    return {
+        "forward": lambda: cf.ops.conv2d(x, w, **kw),
+        "backward_input": lambda: cf.ops.conv2d_backward(
+            x, w, dy, **kw, need_weight_grad=False, need_bias_grad=False
+        ),
+        "backward_weight": lambda: cf.ops.conv2d_backward(
+            x, w, dy, **kw, need_input_grad=False, need_bias_grad=False
+        ),
+    }
+
+
 def bench_conv(s: ConvShape, reps: int, rng: np.random.Generator, quick: bool) -> list[Row]:
     kw = dict(stride=s.stride, padding=s.padding, groups=s.groups)
     probe = (min(2, s.x[0]), *s.x[1:])
@@ -175,15 +190,7 @@ def bench_conv(s: ConvShape, reps: int, rng: np.random.Generator, quick: bool) -
         + (f" p={s.padding}" if s.padding else "")
     )
     gflop = s.flops() / 1e9
-    ops = {
-        "forward": lambda: cf.ops.conv2d(x, w, **kw),
-        "backward_input": lambda: cf.ops.conv2d_backward(
-            x, w, dy, **kw, need_weight_grad=False, need_bias_grad=False
-        ),
-        "backward_weight": lambda: cf.ops.conv2d_backward(
-            x, w, dy, **kw, need_input_grad=False, need_bias_grad=False
-        ),
-    }
+    ops = conv_passes(x, w, dy, kw)
     refs = {
         "forward": lambda: cf.reference.conv2d(x, w, **kw),
         "backward_input": lambda: cf.reference.conv2d_backward(

@@ -30,7 +30,7 @@ import cnnfast as cf
 from cnnfast import checks
 
 from . import peak as peak_suite
-from .ops import ZOO_NETS, ConvShape, PoolShape, verify, zoo_layer_shapes
+from .ops import ZOO_NETS, ConvShape, PoolShape, conv_passes, verify, zoo_layer_shapes
 from .timing import machine_line, settle, time_peers
 
 F32 = 4
@@ -83,15 +83,7 @@ def conv_rows(s: ConvShape, reps: int, rng: np.random.Generator) -> list[dict[st
     x = rng.standard_normal(s.x).astype(np.float32)
     w = (rng.standard_normal(s.w) / np.sqrt(np.prod(s.w[1:]))).astype(np.float32)
     dy = rng.standard_normal(cf.ops.conv2d(x, w, **kw).shape).astype(np.float32)
-    passes = {
-        "conv2d forward": lambda: cf.ops.conv2d(x, w, **kw),
-        "conv2d backward_input": lambda: cf.ops.conv2d_backward(
-            x, w, dy, **kw, need_weight_grad=False, need_bias_grad=False
-        ),
-        "conv2d backward_weight": lambda: cf.ops.conv2d_backward(
-            x, w, dy, **kw, need_input_grad=False, need_bias_grad=False
-        ),
-    }
+    passes = {f"conv2d {name}": fn for name, fn in conv_passes(x, w, dy, kw).items()}
     flops = s.flops()
     shape = f"{s.net} x{s.x} w{s.w}" + (f" s{s.stride}" if s.stride != 1 else "")
     return [
