@@ -76,3 +76,24 @@ def test_auto_uses_taps_on_small_maps_with_many_channels():
         assert algo((128, 256, 7, 7), (256, 256, 3, 3), **same) == "winograd4"
         assert algo((128, 64, 6, 6), (128, 64, 3, 3), **same) == "winograd"
         assert algo((128, 32, 3, 3), (64, 32, 3, 3), **same) == "winograd"  # too few channels
+
+
+@pytest.mark.kernels
+def test_auto_at_one_image_skips_what_a_batch_amortises():
+    """Winograd's filter transforms and the taps' weight layouts are made on every
+    call: at one image (inference) direct or im2col + GEMM run instead, the batch of
+    128 keeps them (conv2d_algorithm.cpp has the measurements)."""
+    with conv_algorithm("auto"):
+        algo = cf.ops.conv2d_algorithm
+        same = dict(padding="same")
+        # keras-mnist-2conv's second convolution, tf-deep-cnn's third
+        assert algo((1, 32, 13, 13), (64, 32, 3, 3)) == "direct"
+        assert algo((128, 32, 13, 13), (64, 32, 3, 3)) == "winograd4"
+        assert algo((1, 64, 7, 7), (128, 64, 3, 3), **same) == "direct"
+        assert algo((128, 64, 7, 7), (128, 64, 3, 3), **same) == "winograd4"
+        # horzyk-mnist's last two and horzyk-cifar10's 256-channel layers: im2col's GEMM
+        assert algo((1, 256, 3, 3), (512, 256, 3, 3), **same) == "im2col"
+        assert algo((1, 128, 3, 3), (256, 128, 3, 3), **same) == "im2col"
+        assert algo((1, 256, 7, 7), (256, 256, 3, 3), **same) == "im2col"
+        # enough tiles in one large image: Winograd still
+        assert algo((1, 64, 30, 30), (64, 64, 3, 3)) == "winograd"

@@ -34,6 +34,20 @@ double tile_overhang(const Conv2dShape& s, index_t m) {
   return static_cast<double>(ceil_div(s.P, m) * m * ceil_div(s.Q, m) * m) / static_cast<double>(s.P * s.Q);
 }
 
+// The m x m output tiles of the whole batch.
+index_t winograd_tiles(const Conv2dShape& s, index_t m) { return s.N * ceil_div(s.P, m) * ceil_div(s.Q, m); }
+
+// F(2x2, 3x3) transforms and packs its 16 x K x C filters on every call: with few
+// tiles to share that cost (a small batch: inference on one image) direct or im2col
+// + GEMM wins. Measured forward (bench sweep: batch 1-16, forced each way, 2
+// threads), Winograd against the best other: x(N,32,13,13) w64 1.82x slower at 36
+// tiles, 1.20x at 144, even at 288; x(N,64,7,7) w128 'same' 2.47x at 16, 1.16x at 128,
+// even at 256; x(N,128,7,7) w256 3.1x at 16, 1.23x at 128, even at 256;
+// x(N,64,30,30) w64 1.13x at 196, faster at 392; x(N,128,14,14) w128 and
+// x(N,64,14,14) w128 faster from 196. At the zoo's training batches (128) every
+// layer has thousands.
+constexpr index_t kWinogradMinTiles = 192;
+
 bool winograd4_pays(const Conv2dShape& s) {
   // F(4x4, 3x3) multiplies 2.25 times per output against F(2x2, 3x3)'s 4, but its
   // 4x4 tiles overhang small maps more, its filters (36 x K x C) cost more to
@@ -47,8 +61,8 @@ bool winograd4_pays(const Conv2dShape& s) {
   // im2col 5.3 -> 4.6 ms). Slower where its tiles overhang much more (6x6 outputs:
   // 2.8 -> 3.6 ms), with few tiles (x(8,256,13,13) w384: 128 tiles, 11.7 -> 16.4 ms),
   // and on first layers (1-3 input channels: 2-4x slower than im2col).
-  const index_t tiles = s.N * ceil_div(s.P, 4) * ceil_div(s.Q, 4);
-  return s.C >= 16 && s.K >= 16 && tiles >= 256 && tile_overhang(s, 4) <= 1.35 * tile_overhang(s, 2);
+  return s.C >= 16 && s.K >= 16 && winograd_tiles(s, 4) >= 256 &&
+         tile_overhang(s, 4) <= 1.35 * tile_overhang(s, 2);
 }
 
 bool winograd_pays_backward_weight(const Conv2dShape& s) {
@@ -107,10 +121,14 @@ bool taps_pay(const Conv2dShape& s, ConvPass pass) {
   // 4.5 -> 3.1, 4.9 -> 3.4, 5.7 -> 3.2 ms; x(128,64,5,5) w64 valid backward-input
   // 1.61 -> 0.86 ms; x(128,256,7,7) w256 weight gradient 62.8 -> 48.9 ms (im2col:
   // direct's chunks would outgrow L2); x(128,64,6,6) w128 forward 2.8 vs 4.1 ms.
+  // Its per-tap weight layouts are made on every call: the forward pass needs 128
+  // outputs over the batch to repay them (x(N,128,3,3) w256 'same': 1.9x slower than
+  // im2col at N=1, faster from N=8; x(N,256,3,3) w512: 2.9x slower at N=1, even at
+  // N=16, 1.45x faster at the batch of 128 above).
   const bool wide = s.Cg() >= 128 && s.Kg() >= 128;
   switch (pass) {
     case ConvPass::forward:
-      return wide && s.P * s.Q <= 9;
+      return wide && s.P * s.Q <= 9 && s.N * s.P * s.Q >= 128;
     case ConvPass::backward_input:
       return s.Cg() >= 64 && s.Kg() >= 64 && s.H * s.W <= 25;
     case ConvPass::backward_weight:
@@ -154,7 +172,16 @@ ConvAlgorithm forward_algorithm(const Conv2dShape& s, index_t im2col_columns) {
   if (forced == ConvAlgorithm::direct && direct_possible(s)) return ConvAlgorithm::direct;
   if (forced != ConvAlgorithm::automatic) return ConvAlgorithm::im2col;
   if (winograd_possible(s) && winograd4_pays(s)) return ConvAlgorithm::winograd4;
-  if (winograd_possible(s) && winograd_pays_forward(s)) return ConvAlgorithm::winograd;
+  if (winograd_possible(s) && winograd_pays_forward(s)) {
+    if (winograd_tiles(s, 2) >= kWinogradMinTiles) return ConvAlgorithm::winograd;
+    // Too few tiles (a small batch): direct, which beat im2col + GEMM there by
+    // 1.1-1.7x up to 128 channels in and out (x(N,32,13,13) w64 at N = 1-4,
+    // x(N,64,7,7) w128 'same' at N = 1-8, x(N,128,14,14) w128 at N = 1-2); with more,
+    // im2col's GEMM did better at one image (x(1,128,7,7) w256 0.45 vs 0.53 ms,
+    // x(1,256,3,3) w512 0.70 vs 0.99 ms).
+    if (direct_possible(s) && s.Cg() <= 128 && s.Kg() <= 128) return ConvAlgorithm::direct;
+    return ConvAlgorithm::im2col;
+  }
   if (direct_possible(s) && direct_pays(s, im2col_columns)) return ConvAlgorithm::direct;
   if (winograd_expand_possible(s)) return expand_pays(s);
   return ConvAlgorithm::im2col;
