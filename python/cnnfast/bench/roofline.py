@@ -38,10 +38,14 @@ F32 = 4
 
 class CopyCeiling:
     """GB/s of a plain copy that moves a given number of bytes (half read, half
-    written), the best of one thread and `threads` threads (NumPy's copy releases the
-    GIL), timed as the passes are (medians). A pass is set against a copy of its own
-    size: a layer whose arrays fit in a cache is measured against the cache's
-    bandwidth, a large one against memory's."""
+    written), timed as the passes are (medians): the best of one thread copying it
+    all, `threads` Python threads each copying a share (NumPy's copy releases the
+    GIL), and `threads` times what one thread does with one share - the threads'
+    copies as if they cost nothing to start and shared nothing, an upper bound where
+    each core's own cache holds its share (Python's thread hand-off, tens of
+    microseconds, would otherwise make the copy slower than the passes it bounds). A
+    pass is set against a copy of its own size: a layer whose arrays fit in a cache
+    is measured against the cache's bandwidth, a large one against memory's."""
 
     def __init__(self, threads: int, reps: int) -> None:
         from concurrent.futures import ThreadPoolExecutor
@@ -66,8 +70,13 @@ class CopyCeiling:
                         job.result()
 
                 peers["threads"] = threaded
-            best = min(time_peers(peers, self.reps).values())
-            self.cache[key] = 2 * src.nbytes / best / 1e9
+                share = parts[0]
+                peers["one share"] = lambda: np.copyto(dst[share], src[share])
+            times = time_peers(peers, self.reps)
+            if "one share" in times:  # (that share's copy, by every thread at once)
+                times["one share"] *= key / (share.stop - share.start)
+                times["one share"] /= self.threads
+            self.cache[key] = 2 * src.nbytes / min(times.values()) / 1e9
         return self.cache[key]
 
 
