@@ -1,8 +1,13 @@
 #include "dropout.h"
 
 #include <cmath>
+#include <type_traits>
 
+#include "cpu_features.h"
 #include "parallel.h"
+#ifdef CNNFAST_HAVE_AVX2_KERNELS
+#include "dropout/avx2/dropout_avx2.h"
+#endif
 
 namespace cnnfast {
 
@@ -25,28 +30,41 @@ inline bool keep(std::uint64_t key, index_t i, std::uint64_t threshold) {
   return (z >> 11) >= threshold;
 }
 
-// f(i, m) with m = 1/(1-p) where element i is kept, else 0. m is keep * scale, not
-// a branch: the mask is random, so a branch would mispredict constantly.
-template <class T, class F>
-void for_mask(index_t n, double p, std::uint64_t seed, F&& f) {
+// y[i] = x[i] * m_i (y[i] = m_i without x), m_i = 1/(1-p) where element i is kept,
+// else 0. m is keep * scale, not a branch: the mask is random, so a branch would
+// mispredict constantly. A plain multiply, as with a stored mask: a NaN or Inf in x
+// stays NaN even where dropped (0 * Inf = NaN), so nothing non-finite vanishes
+// silently. float on AVX2 CPUs: 8 elements at a time (dropout/avx2), same bits.
+template <class T>
+void apply_mask(index_t n, const T* x, double p, std::uint64_t seed, T* y) {
   const std::uint64_t key = mix64(seed + kGolden), threshold = keep_threshold(p);
   const T scale = static_cast<T>(p < 1.0 ? 1.0 / (1.0 - p) : 0.0);
+#ifdef CNNFAST_HAVE_AVX2_KERNELS
+  const bool avx2 = std::is_same<T, float>::value && active_isa() == Isa::avx2;
+#endif
   parallel_for(n, index_t{1} << 15, [&](index_t lo, index_t hi) {
-    for (index_t i = lo; i < hi; ++i) f(i, static_cast<T>(keep(key, i, threshold)) * scale);
+    index_t i = lo;
+#ifdef CNNFAST_HAVE_AVX2_KERNELS
+    if constexpr (std::is_same<T, float>::value) {
+      if (avx2) i = dropout_f32_avx2(lo, hi, key, static_cast<std::int64_t>(threshold) - 1, scale, x, y);
+    }
+#endif
+    for (; i < hi; ++i) {
+      const T m = static_cast<T>(keep(key, i, threshold)) * scale;
+      y[i] = x ? x[i] * m : m;
+    }
   });
 }
 }  // namespace
 
 template <class T>
 void dropout_forward(index_t n, const T* x, double p, std::uint64_t seed, T* y) {
-  // A plain multiply, as with a stored mask: a NaN or Inf in x stays NaN even
-  // where dropped (0 * Inf = NaN), so nothing non-finite vanishes silently.
-  for_mask<T>(n, p, seed, [&](index_t i, T m) { y[i] = x[i] * m; });
+  apply_mask<T>(n, x, p, seed, y);
 }
 
 template <class T>
 void dropout_mask(index_t n, double p, std::uint64_t seed, T* mask) {
-  for_mask<T>(n, p, seed, [&](index_t i, T m) { mask[i] = m; });
+  apply_mask<T>(n, static_cast<const T*>(nullptr), p, seed, mask);
 }
 
 #define CNNFAST_INSTANTIATE(T)                                                    \
