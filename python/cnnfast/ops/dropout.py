@@ -5,7 +5,8 @@ it does not depend on the thread count and the backward regenerates it from
 the seed instead of storing it.
 
 Files:
-  kernels    csrc/dropout.cpp, csrc/dropout.h (the mask); CUDA csrc/cuda/elementwise.cuh
+  kernels    csrc/dropout.cpp, csrc/dropout.h (the mask), csrc/dropout/avx2/dropout_avx2.cpp
+             (the same mask 8 floats at a time); CUDA csrc/cuda/elementwise.cuh
   binding    csrc/bindings/dropout.cpp; CUDA csrc/bindings/cuda_backend.h
   backends   python/cnnfast/backend/cpu/dropout.py, python/cnnfast/backend/cuda/dropout.py
   reference  python/cnnfast/reference/dropout.py
