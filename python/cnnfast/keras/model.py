@@ -25,7 +25,6 @@ import numpy as np
 
 from .. import nn, ops
 from ..distributed import comm
-from ..training import History
 from ..training.callbacks import Callback
 from ..training.files import load_weights, save_npz, save_weights
 from ..training.loop import fit as engine_fit
@@ -103,7 +102,6 @@ class Model:
         if inputs is None or outputs is None:
             raise ValueError("Model: pass inputs= (a keras.Input) and outputs= (a tensor)")
         tensors, input_layer = functional.walk(inputs, outputs)
-        self._tensors = tensors
         self.layers = [t.layer for t in tensors]
         self._input = input_layer.input_shape
         self._shapes = [t.per_sample for t in tensors]
@@ -120,7 +118,7 @@ class Model:
         self._optimizer: Any = None
         self._metrics: list[str] = []
         self.stop_training = False  # a Keras callback sets it to end fit() after the epoch
-        self.history: History | None = None
+        self.history: keras_callbacks.History | None = None
 
     @property
     def optimizer(self) -> Any:
@@ -310,7 +308,7 @@ class Model:
         steps_per_epoch: int | None = None,
         validation_steps: int | None = None,
         seed: int | None = None,
-    ) -> History:
+    ) -> keras_callbacks.History:
         """Train on arrays, or on ImageDataGenerator.flow(x, y, batch_size) (its
         augmentation runs inside the loop). An epoch is one pass over x, or
         steps_per_epoch batches (each pass over x in a fresh order). Returns a
@@ -389,7 +387,7 @@ class Model:
         shuffle: bool = True,
         initial_epoch: int = 0,
         **keras1: Any,
-    ) -> History:
+    ) -> keras_callbacks.History:
         """Keras 2's name for fit on a generator (ImageDataGenerator.flow or
         flow_from_directory). The queue and worker arguments are accepted and not
         needed: augmentation runs in the loop. Keras 1's samples_per_epoch, nb_epoch and

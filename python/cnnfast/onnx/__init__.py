@@ -10,6 +10,20 @@ written and checked; graph.py, layers.py and blocks.py how each module becomes O
 nodes.
 """
 
-from .exporter import IR_VERSION, OPSET, ExportError, export, to_onnx
+from __future__ import annotations
+
+from typing import Any
+
+from .graph import ExportError
 
 __all__ = ["IR_VERSION", "OPSET", "ExportError", "export", "to_onnx"]
+
+
+def __getattr__(name: str) -> Any:
+    # The converters (and with them cnnfast.keras, for its functional graph) load at
+    # the first use, not when the CLI imports ExportError to report one.
+    if name in __all__:
+        from . import exporter
+
+        return getattr(exporter, name)
+    raise AttributeError(f"module 'cnnfast.onnx' has no attribute {name!r}")
