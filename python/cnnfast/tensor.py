@@ -21,6 +21,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import ops
+from ._graph import post_order
 
 BackwardFn = Callable[[np.ndarray], Sequence[Union[np.ndarray, None]]]
 ArrayLike = Any
@@ -224,20 +225,7 @@ class Tensor:
         return handle
 
     def _topological_order(self) -> list[Tensor]:
-        order: list[Tensor] = []
-        seen: set[int] = set()
-        stack: list[tuple[Tensor, bool]] = [(self, False)]
-        while stack:  # iterative DFS: deep nets must not hit the recursion limit
-            t, expanded = stack.pop()
-            if expanded:
-                order.append(t)
-                continue
-            if id(t) in seen:
-                continue
-            seen.add(id(t))
-            stack.append((t, True))
-            stack.extend((p, False) for p in t._parents if p.requires_grad and id(p) not in seen)
-        return order
+        return post_order(self, lambda t: [p for p in t._parents if p.requires_grad])
 
     # --- arithmetic (broadcasting) -------------------------------------------------
     def __add__(self, other: ArrayLike) -> Tensor:

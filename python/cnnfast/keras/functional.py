@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import nn
+from .._graph import post_order
 from ..tensor import Tensor, concat
 from .layers import Concatenate, Input, KerasTensor, Layer, Shape
 
@@ -29,24 +30,14 @@ def walk(inputs: Any, outputs: Any) -> tuple[list[KerasTensor], Input]:
     start, end = _tensor(first, "Model: inputs"), _tensor(last, "Model: outputs")
     if not isinstance(start.layer, Input):
         raise ValueError(f"Model: inputs must come from keras.Input, got {start!r}")
-    order: list[KerasTensor] = []
-    seen: set[int] = set()
-    stack: list[tuple[KerasTensor, bool]] = [(end, False)]
-    while stack:  # (iterative: a deep net would pass the recursion limit)
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
+    # (parents given reversed: the first one passed is explored first)
+    order = post_order(end, lambda t: reversed(t.parents))
+    for t in order:
         if isinstance(t.layer, Input) and t is not start:
             raise ValueError(
                 f"Model: the output depends on input '{t.layer.name}', which is not the "
                 f"model's input '{start.layer.name}'"
             )
-        stack.append((t, True))
-        stack.extend((p, False) for p in reversed(t.parents) if id(p) not in seen)
     if start not in order:
         raise ValueError(f"Model: the output does not depend on the input '{start.layer.name}'")
     return order, start.layer  # type: ignore[return-value]
