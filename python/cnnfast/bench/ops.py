@@ -46,7 +46,8 @@ class ConvShape:
     padding: Any = 0
     groups: int = 1
 
-    def flops(self) -> float:
+    def y_shape(self) -> tuple[int, ...]:
+        """The layer's output shape over the whole batch."""
         y = cf.ops.conv2d(
             np.zeros((1, *self.x[1:]), np.float32),
             np.zeros(self.w, np.float32),
@@ -54,8 +55,12 @@ class ConvShape:
             padding=self.padding,
             groups=self.groups,
         )
-        K, Cg, R, S = self.w
-        return 2.0 * self.x[0] * K * y.shape[2] * y.shape[3] * Cg * R * S
+        return (self.x[0], *y.shape[1:])
+
+    def flops(self) -> float:
+        _, K, P, Q = self.y_shape()
+        _, Cg, R, S = self.w
+        return 2.0 * self.x[0] * K * P * Q * Cg * R * S
 
 
 @dataclass(frozen=True)

@@ -233,9 +233,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     for s in convs:
         if s.net.split()[0] in nets:
             rows += conv_rows(s, args.reps, rng)
-            y = cf.ops.conv2d(np.zeros((1, *s.x[1:]), np.float32), np.zeros(s.w, np.float32),
-                              stride=s.stride, padding=s.padding, groups=s.groups)  # fmt: skip
-            rows += elementwise_rows(s.net, (s.x[0], *y.shape[1:]), args.reps, rng)
+            rows += elementwise_rows(s.net, s.y_shape(), args.reps, rng)
     for s in pools:
         if s.net.split()[0] in nets:
             rows += pool_rows(s, args.reps, rng)

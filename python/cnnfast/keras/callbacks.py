@@ -149,7 +149,7 @@ class CSVLogger(Callback):
         super().__init__()
         self.filename, self.sep, self.append = Path(filename), str(separator), bool(append)
         self.keys: list[str] | None = None
-        self._text = ""
+        self._text, self._header = "", True
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         existing = ""

@@ -192,8 +192,9 @@ def local_response_norm(
     # window)^beta, the mean an AveragePool over a channel axis padded as cnnfast pads it.
     n, c, h, w = sample.shape
     before, after = size // 2, (size - 1) // 2
+    axis = g.int64s(f"{path}.axis", [1])  # (the plane axis Unsqueeze adds, Squeeze removes)
     square = g.node("Mul", [x, x], f"{path}.square", (n, c, h, w))
-    planes = g.node("Unsqueeze", [square, g.int64s(f"{path}.axis", [1])], path, (n, 1, c, h, w))
+    planes = g.node("Unsqueeze", [square, axis], path, (n, 1, c, h, w))
     mean = g.node(
         "AveragePool",
         [planes],
@@ -203,7 +204,7 @@ def local_response_norm(
         pads=[before, 0, 0, after, 0, 0],
         count_include_pad=1,
     )
-    mean = g.node("Squeeze", [mean, g.int64s(f"{path}.axis", [1])], path, (n, c, h, w))
+    mean = g.node("Squeeze", [mean, axis], path, (n, c, h, w))
     scaled = g.node("Mul", [mean, g.constant(f"{path}.alpha", np.float32(alpha))], path, None)
     base = g.node("Add", [scaled, g.constant(f"{path}.k", np.float32(k))], path, None)
     powered = g.node("Pow", [base, g.constant(f"{path}.beta", np.float32(-beta))], path, None)
