@@ -163,7 +163,7 @@ def _model(
     batch: int | None,
 ) -> Any:
     helper = onnx.helper
-    if out == "input" or not any(out in n.output for n in g.nodes):
+    if not any(out in n.output for n in g.nodes):  # (the input itself: Dropout alone)
         g.nodes.append(helper.make_node("Identity", [out], ["output"], name="output"))
     else:  # the last value becomes the graph's output under its public name
         for node in g.nodes:
