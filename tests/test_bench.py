@@ -21,6 +21,17 @@ def test_peak_is_positive_and_names_the_path(capsys):
     assert p["gflops"] > 0 and p["threads"] >= 1 and p["isa"] in ("avx2", "generic")
 
 
+def test_the_machine_line_names_the_cpu_vector_width():
+    from cnnfast.bench.timing import cpu_vector_isa, machine_line
+
+    isa = cpu_vector_isa()
+    assert isa in ("avx512f", "avx2", "sse4_2", "")
+    line = machine_line()
+    assert f"({cf.info()['isa']})" in line
+    if isa:  # what the peers' kernels may use, beside what cnnfast's use
+        assert f" with {isa}, " in line
+
+
 def test_gemm_suite_reports_every_peer(tmp_path, capsys):
     out = tmp_path / "gemm.json"
     assert main(["bench", "gemm", "--sizes", "64,96", "--reps", "1", "--json", str(out)]) == 0
