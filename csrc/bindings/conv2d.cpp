@@ -21,17 +21,17 @@ Conv2dShape shape_of_conv(const std::vector<index_t>& x, const std::vector<index
   return make_conv2d_shape(x[0], x[1], x[2], x[3], w[0], w[1], w[2], w[3], p);
 }
 
-// x (N,C,H,W), w (K,C/g,R,S), b (K) or None -> y (N,K,P,Q)
+// x (N,C,H,W), w (K,C/g,R,S), b (K) or None -> y (N,K,P,Q); ReLU fused when relu
 template <class T>
 py::array_t<T> forward(In<T> x, In<T> w, std::optional<In<T>> b, Pair stride, Quad padding, Pair dilation,
-                       index_t groups) {
+                       index_t groups, bool relu) {
   const Conv2dShape s = shape_of_conv(shape_of(x), shape_of(w), params(stride, padding, dilation, groups));
   if (b) require_shape("conv2d: b", *b, {s.K});
   auto y = empty<T>({s.N, s.K, s.P, s.Q});
   const T *px = x.data(), *pw = w.data(), *pb = b ? b->data() : nullptr;
   T* py_ = y.mutable_data();
   const KernelCall call;
-  conv2d_forward<T>(s, px, pw, pb, py_);
+  conv2d_forward<T>(s, px, pw, ConvEpilogue<T>{pb, relu}, py_);
   return y;
 }
 
@@ -87,7 +87,8 @@ void bind_conv2d(py::module_& m) {
       py::arg("x_shape"), py::arg("w_shape"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
       py::arg("groups"), py::arg("pass_"), "Which algorithm a pass of conv2d uses for this layer.");
   CNNFAST_DEF_FLOATING(m, "conv2d_forward", forward, py::arg("x"), py::arg("w"), py::arg("b"),
-                       py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"));
+                       py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"),
+                       py::arg("relu") = false);
   CNNFAST_DEF_FLOATING(m, "conv2d_backward_input", backward_input, py::arg("w"), py::arg("dy"),
                        py::arg("x_shape"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
                        py::arg("groups"));

@@ -224,7 +224,7 @@ bool mixes_tiles(ConvAlgorithm a) {
 }
 
 template <class T>
-void forward_im2col(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);
+void forward_im2col(const Conv2dShape& s, const T* x, const T* w, ConvEpilogue<T> e, T* y);
 template <class T>
 void backward_input_im2col(const Conv2dShape& s, const T* w, const T* dy, T* dx);
 template <class T>
@@ -238,40 +238,47 @@ void backward_weight_im2col(const Conv2dShape& s, const T* x, const T* dy, T* dw
 // images) is 0, plus the bias; an input plane of 0 pixels (every window all padding)
 // goes to im2col, whose exact sum gives 0 * w (NaN where w is infinite) as the
 // reference does. So the algorithms only ever see non-empty N, C, K and results.
+//
+// A fused ReLU would hide from the scan of a Winograd-family result the -Inf that
+// mixing put where the exact sum is finite (ReLU makes it 0): with ReLU, x is
+// scanned instead, before the pass. With x and w finite, only overflow can make a
+// result non-finite (the caveat above).
 template <class T>
-void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, ConvEpilogue<T> e, T* y) {
   if (s.N == 0 || s.K == 0) return;
   if (s.Cg() == 0) {
     const index_t PQ = s.P * s.Q;
-    for (index_t i = 0; i < s.N * s.K; ++i) std::fill(y + i * PQ, y + (i + 1) * PQ, b ? b[i % s.K] : T(0));
+    for (index_t i = 0; i < s.N * s.K; ++i)
+      std::fill(y + i * PQ, y + (i + 1) * PQ, e.activate(e.bias_of(i % s.K)));
     return;
   }
   ConvAlgorithm a = conv2d_algorithm(s, ConvPass::forward);
   if (s.H == 0 || s.W == 0) a = ConvAlgorithm::im2col;
   if (a != ConvAlgorithm::im2col && any_nonfinite(w, s.K * s.Cg() * s.R * s.S)) a = ConvAlgorithm::im2col;
+  if (e.relu && mixes_tiles(a) && any_nonfinite(x, s.N * s.C * s.H * s.W)) a = ConvAlgorithm::im2col;
   switch (a) {
     case ConvAlgorithm::winograd:
-      conv2d_forward_winograd(s, x, w, b, y);
+      conv2d_forward_winograd(s, x, w, e, y);
       break;
     case ConvAlgorithm::winograd4:
-      conv2d_forward_winograd4(s, x, w, b, y);
+      conv2d_forward_winograd4(s, x, w, e, y);
       break;
     case ConvAlgorithm::expand:
-      conv2d_forward_winograd_expand(s, false, x, w, b, y);
+      conv2d_forward_winograd_expand(s, false, x, w, e, y);
       break;
     case ConvAlgorithm::expand4:
-      conv2d_forward_winograd_expand(s, true, x, w, b, y);
+      conv2d_forward_winograd_expand(s, true, x, w, e, y);
       break;
     case ConvAlgorithm::direct:
-      conv2d_forward_direct(s, x, w, b, y);
+      conv2d_forward_direct(s, x, w, e, y);
       break;
     case ConvAlgorithm::taps:
-      conv2d_forward_taps(s, x, w, b, y);
+      conv2d_forward_taps(s, x, w, e, y);
       break;
     default:
-      return forward_im2col(s, x, w, b, y);
+      return forward_im2col(s, x, w, e, y);
   }
-  if (mixes_tiles(a) && any_nonfinite(y, s.N * s.K * s.P * s.Q)) forward_im2col(s, x, w, b, y);
+  if (!e.relu && mixes_tiles(a) && any_nonfinite(y, s.N * s.K * s.P * s.Q)) forward_im2col(s, x, w, e, y);
 }
 
 template <class T>
@@ -330,16 +337,25 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
 
 namespace {
 
+// Images [n0, n0 + count) of y (N, K, L) finished by e: + bias, ReLU.
 template <class T>
-void forward_im2col(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+void finish_images(const Conv2dShape& s, ConvEpilogue<T> e, index_t n0, index_t count, index_t L, T* y) {
+  if (e.bias == nullptr && !e.relu) return;
+  for (index_t n = n0; n < n0 + count; ++n)
+    for (index_t k = 0; k < s.K; ++k) {
+      T* yk = y + (n * s.K + k) * L;
+      const T bk = e.bias_of(k);
+      for (index_t i = 0; i < L; ++i) yk[i] = e.apply(yk[i], bk);
+    }
+}
+
+template <class T>
+void forward_im2col(const Conv2dShape& s, const T* x, const T* w, ConvEpilogue<T> e, T* y) {
   const index_t G = s.p.groups, Kg = s.Kg(), PQ = s.P * s.Q;
   const index_t CRS = s.Cg() * s.R * s.S, nb = images_per_chunk(s);
   if (is_dense(s)) {
     gemm<T>(false, true, s.N, s.K, CRS, T(1), x, CRS, w, CRS, T(0), y, s.K);
-    if (b != nullptr)
-      for (index_t n = 0; n < s.N; ++n)
-        for (index_t k = 0; k < s.K; ++k) y[n * s.K + k] += b[k];
-    return;
+    return finish_images(s, e, 0, s.N, 1, y);
   }
   for_each_chunk(s, [&](int, Chunk ch) {
     T* col = workspace<T>(Slot::conv_columns, {CRS, nb, PQ});
@@ -355,12 +371,7 @@ void forward_im2col(const Conv2dShape& s, const T* x, const T* w, const T* b, T*
         scatter_rows(s, ybuf, g, ch, y);
       }
     }
-    if (b == nullptr) return;
-    for (index_t n = ch.n0; n < ch.n0 + ch.count; ++n)
-      for (index_t k = 0; k < s.K; ++k) {
-        T* yk = y + (n * s.K + k) * PQ;
-        for (index_t i = 0; i < PQ; ++i) yk[i] += b[k];
-      }
+    finish_images(s, e, ch.n0, ch.count, PQ, y);
   });
 }
 
@@ -436,9 +447,9 @@ void backward_weight_im2col(const Conv2dShape& s, const T* x, const T* dy, T* dw
 
 }  // namespace
 
-#define CNNFAST_INSTANTIATE(T)                                                           \
-  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
-  template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);    \
+#define CNNFAST_INSTANTIATE(T)                                                                  \
+  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, ConvEpilogue<T>, T*); \
+  template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);           \
   template void conv2d_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)

@@ -4,12 +4,13 @@
 #pragma once
 
 #include "common.h"
+#include "conv2d/conv2d_epilogue.h"
 
 namespace cnnfast {
 
-// x (N,C,H,W), w (K,C/g,R,S), b (K) or nullptr -> y (N,K,P,Q)
+// x (N,C,H,W), w (K,C/g,R,S) -> y (N,K,P,Q), each sum finished by e (+ bias, ReLU)
 template <class T>
-void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* w, ConvEpilogue<T> e, T* y);
 
 // w (K,C/g,R,S), dy (N,K,P,Q) -> dx (N,C,H,W)
 template <class T>

@@ -167,7 +167,7 @@ bool direct_possible(const Conv2dShape& s) {
 index_t direct_columns(const Conv2dShape& s) { return s.P * (s.Q + (s.S - 1) * s.p.dil_w); }
 
 template <class T>
-void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, ConvEpilogue<T> e, T* y) {
   const DirectUkernel<T>& uk = select_conv_direct_ukernel<T>(active_isa());
   const index_t G = s.p.groups, Cg = s.Cg(), Kg = s.Kg(), CRS = Cg * s.R * s.S;
   const index_t panels = ceil_div(Kg, uk.mr), kblocks = ceil_div(CRS, uk.kc), PQ = s.P * s.Q;
@@ -191,16 +191,16 @@ void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T
       }
   };
   // Output channels [k_lo, k_hi) of image n, group g: the columns q < Q of each
-  // row of ybuf, + bias.
+  // row of ybuf, finished by e (+ bias, ReLU).
   auto store = [&](index_t n, index_t g, const T* ybuf, index_t k_lo, index_t k_hi) {
     for (index_t k = k_lo; k < k_hi; ++k) {
       const index_t kk = g * Kg + k;
       T* yk = y + (n * s.K + kk) * PQ;
-      const T bias = b != nullptr ? b[kk] : T(0);
+      const T bias = e.bias_of(kk);
       for (index_t p = 0; p < s.P; ++p) {
         const T* src = ybuf + k * pl.ldy + p * pl.Wp;
         T* dst = yk + p * s.Q;
-        for (index_t q = 0; q < s.Q; ++q) dst[q] = src[q] + bias;
+        for (index_t q = 0; q < s.Q; ++q) dst[q] = e.apply(src[q], bias);
       }
     }
   };
@@ -233,7 +233,7 @@ void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T
 template <class T>
 void conv2d_backward_input_direct(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
   backward_input_as_forward(s, w, dy, dx, [](const Conv2dShape& t, const T* in, const T* wt, T* out) {
-    conv2d_forward_direct<T>(t, in, wt, nullptr, out);
+    conv2d_forward_direct<T>(t, in, wt, ConvEpilogue<T>{}, out);
   });
 }
 
@@ -315,9 +315,9 @@ void conv2d_backward_weight_direct(const Conv2dShape& s, const T* x, const T* dy
     }
 }
 
-#define CNNFAST_INSTANTIATE(T)                                                                  \
-  template void conv2d_forward_direct<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
-  template void conv2d_backward_input_direct<T>(const Conv2dShape&, const T*, const T*, T*);    \
+#define CNNFAST_INSTANTIATE(T)                                                                         \
+  template void conv2d_forward_direct<T>(const Conv2dShape&, const T*, const T*, ConvEpilogue<T>, T*); \
+  template void conv2d_backward_input_direct<T>(const Conv2dShape&, const T*, const T*, T*);           \
   template void conv2d_backward_weight_direct<T>(const Conv2dShape&, const T*, const T*, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)

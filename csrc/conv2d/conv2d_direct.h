@@ -16,6 +16,7 @@
 #pragma once
 
 #include "common.h"
+#include "conv2d/conv2d_epilogue.h"
 
 namespace cnnfast {
 
@@ -26,7 +27,7 @@ bool direct_possible(const Conv2dShape& s);
 index_t direct_columns(const Conv2dShape& s);
 
 template <class T>
-void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);
+void conv2d_forward_direct(const Conv2dShape& s, const T* x, const T* w, ConvEpilogue<T> e, T* y);
 
 template <class T>
 void conv2d_backward_input_direct(const Conv2dShape& s, const T* w, const T* dy, T* dx);

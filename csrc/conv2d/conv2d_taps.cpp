@@ -56,16 +56,16 @@ void to_batch_inner(index_t N, index_t C, index_t HW, const T* a, T* at) {
   });
 }
 
-// at (HW, N, C) -> a (N, C, HW), + bias[c] when given
+// at (HW, N, C) -> a (N, C, HW), finished by e (+ bias[c] when given, ReLU when fused)
 template <class T>
-void from_batch_inner(index_t N, index_t C, index_t HW, const T* at, const T* bias, T* a) {
+void from_batch_inner(index_t N, index_t C, index_t HW, const T* at, ConvEpilogue<T> e, T* a) {
   parallel_for(N, 1, [&](index_t lo, index_t hi) {
     for (index_t n = lo; n < hi; ++n)
       for (index_t i = 0; i < HW; ++i) {
         const T* src = at + (i * N + n) * C;
         T* dst = a + n * C * HW + i;
-        if (bias != nullptr) {
-          for (index_t c = 0; c < C; ++c) dst[c * HW] = src[c] + bias[c];
+        if (e.bias != nullptr || e.relu) {
+          for (index_t c = 0; c < C; ++c) dst[c * HW] = e.apply(src[c], e.bias_of(c));
         } else {
           for (index_t c = 0; c < C; ++c) dst[c * HW] = src[c];
         }
@@ -153,7 +153,7 @@ void accumulate_taps(const Conv2dShape& s, bool backward, const T* in, const T* 
 // A whole forward (in = x, out = y, + bias) or backward-input (in = dy, out = dx)
 // pass: transpose in, accumulate every tap, transpose out.
 template <class T>
-void taps_pass(const Conv2dShape& s, bool backward, const T* in, const T* w, const T* b, T* out) {
+void taps_pass(const Conv2dShape& s, bool backward, const T* in, const T* w, ConvEpilogue<T> e, T* out) {
   const index_t N = s.N, in_c = backward ? s.K : s.C, out_c = backward ? s.C : s.K;
   const index_t in_hw = backward ? s.P * s.Q : s.H * s.W, out_hw = backward ? s.H * s.W : s.P * s.Q;
   T* in_t = workspace<T>(Slot::conv_columns, {in_hw, N, in_c});
@@ -163,7 +163,7 @@ void taps_pass(const Conv2dShape& s, bool backward, const T* in, const T* w, con
   reorder_filters(s, true, w, ws);
   std::fill(out_t, out_t + out_hw * N * out_c, T(0));
   accumulate_taps(s, backward, in_t, ws, out_t);
-  from_batch_inner(N, out_c, out_hw, out_t, b, out);
+  from_batch_inner(N, out_c, out_hw, out_t, e, out);
 }
 
 }  // namespace
@@ -173,13 +173,13 @@ bool taps_possible(const Conv2dShape& s) {
 }
 
 template <class T>
-void conv2d_forward_taps(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
-  taps_pass(s, false, x, w, b, y);
+void conv2d_forward_taps(const Conv2dShape& s, const T* x, const T* w, ConvEpilogue<T> e, T* y) {
+  taps_pass(s, false, x, w, e, y);
 }
 
 template <class T>
 void conv2d_backward_input_taps(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
-  taps_pass(s, true, dy, w, static_cast<const T*>(nullptr), dx);
+  taps_pass(s, true, dy, w, ConvEpilogue<T>{}, dx);
 }
 
 template <class T>
@@ -211,9 +211,9 @@ void conv2d_backward_weight_taps(const Conv2dShape& s, const T* x, const T* dy, 
   reorder_filters(s, false, dws, dw);
 }
 
-#define CNNFAST_INSTANTIATE(T)                                                                \
-  template void conv2d_forward_taps<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
-  template void conv2d_backward_input_taps<T>(const Conv2dShape&, const T*, const T*, T*);    \
+#define CNNFAST_INSTANTIATE(T)                                                                       \
+  template void conv2d_forward_taps<T>(const Conv2dShape&, const T*, const T*, ConvEpilogue<T>, T*); \
+  template void conv2d_backward_input_taps<T>(const Conv2dShape&, const T*, const T*, T*);           \
   template void conv2d_backward_weight_taps<T>(const Conv2dShape&, const T*, const T*, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)

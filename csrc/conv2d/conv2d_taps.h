@@ -17,6 +17,7 @@
 #pragma once
 
 #include "common.h"
+#include "conv2d/conv2d_epilogue.h"
 
 namespace cnnfast {
 
@@ -24,7 +25,7 @@ namespace cnnfast {
 bool taps_possible(const Conv2dShape& s);
 
 template <class T>
-void conv2d_forward_taps(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);
+void conv2d_forward_taps(const Conv2dShape& s, const T* x, const T* w, ConvEpilogue<T> e, T* y);
 
 template <class T>
 void conv2d_backward_input_taps(const Conv2dShape& s, const T* w, const T* dy, T* dx);

@@ -231,8 +231,8 @@ bool winograd_possible(const Conv2dShape& s) {
 }
 
 template <class T>
-void conv2d_forward_winograd(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
-  winograd::forward<F2x2>(s, x, w, b, y);
+void conv2d_forward_winograd(const Conv2dShape& s, const T* x, const T* w, ConvEpilogue<T> e, T* y) {
+  winograd::forward<F2x2>(s, x, w, e, y);
 }
 
 template <class T>
@@ -276,9 +276,9 @@ void conv2d_backward_weight_winograd(const Conv2dShape& s, const T* x, const T* 
   transform_filter_gradient(K, C, dU, dw);
 }
 
-#define CNNFAST_INSTANTIATE(T)                                                                    \
-  template void conv2d_forward_winograd<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
-  template void conv2d_backward_input_winograd<T>(const Conv2dShape&, const T*, const T*, T*);    \
+#define CNNFAST_INSTANTIATE(T)                                                                           \
+  template void conv2d_forward_winograd<T>(const Conv2dShape&, const T*, const T*, ConvEpilogue<T>, T*); \
+  template void conv2d_backward_input_winograd<T>(const Conv2dShape&, const T*, const T*, T*);           \
   template void conv2d_backward_weight_winograd<T>(const Conv2dShape&, const T*, const T*, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)

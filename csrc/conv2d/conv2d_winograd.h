@@ -15,6 +15,7 @@
 #pragma once
 
 #include "common.h"
+#include "conv2d/conv2d_epilogue.h"
 
 namespace cnnfast {
 
@@ -24,7 +25,7 @@ namespace cnnfast {
 bool winograd_possible(const Conv2dShape& s);
 
 template <class T>
-void conv2d_forward_winograd(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);
+void conv2d_forward_winograd(const Conv2dShape& s, const T* x, const T* w, ConvEpilogue<T> e, T* y);
 
 template <class T>
 void conv2d_backward_input_winograd(const Conv2dShape& s, const T* w, const T* dy, T* dx);
@@ -32,7 +33,7 @@ void conv2d_backward_input_winograd(const Conv2dShape& s, const T* w, const T* d
 // The same two passes by F(4x4, 3x3) (conv2d_winograd4.cpp): 36 multiplies per
 // 4x4 outputs instead of 144, float32 error ~10x F(2x2, 3x3)'s.
 template <class T>
-void conv2d_forward_winograd4(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);
+void conv2d_forward_winograd4(const Conv2dShape& s, const T* x, const T* w, ConvEpilogue<T> e, T* y);
 
 template <class T>
 void conv2d_backward_input_winograd4(const Conv2dShape& s, const T* w, const T* dy, T* dx);
@@ -46,8 +47,8 @@ bool winograd_expand_possible(const Conv2dShape& s);
 Conv2dShape winograd_expanded_problem(const Conv2dShape& s);  // one group's
 
 template <class T>
-void conv2d_forward_winograd_expand(const Conv2dShape& s, bool f4x4, const T* x, const T* w, const T* b,
-                                    T* y);
+void conv2d_forward_winograd_expand(const Conv2dShape& s, bool f4x4, const T* x, const T* w,
+                                    ConvEpilogue<T> e, T* y);
 
 // Stride 1 only: the forward problem conv2d_backward_problem(s), expanded.
 template <class T>

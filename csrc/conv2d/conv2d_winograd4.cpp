@@ -111,8 +111,8 @@ struct F4x4 {
 }  // namespace
 
 template <class T>
-void conv2d_forward_winograd4(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
-  winograd::forward<F4x4>(s, x, w, b, y);
+void conv2d_forward_winograd4(const Conv2dShape& s, const T* x, const T* w, ConvEpilogue<T> e, T* y) {
+  winograd::forward<F4x4>(s, x, w, e, y);
 }
 
 template <class T>
@@ -120,8 +120,8 @@ void conv2d_backward_input_winograd4(const Conv2dShape& s, const T* w, const T* 
   winograd::backward_input<F4x4>(s, w, dy, dx);
 }
 
-#define CNNFAST_INSTANTIATE(T)                                                                     \
-  template void conv2d_forward_winograd4<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
+#define CNNFAST_INSTANTIATE(T)                                                                            \
+  template void conv2d_forward_winograd4<T>(const Conv2dShape&, const T*, const T*, ConvEpilogue<T>, T*); \
   template void conv2d_backward_input_winograd4<T>(const Conv2dShape&, const T*, const T*, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "common.h"
+#include "conv2d/conv2d_epilogue.h"
 #include "conv2d/conv2d_transforms.h"
 #include "cpu_features.h"
 #include "gemm/gemm_ukernel.h"
@@ -83,12 +84,12 @@ void input_block(const Conv2dShape& s, const Tiling& tl, const T* x, index_t t0,
   }
 }
 
-// From M[xi][k * NR + j] (the GEMM results for NR tiles), y = A^T M A (+ b[k]) for
-// every filter k and tile j < nt, stored where the tile's outputs lie inside P x Q.
-// ldm = Kpad * NR.
+// From M[xi][k * NR + j] (the GEMM results for NR tiles), y = A^T M A (+ b[k], then
+// ReLU when e fuses it) for every filter k and tile j < nt, stored where the tile's
+// outputs lie inside P x Q. ldm = Kpad * NR.
 template <class F, class T, int NR>
 void output_block(const Conv2dShape& s, const Tiling& tl, const T* M, index_t ldm, index_t t0, index_t nt,
-                  const T* b, T* y) {
+                  ConvEpilogue<T> e, T* y) {
   constexpr int m = F::m;
   const index_t PQ = s.P * s.Q;
   index_t base[NR], off[m][m][NR];  // each tile's image in y, and its outputs (-1: past P x Q)
@@ -103,19 +104,19 @@ void output_block(const Conv2dShape& s, const Tiling& tl, const T* M, index_t ld
   }
   for (index_t k = 0; k < s.K; ++k) {
     T out[m][m][NR];
-    F::template output<T, NR>(M + k * NR, ldm, b != nullptr ? b[k] : T(0), out);
+    F::template output<T, NR>(M + k * NR, ldm, e.bias_of(k), out);
     for (index_t j = 0; j < nt; ++j) {
       T* yk = y + base[j] + k * PQ;
       for (int a = 0; a < m; ++a)
         for (int c = 0; c < m; ++c)
-          if (off[a][c][j] >= 0) yk[off[a][c][j]] = out[a][c][j];
+          if (off[a][c][j] >= 0) yk[off[a][c][j]] = e.activate(out[a][c][j]);
     }
   }
 }
 
 template <class F, class T, int NR>
 void blocks(const Conv2dShape& s, const Tiling& tl, const GemmUkernel<T>& uk, const T* Upack, const T* x,
-            const T* b, T* y) {
+            ConvEpilogue<T> e, T* y) {
   constexpr int points = F::points;
   const int MR = uk.mr;
   const index_t KC = uk.kc, C = s.C, K = s.K;
@@ -135,14 +136,14 @@ void blocks(const Conv2dShape& s, const Tiling& tl, const GemmUkernel<T>& uk, co
             uk.fn(kcb, A + ip * MR * kcb, V + xi * C * NR + c0 * NR, M + xi * Kpad * NR + ip * MR * NR, NR,
                   T(1), cb == 0 ? T(0) : T(1));
         }
-      output_block<F, T, NR>(s, tl, M, Kpad * NR, t0, nt, b, y);
+      output_block<F, T, NR>(s, tl, M, Kpad * NR, t0, nt, e, y);
     }
   });
 }
 
-// The whole forward pass: x (N,C,H,W), w (K,C,3,3), b (K) or nullptr -> y.
+// The whole forward pass: x (N,C,H,W), w (K,C,3,3) -> y, finished by e.
 template <class F, class T>
-void forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+void forward(const Conv2dShape& s, const T* x, const T* w, ConvEpilogue<T> e, T* y) {
   constexpr int points = F::points;
   const Tiling tl = tiling(s, F::m);
   const index_t K = s.K, C = s.C;
@@ -160,11 +161,11 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   pack_a_blocks(points, K, C, U, uk.mr, uk.kc, Upack);
   switch (uk.nr) {  // the transforms' loops over tiles need NR at compile time
     case 16:
-      return blocks<F, T, 16>(s, tl, uk, Upack, x, b, y);
+      return blocks<F, T, 16>(s, tl, uk, Upack, x, e, y);
     case 8:
-      return blocks<F, T, 8>(s, tl, uk, Upack, x, b, y);
+      return blocks<F, T, 8>(s, tl, uk, Upack, x, e, y);
     case 4:
-      return blocks<F, T, 4>(s, tl, uk, Upack, x, b, y);
+      return blocks<F, T, 4>(s, tl, uk, Upack, x, e, y);
     default:
       throw std::logic_error("conv2d winograd: unsupported microkernel width " + std::to_string(uk.nr));
   }
@@ -175,7 +176,7 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
 template <class F, class T>
 void backward_input(const Conv2dShape& s, const T* w, const T* dy, T* dx) {
   backward_input_as_forward(s, w, dy, dx, [](const Conv2dShape& t, const T* in, const T* wt, T* out) {
-    forward<F>(t, in, wt, static_cast<const T*>(nullptr), out);
+    forward<F>(t, in, wt, ConvEpilogue<T>{}, out);
   });
 }
 

@@ -105,8 +105,8 @@ bool winograd_expand_possible(const Conv2dShape& s) {
 }
 
 template <class T>
-void conv2d_forward_winograd_expand(const Conv2dShape& s, bool f4x4, const T* x, const T* w, const T* b,
-                                    T* y) {
+void conv2d_forward_winograd_expand(const Conv2dShape& s, bool f4x4, const T* x, const T* w,
+                                    ConvEpilogue<T> epilogue, T* y) {
   const Expansion e = expansion(s);
   const Conv2dShape t = winograd_expanded_problem(s);
   const index_t G = s.p.groups, Kg = s.Kg(), PQ = s.P * s.Q;
@@ -116,11 +116,11 @@ void conv2d_forward_winograd_expand(const Conv2dShape& s, bool f4x4, const T* x,
   for (index_t g = 0; g < G; ++g) {
     expand_input(s, e, x, g, xe);
     expand_filters(s, e, w, g, we);
-    const T* bg = b != nullptr ? b + g * Kg : nullptr;
+    const ConvEpilogue<T> eg = epilogue.from(g * Kg);
     if (f4x4)
-      conv2d_forward_winograd4(t, xe, we, bg, yg);
+      conv2d_forward_winograd4(t, xe, we, eg, yg);
     else
-      conv2d_forward_winograd(t, xe, we, bg, yg);
+      conv2d_forward_winograd(t, xe, we, eg, yg);
     if (G == 1) continue;
     parallel_for(s.N, 1, [&](index_t lo, index_t hi) {
       for (index_t n = lo; n < hi; ++n)
@@ -132,13 +132,13 @@ void conv2d_forward_winograd_expand(const Conv2dShape& s, bool f4x4, const T* x,
 template <class T>
 void conv2d_backward_input_winograd_expand(const Conv2dShape& s, bool f4x4, const T* w, const T* dy, T* dx) {
   backward_input_as_forward(s, w, dy, dx, [f4x4](const Conv2dShape& t, const T* in, const T* wt, T* out) {
-    conv2d_forward_winograd_expand<T>(t, f4x4, in, wt, nullptr, out);
+    conv2d_forward_winograd_expand<T>(t, f4x4, in, wt, ConvEpilogue<T>{}, out);
   });
 }
 
-#define CNNFAST_INSTANTIATE(T)                                                                            \
-  template void conv2d_forward_winograd_expand<T>(const Conv2dShape&, bool, const T*, const T*, const T*, \
-                                                  T*);                                                    \
+#define CNNFAST_INSTANTIATE(T)                                                                  \
+  template void conv2d_forward_winograd_expand<T>(const Conv2dShape&, bool, const T*, const T*, \
+                                                  ConvEpilogue<T>, T*);                         \
   template void conv2d_backward_input_winograd_expand<T>(const Conv2dShape&, bool, const T*, const T*, T*);
 CNNFAST_INSTANTIATE(float)
 CNNFAST_INSTANTIATE(double)

@@ -401,6 +401,7 @@ def conv2d_forward(
     padding: Quad,
     dilation: Pair,
     groups: int,
+    relu: bool = False,
 ) -> FloatArray: ...
 def conv2d_backward_input(
     w: FloatArray,

@@ -59,6 +59,7 @@ class Backend(Protocol):
         padding: Quad,
         dilation: Pair,
         groups: int,
+        relu: bool = False,
     ) -> Array: ...
     def conv2d_backward_input(
         self,

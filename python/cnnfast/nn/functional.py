@@ -22,11 +22,16 @@ def conv2d(
     padding: Padding = 0,
     dilation: Any = 1,
     groups: int = 1,
+    relu: bool = False,
 ) -> Tensor:
+    """conv2d(x, w) + b; with relu=True, ReLU of it in the same pass (its gradient from
+    the output: y > 0 exactly where the sum was, NaN passing as in relu_backward)."""
     kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    y = ops.conv2d(x.data, w.data, None if b is None else b.data, **kw)
+    y = ops.conv2d(x.data, w.data, None if b is None else b.data, **kw, relu=relu)
 
     def backward(g: np.ndarray) -> tuple[Any, ...]:
+        if relu:
+            g = ops.relu_backward(y, g)
         dx, dw, db = ops.conv2d_backward(
             x.data,
             w.data,

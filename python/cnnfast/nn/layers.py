@@ -50,6 +50,12 @@ class Conv2d(Module):
             x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
         )
 
+    def forward_with_relu(self, x: Tensor) -> Tensor:
+        """relu(this layer(x)), fused (Sequential calls it for Conv2d, ReLU)."""
+        return F.conv2d(
+            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, True
+        )
+
 
 class Linear(Module):
     """y = x @ weight.T + bias; weight (out, in), glorot-uniform (Keras's Dense)."""

@@ -6,6 +6,7 @@ x (N, C, H, W), w (K, C/groups, R, S), b (K,) -> y (N, K, P, Q); arguments as in
 Files:
   kernels    csrc/conv2d/conv2d.cpp (dispatch, im2col + GEMM),
              csrc/conv2d/conv2d_algorithm.cpp (the choice per layer and pass),
+             csrc/conv2d/conv2d_epilogue.h (+ bias, fused ReLU, in every store),
              csrc/conv2d/conv2d_transforms.cpp (backward-input as a forward problem),
              csrc/conv2d/conv2d_winograd.cpp, csrc/conv2d/conv2d_winograd4.cpp,
              csrc/conv2d/conv2d_winograd_blocks.h, csrc/conv2d/conv2d_winograd_expand.cpp,
@@ -15,8 +16,9 @@ Files:
   binding    csrc/bindings/conv2d.cpp; CUDA csrc/bindings/cuda_backend.h
   backends   python/cnnfast/backend/cpu/conv2d.py, python/cnnfast/backend/cuda/conv2d.py
   reference  python/cnnfast/reference/conv2d.py
-  tests      tests/test_conv2d.py, tests/test_conv2d_winograd.py, tests/test_conv2d_direct.py,
-             tests/test_conv2d_taps.py, tests/test_conv2d_winograd_expand.py,
+  tests      tests/test_conv2d.py, tests/test_conv2d_relu.py, tests/test_conv2d_winograd.py,
+             tests/test_conv2d_direct.py, tests/test_conv2d_taps.py,
+             tests/test_conv2d_winograd_expand.py,
              tests/test_nonfinite.py, tests/test_cuda_ops.py
   benchmark  python/cnnfast/bench/ops.py (cnnfast bench ops)
 """
@@ -40,14 +42,20 @@ def conv2d(
     padding: Padding = 0,
     dilation: Any = 1,
     groups: int = 1,
+    relu: bool = False,
 ) -> np.ndarray:
-    """y = conv2d(x, w) + b.  x (N,C,H,W), w (K,C/groups,R,S), b (K,) -> (N,K,P,Q)."""
+    """y = conv2d(x, w) + b, or relu(conv2d(x, w) + b) with relu=True (fused: each
+    output is stored once, as ReLU of its sum; exactly `relu(conv2d(...))` of the
+    same algorithm, for finite x and w).  x (N,C,H,W), w (K,C/groups,R,S), b (K,) -> (N,K,P,Q)."""
     a = conv_args("conv2d", x, w, stride, padding, dilation, groups)
     if b is not None:
         b = as_float_array("conv2d", "b", b)
         require_same_dtype("conv2d", x=a.x, b=b)
         require_shape("conv2d", "b", b, (a.w.shape[0],), f"one per output channel of w {a.w.shape}")
-    return for_arrays("conv2d", x=a.x, w=a.w, b=b).conv2d_forward(a.x, a.w, b, *a.kernel_args())
+    if not isinstance(relu, (bool, np.bool_)):
+        raise TypeError(f"conv2d: relu must be a bool, got {relu!r}")
+    k = for_arrays("conv2d", x=a.x, w=a.w, b=b)
+    return k.conv2d_forward(a.x, a.w, b, *a.kernel_args(), bool(relu))
 
 
 def conv2d_algorithm(

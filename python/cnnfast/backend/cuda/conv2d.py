@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._common import DeviceArray, addr, backend, out
+from .activation import relu_forward
 
 
 def _output_shape(
@@ -31,11 +32,13 @@ def conv2d_forward(
     padding: Any,
     dilation: Any,
     groups: int,
+    relu: bool = False,
 ) -> DeviceArray:
     geometry = (x.shape, w.shape, stride, padding, dilation, groups)
     y = out(_output_shape(*geometry), x)
     backend().conv2d_forward(x.dtype.name, *geometry, x.ptr, w.ptr, addr(b), y.ptr)
-    return y
+    # The device kernels have no fused epilogue yet: ReLU as its own launch.
+    return relu_forward(y) if relu else y
 
 
 def conv2d_backward_input(
